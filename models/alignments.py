@@ -1,0 +1,173 @@
+"""Word alignments: the gloss-derived references, Pharaoh files, and AER.
+
+Reference rule (HSK corpus). Token indices are those of the project's tokeniser (English words
+and punctuation; Chinese characters). An English word is linked to every character of a
+Chinese word when:
+- it is a personal pronoun and the Chinese word is in its case group (I/me/my/mine ~ 我), or
+- it is not a stop word and one of its lemmas (lemminflect) equals a lemma of a word of that
+  Chinese word's gloss, after notes in (parentheses) and [brackets] are removed from the gloss.
+Stop words (articles, prepositions, auxiliaries, conjunctions) are never linked.
+
+Links are (i, j) pairs: i indexes the source tokens and j the target tokens of a model's
+direction. Pharaoh files write each sentence as "i-j i-j ...".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .tokenize import Tokenizer, is_word
+
+Links = set[tuple[int, int]]
+
+PRONOUNS = {
+    frozenset({"i", "me", "my", "mine", "myself"}): {"我"},
+    frozenset({"you", "your", "yours", "yourself", "yourselves"}): {"你", "您", "你们"},
+    frozenset({"he", "him", "his", "himself"}): {"他"},
+    frozenset({"she", "her", "hers", "herself"}): {"她"},
+    frozenset({"it", "its", "itself"}): {"它"},
+    frozenset({"we", "us", "our", "ours", "ourselves"}): {"我们", "咱们"},
+    frozenset({"they", "them", "their", "theirs", "themselves"}): {"他们", "她们", "它们"},
+}
+STOP_WORDS = frozenset(
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "by", "from", "into", "onto", "about", "as", "and", "or", "but", "if", "than", "so", "that", "this", "these", "those", "is", "am", "are", "was", "were", "be", "been", "being", "do", "does", "did", "done", "have", "has", "had", "having", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "'s", "'re", "'ve", "'d", "'ll", "there", "here", "then"]
+)
+_NOTE_RE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_TOKENIZER = Tokenizer()
+
+
+@lru_cache(maxsize=100_000)
+def lemmas(word: str) -> frozenset[str]:
+    from lemminflect import getAllLemmas
+
+    w = word.lower()
+    out = {w}
+    for forms in getAllLemmas(w).values():
+        out.update(forms)
+    return frozenset(out)
+
+
+def gloss_lemmas(gloss: str) -> frozenset[str]:
+    words = re.findall(r"[a-z]+(?:'[a-z]+)?", _NOTE_RE.sub(" ", gloss.lower()))
+    return frozenset().union(*(lemmas(w) for w in words if w not in STOP_WORDS)) if words else frozenset()
+
+
+def _word_spans(zh_tokens: list[str], words: Iterable[str]) -> list[list[int]]:
+    """Token positions covered by each segmented word, found left to right in the sentence."""
+    text, owner = "", []
+    for j, tok in enumerate(zh_tokens):
+        text += tok
+        owner += [j] * len(tok)
+    spans, cursor = [], 0
+    for w in words:
+        at = text.find(w, cursor)
+        if at < 0:
+            spans.append([])
+            continue
+        spans.append(sorted(set(owner[at : at + len(w)])))
+        cursor = at + len(w)
+    return spans
+
+
+def reference_links(en: str, zh: str, zh_words: Iterable[tuple[str, str]]) -> Links:
+    """Reference links (English token index, Chinese token index) for one HSK pair."""
+    en_tokens, zh_tokens = _TOKENIZER.tokenize(en), _TOKENIZER.tokenize(zh)
+    zh_words = list(zh_words)
+    spans = _word_spans(zh_tokens, [w for w, _ in zh_words])
+    glosses = [gloss_lemmas(g) for _, g in zh_words]
+    links: Links = set()
+    for i, tok in enumerate(en_tokens):
+        low = tok.lower()
+        if not is_word(tok):
+            continue
+        group = next((zh for forms, zh in PRONOUNS.items() if low in forms), None)
+        for (word, _), span, gl in zip(zh_words, spans, glosses):
+            if group is not None:
+                hit = word in group
+            else:
+                hit = low not in STOP_WORDS and bool(lemmas(low) & gl)
+            if hit:
+                links.update((i, j) for j in span)
+    return links
+
+
+def flip(links: Links) -> Links:
+    return {(j, i) for i, j in links}
+
+
+def write_pharaoh(path: str | Path, sentences: Iterable[Links]) -> None:
+    Path(path).write_text("".join(" ".join(f"{i}-{j}" for i, j in sorted(s)) + "\n" for s in sentences), encoding="utf-8")
+
+
+def read_pharaoh(path: str | Path) -> list[Links]:
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            out.append({(int(a), int(b)) for a, b in (p.split("-") for p in line.split())})
+        except ValueError:
+            raise ValueError(f"{path}:{n}: not Pharaoh 'i-j' format") from None
+    return out
+
+
+@dataclass
+class AlignmentScore:
+    """Counts summed over a corpus; precision, recall and AER (sure = possible = reference)."""
+
+    hits: int = 0
+    predicted: int = 0
+    reference: int = 0
+
+    def add(self, predicted: Links, reference: Links) -> None:
+        self.hits += len(predicted & reference)
+        self.predicted += len(predicted)
+        self.reference += len(reference)
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.predicted if self.predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.hits / self.reference if self.reference else 0.0
+
+    @property
+    def aer(self) -> float:
+        total = self.predicted + self.reference
+        return 1.0 - 2.0 * self.hits / total if total else 1.0
+
+
+def attention_links(attention: np.ndarray, src_tokens: list[str], tgt_tokens: list[str], shift: int = 0) -> Links:
+    """Read attention (T', S) as alignment: each target word links to its argmax source token,
+    when that token is a word. ``shift`` = 1 reads the row one decoder step later."""
+    links: Links = set()
+    for j, tok in enumerate(tgt_tokens):
+        row = j + shift
+        if not is_word(tok) or row >= attention.shape[0]:
+            continue
+        i = int(np.argmax(attention[row]))
+        if i < len(src_tokens) and is_word(src_tokens[i]):
+            links.add((i, j))
+    return links
+
+
+def diagonal_links(src_tokens: list[str], tgt_tokens: list[str]) -> Links:
+    """The diagonal guess: target word j links to source position j * (S-1)/(T-1)."""
+    S, T = len(src_tokens), len(tgt_tokens)
+    links: Links = set()
+    for j, tok in enumerate(tgt_tokens):
+        i = round(j * (S - 1) / max(T - 1, 1)) if S else 0
+        if S and is_word(tok) and is_word(src_tokens[i]):
+            links.add((i, j))
+    return links
+
+
+def restrict(links: Links, reference: Links) -> Links:
+    """Only links whose target word has a reference link."""
+    linked = {j for _, j in reference}
+    return {(i, j) for i, j in links if j in linked}

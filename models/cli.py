@@ -1,0 +1,175 @@
+"""Command line: python -m models {train,translate,evaluate,references}."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .config import MODES
+from .scorers import SCORERS
+from .translator import resolve_device
+
+
+def _corpus(args) -> tuple[dict, str, str, str]:
+    """(splits of Pairs, src_lang, tgt_lang, corpus description) from --corpus/--pairs."""
+    from .data import hsk_pairs, read_tsv, tsv_splits
+
+    if args.pairs:
+        pairs = tsv_splits(read_tsv(args.pairs, args.max_pairs), args.split_seed)
+        return pairs, args.src_lang or "xx", args.tgt_lang or "yy", f"tsv:{Path(args.pairs).name}"
+    src, tgt = args.direction.split("-")
+    pairs = hsk_pairs(args.direction)
+    if args.max_pairs:
+        pairs["train"] = pairs["train"][: args.max_pairs]
+    return pairs, src, tgt, "hsk-sentences-audio"
+
+
+def cmd_train(args) -> int:
+    from .data import hsk_references
+    from .evaluate import evaluate
+    from .train import TrainConfig, train_model
+
+    pairs, src, tgt, corpus = _corpus(args)
+    alignments = None
+    if args.guided_alignment > 0:
+        from .aligner import load_training_alignments
+
+        alignments = load_training_alignments(args.alignments, pairs["train"], args.direction if not args.pairs else None)
+    cfg = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
+        guided_alignment=args.guided_alignment, patience=args.patience,
+    )
+    model_args = {"scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    tr = train_model(pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log)
+    tr.meta["name"] = Path(args.out).stem
+    refs = None if args.pairs else hsk_references(args.direction)
+    for split in ("dev", "test"):
+        if pairs[split]:
+            tr.meta["metrics"][split] = evaluate(tr, pairs[split], refs)
+    save_checkpoint(tr, args.out)
+    summary = {"checkpoint": str(args.out), "training": {k: v for k, v in tr.meta["training"].items() if k != "history"}, "metrics": tr.meta["metrics"]}
+    print(json.dumps(summary, indent=1) if args.json else f"saved {args.out}: " + json.dumps(tr.meta["metrics"].get("test") or tr.meta["metrics"].get("dev")))
+    return 0
+
+
+def cmd_translate(args) -> int:
+    tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    res = tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed)
+    if args.json:
+        print(json.dumps(res.to_json() | {"device": str(tr.device)}, ensure_ascii=False))
+    else:
+        if res.truncated_from:
+            print(f"note: input cut from {res.truncated_from} to {len(res.source_tokens) - 1} tokens", file=sys.stderr)
+        print(res.translation)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .data import hsk_pairs, hsk_references, read_tsv
+
+    tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    if args.pairs:
+        pairs, refs = read_tsv(args.pairs), None
+    else:
+        pairs, refs = hsk_pairs(tr.direction)[args.split], hsk_references(tr.direction)
+    m = evaluate_with_bar(tr, pairs, refs, args.beam)
+    m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
+    if args.json:
+        print(json.dumps(m))
+    else:
+        for k, v in m.items():
+            print(f"{k:22s} {v}")
+    return 0
+
+
+def evaluate_with_bar(tr, pairs, refs, beam: int) -> dict:
+    from tqdm import tqdm
+
+    from .evaluate import evaluate
+
+    with tqdm(total=len(pairs), desc="translating", file=sys.stderr, leave=False) as bar:
+        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1))
+
+
+def cmd_references(args) -> int:
+    from .alignments import write_pharaoh
+    from .data import hsk_references, hsk_splits
+
+    refs = hsk_references("en-zh")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for split in ("dev", "test"):
+        ex = hsk_splits()[split]
+        write_pharaoh(out / f"{split}.reference.en-zh", [refs[e.id] for e in ex])
+        (out / f"{split}.ids").write_text("".join(e.id + "\n" for e in ex))
+        print(f"{split}: {len(ex)} sentences, {sum(len(refs[e.id]) for e in ex)} links -> {out}/{split}.reference.en-zh")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model and save a checkpoint")
+    src = t.add_mutually_exclusive_group()
+    src.add_argument("--corpus", choices=["hsk"], default="hsk", help="bundled corpus (default)")
+    src.add_argument("--pairs", help="a TSV file, one 'source<TAB>target' pair per line")
+    t.add_argument("--direction", default="en-zh", choices=["en-zh", "zh-en"], help="for --corpus hsk")
+    t.add_argument("--src-lang", help="source language code for --pairs (picks the tokeniser)")
+    t.add_argument("--tgt-lang", help="target language code for --pairs")
+    t.add_argument("--scorer", default="additive", choices=sorted(SCORERS))
+    t.add_argument("--mode", default="soft", choices=MODES)
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--patience", type=int, default=4)
+    t.add_argument("--max-pairs", type=int, help="use at most this many training pairs")
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--split-seed", type=int, default=2024, help="dev split seed for --pairs")
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--emb-dim", type=int, default=256)
+    t.add_argument("--hidden", type=int, default=256)
+    t.add_argument("--dropout", type=float, default=0.3)
+    t.add_argument("--guided-alignment", type=float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
+    t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--json", action="store_true", help="print a JSON summary")
+    t.add_argument("--out", required=True, help="output .safetensors path")
+    t.set_defaults(func=cmd_train)
+
+    tr = sub.add_parser("translate", help="translate one sentence")
+    tr.add_argument("--checkpoint", required=True)
+    tr.add_argument("--beam", type=int, default=1)
+    tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax")
+    tr.add_argument("--seed", type=int, help="seed for sampled hard attention")
+    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    tr.add_argument("--json", action="store_true")
+    tr.add_argument("text")
+    tr.set_defaults(func=cmd_translate)
+
+    e = sub.add_parser("evaluate", help="BLEU, chrF, AER and attention statistics on a split")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--split", default="test", choices=["dev", "test"])
+    e.add_argument("--pairs", help="evaluate on a TSV file instead (no alignment metrics)")
+    e.add_argument("--beam", type=int, default=1)
+    e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("references", help="write the gloss-derived reference alignments (Pharaoh)")
+    r.add_argument("--out", default="assets/alignments")
+    r.set_defaults(func=cmd_references)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CheckpointError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,113 @@
+"""Corpora: the bundled HSK zh-en sentences (cleaned, deduplicated, split) and user TSV files."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SPLIT_SEED = 2024
+SPLIT_FRACTIONS = (0.90, 0.05, 0.05)  # train, dev, test
+MAX_TSV_PAIRS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Example:
+    """One HSK sentence pair with its word segmentation and per-word English glosses."""
+
+    id: str
+    en: str
+    zh: str
+    zh_words: tuple[tuple[str, str], ...]  # (word, gloss)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A training or test pair in the direction of a model."""
+
+    src: str
+    tgt: str
+    id: str = ""
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.lower()).strip()
+
+
+def load_hsk() -> list[Example]:
+    """All usable HSK pairs: placeholders dropped, and a pair whose Chinese or English text
+    (ignoring case and punctuation) repeats an earlier one dropped, so that no sentence can
+    appear in two splits."""
+    from hsk_sentences_audio import load_sentences
+
+    seen_zh: set[str] = set()
+    seen_en: set[str] = set()
+    out = []
+    for s in load_sentences():
+        en, zh = s["translation"]["en"].strip(), s["chinese"].strip()
+        kz, ke = _norm(zh), _norm(en)
+        if not en or not zh or ke == "placeholder" or kz in seen_zh or ke in seen_en:
+            continue
+        seen_zh.add(kz)
+        seen_en.add(ke)
+        out.append(Example(s["id"], en, zh, tuple((t["word"], t.get("gloss_en") or "") for t in s["tokens"])))
+    return out
+
+
+def split_examples(examples: list, seed: int = SPLIT_SEED) -> dict[str, list]:
+    """A seeded shuffle cut 90/5/5 into train/dev/test."""
+    items = list(examples)
+    random.Random(seed).shuffle(items)
+    n_dev = round(len(items) * SPLIT_FRACTIONS[1])
+    n_test = round(len(items) * SPLIT_FRACTIONS[2])
+    return {"train": items[n_dev + n_test :], "dev": items[:n_dev], "test": items[n_dev : n_dev + n_test]}
+
+
+def hsk_splits() -> dict[str, list[Example]]:
+    return split_examples(load_hsk())
+
+
+def hsk_pairs(direction: str) -> dict[str, list[Pair]]:
+    """HSK splits as Pairs in ``direction`` ("en-zh" or "zh-en")."""
+    if direction not in ("en-zh", "zh-en"):
+        raise ValueError("the HSK corpus is en-zh or zh-en")
+    flip = direction == "zh-en"
+    return {
+        k: [Pair(e.zh, e.en, e.id) if flip else Pair(e.en, e.zh, e.id) for e in v] for k, v in hsk_splits().items()
+    }
+
+
+def read_tsv(path: str | Path, max_pairs: int | None = None) -> list[Pair]:
+    """One ``source<TAB>target`` pair per line; blank lines skipped. Raises ValueError on bad lines."""
+    pairs = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+                raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
+            pairs.append(Pair(parts[0].strip(), parts[1].strip(), f"line{n}"))
+            if len(pairs) >= min(max_pairs or MAX_TSV_PAIRS, MAX_TSV_PAIRS):
+                break
+    if len(pairs) < 3:
+        raise ValueError(f"{path}: need at least 3 pairs, found {len(pairs)}")
+    return pairs
+
+
+def tsv_splits(pairs: list[Pair], seed: int = SPLIT_SEED) -> dict[str, list[Pair]]:
+    """Train/dev split of a user corpus (dev is 5%, at least one pair; no test split)."""
+    items = list(pairs)
+    random.Random(seed).shuffle(items)
+    n_dev = max(1, round(len(items) * SPLIT_FRACTIONS[1]))
+    return {"train": items[n_dev:], "dev": items[:n_dev], "test": []}
+
+
+def hsk_references(direction: str) -> dict[str, set[tuple[int, int]]]:
+    """Gloss-derived reference links for every HSK pair, keyed by id, in ``direction``."""
+    from .alignments import flip, reference_links
+
+    refs = {e.id: reference_links(e.en, e.zh, e.zh_words) for e in load_hsk()}
+    return {k: flip(v) for k, v in refs.items()} if direction == "zh-en" else refs

@@ -1,0 +1,93 @@
+"""The decoding result that every view draws from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DecodedIds:
+    """One hypothesis as decoders produce it (ids, before vocabulary lookup).
+
+    T is the number of generated tokens including the end token when ``finished``.
+    """
+
+    ids: list[int]  # (T,)
+    attention: np.ndarray  # (T, S) weights used at each step
+    token_probs: np.ndarray  # (T,) probability of each chosen token
+    alt_ids: np.ndarray  # (T, K) the K most likely tokens at each step
+    alt_probs: np.ndarray  # (T, K) and their probabilities
+    score: float  # sum of log-probabilities
+    finished: bool  # ended with the end token (else hit the length cap)
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    tokens: list[str]  # (T,) generated tokens, "</s>" last when finished
+    text: str  # detokenised, without the end token
+    attention: np.ndarray  # (T, S)
+    token_probs: np.ndarray  # (T,)
+    alternatives: list[list[tuple[str, float]]]  # (T, K) (token, probability), best first
+    score: float
+    finished: bool
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """A translation with everything needed to draw it.
+
+    ``source_tokens`` are the tokens the model read, the end token "</s>" last; attention rows
+    have one weight per source token. ``hypotheses`` is best first: one for greedy, the
+    finished beam for beam search.
+    """
+
+    source_tokens: list[str]  # (S,)
+    source_known: list[bool]  # (S,) False where the token is not in the vocabulary
+    hypotheses: list[Hypothesis]
+    direction: str
+    scorer: str
+    mode: str
+    strategy: str  # "greedy" | "beam-K" | "sample"
+    truncated_from: int | None = None  # token count of the input before it was cut
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def best(self) -> Hypothesis:
+        return self.hypotheses[0]
+
+    @property
+    def target_tokens(self) -> list[str]:
+        return self.best.tokens
+
+    @property
+    def attention(self) -> np.ndarray:
+        return self.best.attention
+
+    @property
+    def translation(self) -> str:
+        return self.best.text
+
+    def to_json(self) -> dict:
+        def hyp(h: Hypothesis) -> dict:
+            return {
+                "target_tokens": h.tokens,
+                "translation": h.text,
+                "attention": np.asarray(h.attention, dtype=float).round(6).tolist(),
+                "token_probs": np.asarray(h.token_probs, dtype=float).round(6).tolist(),
+                "score": h.score,
+                "finished": h.finished,
+            }
+
+        return {
+            "source_tokens": self.source_tokens,
+            "source_known": self.source_known,
+            **hyp(self.best),
+            "hypotheses": [hyp(h) for h in self.hypotheses],
+            "direction": self.direction,
+            "scorer": self.scorer,
+            "mode": self.mode,
+            "strategy": self.strategy,
+            "truncated_from": self.truncated_from,
+        }

@@ -1,0 +1,95 @@
+"""One registry of attention scoring functions e = f(s, h).
+
+Every scorer splits its work in two so decoding can cache the encoder side:
+``keys = scorer.prepare(h)`` once per sentence, then ``scorer(query, keys)`` per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class Scorer(nn.Module):
+    """Base class. ``prepare``: h (B, S, H) -> keys (B, S, K); ``forward``: s (B, H), keys -> e (B, S)."""
+
+    formula = ""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+
+    def prepare(self, h: torch.Tensor) -> torch.Tensor:
+        return h
+
+    def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(keys, s.unsqueeze(2)).squeeze(2)  # (B, S)
+
+
+class Dot(Scorer):
+    formula = r"e_{ti} = s_{t-1}^\top h_i"
+
+
+class ScaledDot(Scorer):
+    formula = r"e_{ti} = \frac{s_{t-1}^\top h_i}{\sqrt{d}}"
+
+    def prepare(self, h: torch.Tensor) -> torch.Tensor:
+        return h / math.sqrt(self.hidden)
+
+
+class General(Scorer):
+    formula = r"e_{ti} = s_{t-1}^\top W h_i"
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__(hidden)
+        self.W = nn.Linear(hidden, hidden, bias=False)
+
+    def prepare(self, h: torch.Tensor) -> torch.Tensor:
+        return self.W(h)  # (B, S, H): W h_i, computed once per sentence
+
+
+class Cosine(Scorer):
+    formula = r"e_{ti} = \tau \cdot \frac{s_{t-1}^\top h_i}{\lVert s_{t-1}\rVert \, \lVert h_i \rVert}"
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__(hidden)
+        # Learned temperature tau = exp(log_tau), started at 10 so the softmax is not flat.
+        self.log_tau = nn.Parameter(torch.tensor(math.log(10.0)))
+
+    def prepare(self, h: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(h, dim=-1)
+
+    def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        s = nn.functional.normalize(s, dim=-1)
+        return self.log_tau.exp() * torch.bmm(keys, s.unsqueeze(2)).squeeze(2)
+
+
+class Additive(Scorer):
+    formula = r"e_{ti} = v^\top \tanh(W s_{t-1} + U h_i)"
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__(hidden)
+        self.W = nn.Linear(hidden, hidden, bias=False)
+        self.U = nn.Linear(hidden, hidden)
+        self.v = nn.Linear(hidden, 1, bias=False)
+
+    def prepare(self, h: torch.Tensor) -> torch.Tensor:
+        return self.U(h)  # (B, S, H): U h_i, computed once per sentence
+
+    def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return self.v(torch.tanh(keys + self.W(s).unsqueeze(1))).squeeze(2)
+
+
+SCORERS: dict[str, type[Scorer]] = {
+    "dot": Dot,
+    "scaled_dot": ScaledDot,
+    "general": General,
+    "cosine": Cosine,
+    "additive": Additive,
+}
+
+
+def make_scorer(name: str, hidden: int) -> Scorer:
+    return SCORERS[name](hidden)

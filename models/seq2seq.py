@@ -1,0 +1,65 @@
+"""The encoder-decoder model: teacher-forced forward for training, encode/step for decoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .decoder import Decoder
+from .encoder import Encoder
+from .vocab import BOS
+
+
+@dataclass
+class Encoded:
+    """What decoding needs from the encoder, for B sentences of up to S source tokens."""
+
+    keys: torch.Tensor  # (B, S, K) scorer.prepare(values), computed once per sentence
+    values: torch.Tensor  # (B, S, H) encoder states h_i
+    mask: torch.Tensor  # (B, S) True at real source positions
+    s0: torch.Tensor  # (B, H) initial decoder state
+
+    def select(self, index: torch.Tensor) -> Encoded:
+        """Rows ``index`` (N,) of every field, e.g. to copy one sentence for each beam."""
+        return Encoded(self.keys[index], self.values[index], self.mask[index], self.s0[index])
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.encoder = Encoder(c.src_vocab_size, c.emb_dim, c.hidden, c.dropout)
+        self.decoder = Decoder(c.tgt_vocab_size, c.emb_dim, c.hidden, c.scorer, c.mode, c.dropout)
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Encoded:
+        """src (B, S) ids padded with PAD, lengths (B,) -> Encoded."""
+        values, s0 = self.encoder(src, lengths)
+        mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < lengths.to(src.device).unsqueeze(1)
+        return Encoded(self.decoder.attention.scorer.prepare(values), values, mask, s0)
+
+    def forward(
+        self, src: torch.Tensor, lengths: torch.Tensor, tgt_out: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Teacher forcing. tgt_out (B, T) holds the tokens to predict (ending in EOS, then PAD).
+
+        Returns logits (B, T, V), attention weights (B, T, S) and attention distributions
+        softmax(e) (B, T, S); row t is the attention used to predict tgt_out[:, t].
+        """
+        enc = self.encode(src, lengths)
+        y_prev = torch.cat([torch.full_like(tgt_out[:, :1], BOS), tgt_out[:, :-1]], dim=1)  # (B, T)
+        s = enc.s0
+        logits, weights, probs = [], [], []
+        for t in range(tgt_out.size(1)):
+            lg, s, w, p = self.decoder.step(y_prev[:, t], s, enc.keys, enc.values, enc.mask)
+            logits.append(lg)
+            weights.append(w)
+            probs.append(p)
+        return torch.stack(logits, 1), torch.stack(weights, 1), torch.stack(probs, 1)
+
+    def max_len(self, src_len: int) -> int:
+        """Length cap for decoding a source of ``src_len`` tokens, so decoding always ends."""
+        return int(self.config.max_len_ratio * src_len) + 5

@@ -1,0 +1,80 @@
+"""Tokenisers a person can read in a heatmap: words and punctuation, Han script as characters.
+
+One tokeniser kind, ``unicode``, serves every language: Han (and kana) characters are single
+tokens, other letters and digits form words (keeping inner apostrophes: ``don't``), and every
+other visible character is a token of its own. Settings travel inside checkpoints.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+
+_HAN = (
+    "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\U00020000-\U0002ffff"
+)
+_WORD = rf"(?:(?![{_HAN}])[^\W_])+"
+_TOKEN_RE = re.compile(rf"[{_HAN}]|{_WORD}(?:['’]{_WORD})*|\S")
+_HAN_RE = re.compile(rf"[{_HAN}]")
+_NO_SPACE_BEFORE = set(".,!?;:%)]}’”…»、。，！？；：）」』】")
+_NO_SPACE_AFTER = set("([{‘“«（「『【$#")
+# Zero-width and other format/control characters carry no meaning for the model.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """Splits text into tokens and joins tokens back into text.
+
+    ``lowercase`` only changes how a token is looked up in a vocabulary (see ``Vocab``);
+    the tokens themselves keep the user's spelling so that figures show what was typed.
+    """
+
+    kind: str = "unicode"
+    lowercase: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind != "unicode":
+            raise ValueError(f"unknown tokeniser kind {self.kind!r}")
+
+    def tokenize(self, text: str) -> list[str]:
+        """Split ``text`` into tokens, dropping invisible control and format characters."""
+        text = unicodedata.normalize("NFC", text)
+        text = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE)
+        return _TOKEN_RE.findall(text)
+
+    def detokenize(self, tokens: list[str]) -> str:
+        """Join tokens into text: no spaces around Han characters or before closing punctuation."""
+        out: list[str] = []
+        for tok in tokens:
+            if out:
+                prev = out[-1]
+                glue = (
+                    tok[0] in _NO_SPACE_BEFORE
+                    or prev[-1] in _NO_SPACE_AFTER
+                    or _HAN_RE.match(tok[0]) is not None
+                    or _HAN_RE.match(prev[-1]) is not None
+                )
+                if not glue:
+                    out.append(" ")
+            out.append(tok)
+        return "".join(out)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Tokenizer:
+        return cls(kind=str(data.get("kind", "unicode")), lowercase=bool(data.get("lowercase", False)))
+
+
+def is_word(token: str) -> bool:
+    """True for tokens made of letters or digits (not punctuation or symbols)."""
+    return any(ch.isalnum() for ch in token)
+
+
+def tokenizer_for(lang: str | None) -> Tokenizer:
+    """The tokeniser for a language code: English looks words up lowercased; others as typed."""
+    return Tokenizer(lowercase=(lang or "").lower().startswith("en"))

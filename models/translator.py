@@ -1,0 +1,148 @@
+"""A trained model with its tokenisers and vocabularies: text in, DecodeResult out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .beam import beam_search
+from .greedy import greedy_decode
+from .result import DecodedIds, DecodeResult, Hypothesis
+from .seq2seq import Seq2Seq
+from .tokenize import Tokenizer
+from .vocab import EOS, PAD, UNK, Vocab
+
+MAX_SOURCE_TOKENS = 60  # longer inputs are cut to this many tokens (the end token not counted)
+MAX_BEAM = 10
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA when it is there, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but no CUDA device is available")
+    return torch.device(name)
+
+
+@dataclass
+class Translator:
+    model: Seq2Seq
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    src_tokenizer: Tokenizer
+    tgt_tokenizer: Tokenizer
+    src_lang: str
+    tgt_lang: str
+    meta: dict = field(default_factory=dict)  # training summary, metrics, name
+
+    @property
+    def direction(self) -> str:
+        return f"{self.src_lang}-{self.tgt_lang}"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def to(self, device: torch.device | str) -> Translator:
+        self.model.to(device)
+        return self
+
+    # text -> tokens -> ids
+    def source_tokens(self, text: str) -> tuple[list[str], int | None]:
+        """Tokens the model reads (end token appended) and the original count if cut."""
+        tokens = self.src_tokenizer.tokenize(text)
+        cut = len(tokens) if len(tokens) > MAX_SOURCE_TOKENS else None
+        return tokens[:MAX_SOURCE_TOKENS] + ["</s>"], cut
+
+    def encode_sources(self, token_lists: list[list[str]]):
+        """Token lists (each ending in "</s>") -> Encoded for the batch."""
+        ids = [self.src_vocab.encode(t[:-1]) + [EOS] for t in token_lists]
+        S = max(len(x) for x in ids)
+        src = torch.tensor([x + [PAD] * (S - len(x)) for x in ids], device=self.device)
+        lengths = torch.tensor([len(x) for x in ids], device=self.device)
+        return self.model.encode(src, lengths)
+
+    def _hypothesis(self, d: DecodedIds) -> Hypothesis:
+        tokens = self.tgt_vocab.decode(d.ids)
+        words = tokens[:-1] if d.finished else tokens
+        alts = [
+            [(self.tgt_vocab.itos[int(i)], float(p)) for i, p in zip(ids, ps)] for ids, ps in zip(d.alt_ids, d.alt_probs)
+        ]
+        return Hypothesis(
+            tokens=tokens,
+            text=self.tgt_tokenizer.detokenize(words),
+            attention=d.attention,
+            token_probs=d.token_probs,
+            alternatives=alts,
+            score=d.score,
+            finished=d.finished,
+        )
+
+    @torch.inference_mode()
+    def translate(self, text: str, beam: int = 1, hard_inference: str = "argmax", seed: int | None = None) -> DecodeResult:
+        """Translate one sentence. ``beam`` 1 is greedy; ``hard_inference`` applies to hard models."""
+        if not text or not text.strip():
+            raise ValueError("Please type a sentence to translate.")
+        if not 1 <= beam <= MAX_BEAM:
+            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
+        if hard_inference not in ("argmax", "sample"):
+            raise ValueError("hard_inference must be 'argmax' or 'sample'")
+        tokens, cut = self.source_tokens(text)
+        if len(tokens) == 1:
+            raise ValueError("The input has no readable tokens (only spaces or invisible characters).")
+        self.model.eval()
+        self.model.decoder.attention.hard_inference = hard_inference
+        if seed is not None:
+            torch.manual_seed(seed)
+        enc = self.encode_sources([tokens])
+        max_len = self.model.max_len(len(tokens))
+        if beam == 1:
+            decoded = greedy_decode(self.model, enc, [max_len])
+        else:
+            decoded = beam_search(self.model, enc, beam, max_len)
+        sampled = self.model.config.mode == "hard" and hard_inference == "sample"
+        return DecodeResult(
+            source_tokens=tokens,
+            source_known=[self.src_vocab.id(t) != UNK for t in tokens[:-1]] + [True],
+            hypotheses=[self._hypothesis(d) for d in decoded],
+            direction=self.direction,
+            scorer=self.model.config.scorer,
+            mode=self.model.config.mode,
+            strategy=("greedy" if beam == 1 else f"beam-{beam}") + (" (sampled attention)" if sampled else ""),
+            truncated_from=cut,
+        )
+
+    @torch.inference_mode()
+    def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
+        """Greedy translations of many sentences, batched (same output as one at a time)."""
+        self.model.eval()
+        self.model.decoder.attention.hard_inference = "argmax"
+        out: list[str] = []
+        for i in range(0, len(texts), batch_size):
+            toks = [self.source_tokens(t)[0] for t in texts[i : i + batch_size]]
+            enc = self.encode_sources(toks)
+            for d in greedy_decode(self.model, enc, [self.model.max_len(len(t)) for t in toks]):
+                out.append(self._hypothesis(d).text)
+        return out
+
+    @torch.inference_mode()
+    def force(self, source_tokens: list[str], target_tokens: list[str]) -> torch.Tensor:
+        """Attention distributions when the model is fed a given target (teacher forcing).
+
+        source_tokens end in "</s>"; target_tokens are words only. Returns (T + 1, S): one row
+        per target token and one for the end token.
+        """
+        self.model.eval()
+        enc_ids = self.src_vocab.encode(source_tokens[:-1]) + [EOS]
+        src = torch.tensor([enc_ids], device=self.device)
+        tgt = torch.tensor([self.tgt_vocab.encode(target_tokens) + [EOS]], device=self.device)
+        _, _, probs = self.model(src, torch.tensor([len(enc_ids)]), tgt)
+        return probs[0].cpu()
+
+
