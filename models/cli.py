@@ -1,4 +1,4 @@
-"""Command line: python -m models {train,translate,evaluate,references}."""
+"""Command line: python -m models {train,translate,evaluate,references,align}."""
 
 from __future__ import annotations
 
@@ -110,6 +110,17 @@ def cmd_references(args) -> int:
     return 0
 
 
+def cmd_align(args) -> int:
+    from .aligner import align_hsk
+
+    scores = align_hsk(args.out)
+    print(f"eflomal alignments -> {args.out}; test split against the references (aer: words with a reference link):")
+    print(f"{'method':10s} {'precision':>9s} {'recall':>7s} {'aer':>7s} {'aer_all':>7s}")
+    for method, m in scores.items():
+        print(f"{method:10s} {m['precision']:9.4f} {m['recall']:7.4f} {m['aer']:7.4f} {m['aer_all']:7.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -163,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("references", help="write the gloss-derived reference alignments (Pharaoh)")
     r.add_argument("--out", default="assets/alignments")
     r.set_defaults(func=cmd_references)
+
+    a = sub.add_parser("align", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")
+    a.add_argument("--out", default="assets/alignments")
+    a.set_defaults(func=cmd_align)
     return p
 
 

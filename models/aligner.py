@@ -1,0 +1,229 @@
+"""A statistical word aligner to compare attention with: eflomal, symmetrised, as Pharaoh files.
+
+``python -m models align`` aligns the whole HSK corpus (all splits together: eflomal is
+unsupervised, so more text gives better links and nothing is learnt from the references) in
+the project's token space (``Tokenizer().tokenize``: English words and punctuation, Chinese
+characters), in both directions, then symmetrises. Files under ``assets/alignments/``, all in
+en-zh order ("i-j" = English token i, Chinese token j), line n of a split's files being the
+pair on line n of ``{split}.ids``:
+
+- ``train.eflomal-gdfa.en-zh``: supervision for ``--guided-alignment``;
+- ``{dev,test}.eflomal-{method}.en-zh`` for every method in ``METHODS``: display and scoring.
+
+eflomal 2.0.0 has no seed option (its samplers seed themselves from /dev/urandom), so a new
+run can differ slightly from the stored files; the stored files are the reference artefact.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .alignments import AlignmentScore, Links, flip, read_pharaoh, restrict, write_pharaoh
+from .data import Pair
+from .tokenize import Tokenizer, is_word
+
+ALIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "alignments"
+TRAIN_FILE = "train.eflomal-gdfa.en-zh"
+_NEIGHBOURS = ((-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
+_TOKENIZER = Tokenizer()
+
+
+def _grow_diag(fwd: Links, rev: Links) -> Links:
+    """Start from the intersection; repeatedly add union points next to (also diagonally) an
+    aligned point when one of their two words is still unaligned (Koehn et al. 2003)."""
+    union = fwd | rev
+    links = set(fwd & rev)
+    if not union:
+        return links
+    n_src, n_tgt = max(i for i, _ in union) + 1, max(j for _, j in union) + 1
+    added = True
+    while added:
+        added = False
+        for i in range(n_src):
+            for j in range(n_tgt):
+                if (i, j) not in links:
+                    continue
+                for di, dj in _NEIGHBOURS:
+                    p = (i + di, j + dj)
+                    if p in union and p not in links and not (_src_aligned(links, p[0]) and _tgt_aligned(links, p[1])):
+                        links.add(p)
+                        added = True
+    return links
+
+
+def _src_aligned(links: Links, i: int) -> bool:
+    return any(a == i for a, _ in links)
+
+
+def _tgt_aligned(links: Links, j: int) -> bool:
+    return any(b == j for _, b in links)
+
+
+def _final(links: Links, directional: Links, both_unaligned: bool) -> Links:
+    """Add points of one directional alignment whose source or (``both_unaligned``: and)
+    target word is still unaligned, scanning in (source, target) order."""
+    out = set(links)
+    for i, j in sorted(directional):
+        free_i, free_j = not _src_aligned(out, i), not _tgt_aligned(out, j)
+        if (free_i and free_j) if both_unaligned else (free_i or free_j):
+            out.add((i, j))
+    return out
+
+
+def _grow_diag_final(fwd: Links, rev: Links, both_unaligned: bool) -> Links:
+    links = _grow_diag(fwd, rev)
+    return _final(_final(links, fwd, both_unaligned), rev, both_unaligned)
+
+
+SYMMETRISATIONS: dict[str, Callable[[Links, Links], Links]] = {
+    "intersect": lambda f, r: f & r,
+    "union": lambda f, r: f | r,
+    "grow-diag": _grow_diag,
+    "gdf": lambda f, r: _grow_diag_final(f, r, both_unaligned=False),
+    "gdfa": lambda f, r: _grow_diag_final(f, r, both_unaligned=True),
+}
+# "fwd": each Chinese token linked to at most one English token (eflomal en->zh), "rev" the other way.
+METHODS = ("fwd", "rev", *SYMMETRISATIONS)
+
+
+def symmetrise(fwd: Links, rev: Links, method: str) -> Links:
+    """Combine two directional alignments (both in (source, target) order) with ``method``,
+    one of ``SYMMETRISATIONS`` (gdf = grow-diag-final, gdfa = grow-diag-final-and)."""
+    if method not in SYMMETRISATIONS:
+        raise ValueError(f"unknown symmetrisation {method!r}; choose from {', '.join(SYMMETRISATIONS)}")
+    return SYMMETRISATIONS[method](fwd, rev)
+
+
+def run_eflomal(src: list[list[str]], tgt: list[list[str]], n_samplers: int = 3) -> tuple[list[Links], list[Links]]:
+    """Align tokenised sentence pairs both ways with eflomal (HMM + fertility model).
+
+    Returns (forward, reverse) link sets per pair, both in (source, target) order: forward
+    links each target token to at most one source token, reverse each source token to at
+    most one target token. Not seeded (eflomal 2.0.0 cannot be).
+    """
+    import eflomal
+
+    if len(src) != len(tgt):
+        raise ValueError(f"{len(src)} source sentences but {len(tgt)} target sentences")
+    with tempfile.TemporaryDirectory() as tmp:
+        fwd, rev = Path(tmp) / "fwd", Path(tmp) / "rev"
+        eflomal.Aligner(n_samplers=n_samplers).align(
+            [" ".join(s) for s in src], [" ".join(t) for t in tgt], links_filename_fwd=str(fwd), links_filename_rev=str(rev)
+        )
+        return read_pharaoh(fwd), read_pharaoh(rev)
+
+
+def word_links(links: Links, src_tokens: list[str], tgt_tokens: list[str]) -> Links:
+    """Only links between two words (no punctuation), as attention is read in evaluation."""
+    return {(i, j) for i, j in links if is_word(src_tokens[i]) and is_word(tgt_tokens[j])}
+
+
+def score_links(
+    predicted: list[Links], references: list[Links], src_tokens: list[list[str]], tgt_tokens: list[list[str]]
+) -> dict[str, float]:
+    """Precision, recall and AER of word links restricted to target words that have a
+    reference link (the headline ``aer`` of models.evaluate), and ``aer_all`` over all words."""
+    restricted, every = AlignmentScore(), AlignmentScore()
+    for pred, ref, s, t in zip(predicted, references, src_tokens, tgt_tokens):
+        words = word_links(pred, s, t)
+        restricted.add(restrict(words, ref), ref)
+        every.add(words, ref)
+    r = restricted
+    return {"precision": round(r.precision, 4), "recall": round(r.recall, 4), "aer": round(r.aer, 4), "aer_all": round(every.aer, 4)}
+
+
+def align_hsk(out: str | Path = ALIGNMENTS_DIR, n_samplers: int = 3) -> dict[str, dict[str, float]]:
+    """Align all HSK pairs with eflomal, write the Pharaoh and ids files to ``out`` and return
+    the scores of every method on the test split against the gloss-derived references."""
+    from .data import hsk_references, hsk_splits
+
+    splits = hsk_splits()
+    order = [(split, e) for split in ("train", "dev", "test") for e in splits[split]]
+    en = [_TOKENIZER.tokenize(e.en) for _, e in order]
+    zh = [_TOKENIZER.tokenize(e.zh) for _, e in order]
+    fwd, rev = run_eflomal(en, zh, n_samplers)
+    by_method = {"fwd": fwd, "rev": rev} | {m: [symmetrise(f, r, m) for f, r in zip(fwd, rev)] for m in SYMMETRISATIONS}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = 0
+    for split in ("train", "dev", "test"):
+        stop = start + len(splits[split])
+        (out / f"{split}.ids").write_text("".join(e.id + "\n" for e in splits[split]), encoding="utf-8")
+        for method in ("gdfa",) if split == "train" else METHODS:
+            write_pharaoh(out / f"{split}.eflomal-{method}.en-zh", by_method[method][start:stop])
+        start = stop
+    refs = hsk_references("en-zh")
+    test = slice(len(order) - len(splits["test"]), len(order))
+    ref_list = [refs[e.id] for e in splits["test"]]
+    return {m: score_links(by_method[m][test], ref_list, en[test], zh[test]) for m in METHODS}
+
+
+def _read_with_ids(path: Path) -> dict[str, Links]:
+    """A Pharaoh file keyed by the ids in ``{split}.ids`` beside it (split = name up to the
+    first dot), e.g. train.eflomal-gdfa.en-zh -> train.ids."""
+    ids_path = path.with_name(path.name.split(".")[0] + ".ids")
+    if not ids_path.exists():
+        raise ValueError(f"{path}: no ids file {ids_path.name} beside it")
+    ids = ids_path.read_text(encoding="utf-8").split()
+    links = read_pharaoh(path)
+    if len(ids) != len(links):
+        raise ValueError(f"{path}: {len(links)} lines but {len(ids)} ids in {ids_path.name}")
+    return dict(zip(ids, links))
+
+
+def load_links(split: str, method: str = "gdfa", direction: str = "en-zh", path: str | Path = ALIGNMENTS_DIR) -> dict[str, Links]:
+    """Stored eflomal links of an HSK split, keyed by pair id, in ``direction``'s (source,
+    target) order. Raises FileNotFoundError when that file was not written."""
+    links = _read_with_ids(Path(path) / f"{split}.eflomal-{method}.en-zh")
+    return {k: flip(v) for k, v in links.items()} if direction == "zh-en" else links
+
+
+def aligner_scores(direction: str, split: str = "test", path: str | Path = ALIGNMENTS_DIR) -> dict[str, dict[str, float]]:
+    """Scores of the stored eflomal links of every method on an HSK split (see score_links)."""
+    from .data import hsk_pairs, hsk_references
+
+    pairs = hsk_pairs(direction)[split]
+    refs = hsk_references(direction)
+    src = [_TOKENIZER.tokenize(p.src) for p in pairs]
+    tgt = [_TOKENIZER.tokenize(p.tgt) for p in pairs]
+    out = {}
+    for method in METHODS:
+        links = load_links(split, method, direction, path)
+        out[method] = score_links([links[p.id] for p in pairs], [refs[p.id] for p in pairs], src, tgt)
+    return out
+
+
+def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None) -> dict[str, Links]:
+    """Links for the guided-alignment loss, keyed by Pair.id, in (source index, target index)
+    order of the model's tokens.
+
+    HSK (``direction`` "en-zh" or "zh-en"): ``path`` is an en-zh Pharaoh file with its
+    ``{split}.ids`` file beside it (see ``_read_with_ids``); None means the bundled
+    ``assets/alignments/train.eflomal-gdfa.en-zh``. Links are flipped for zh-en.
+    User TSV corpus (``direction`` None): ``path`` is required, a Pharaoh file in the TSV's
+    source-target order with line n holding the links of TSV line n (blank for blank lines).
+    Raises ValueError when a link is outside its sentence or no training pair has links.
+    """
+    if direction is None:
+        if path is None:
+            raise ValueError("--guided-alignment on a TSV corpus needs --alignments FILE (Pharaoh, one line per TSV line)")
+        by_id = {f"line{n}": links for n, links in enumerate(read_pharaoh(path), 1)}
+    else:
+        by_id = _read_with_ids(Path(path) if path else ALIGNMENTS_DIR / TRAIN_FILE)
+        if direction == "zh-en":
+            by_id = {k: flip(v) for k, v in by_id.items()}
+    out = {}
+    for p in train_pairs:
+        links = by_id.get(p.id)
+        if not links:
+            continue
+        n_src, n_tgt = len(_TOKENIZER.tokenize(p.src)), len(_TOKENIZER.tokenize(p.tgt))
+        bad = next(((i, j) for i, j in links if i >= n_src or j >= n_tgt), None)
+        if bad:
+            raise ValueError(f"alignment {bad[0]}-{bad[1]} of pair {p.id} is outside its {n_src} source and {n_tgt} target tokens")
+        out[p.id] = links
+    if not out:
+        raise ValueError(f"no training pair has alignment links in {path or ALIGNMENTS_DIR / TRAIN_FILE}")
+    return out
