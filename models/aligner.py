@@ -164,8 +164,6 @@ def _read_with_ids(path: Path) -> dict[str, Links]:
     """A Pharaoh file keyed by the ids in ``{split}.ids`` beside it (split = name up to the
     first dot), e.g. train.eflomal-gdfa.en-zh -> train.ids."""
     ids_path = path.with_name(path.name.split(".")[0] + ".ids")
-    if not ids_path.exists():
-        raise ValueError(f"{path}: no ids file {ids_path.name} beside it")
     ids = ids_path.read_text(encoding="utf-8").split()
     links = read_pharaoh(path)
     if len(ids) != len(links):
@@ -180,19 +178,39 @@ def load_links(split: str, method: str = "gdfa", direction: str = "en-zh", path:
     return {k: flip(v) for k, v in links.items()} if direction == "zh-en" else links
 
 
-def aligner_scores(direction: str, split: str = "test", path: str | Path = ALIGNMENTS_DIR) -> dict[str, dict[str, float]]:
-    """Scores of the stored eflomal links of every method on an HSK split (see score_links)."""
-    from .data import hsk_pairs, hsk_references
-
-    pairs = hsk_pairs(direction)[split]
-    refs = hsk_references(direction)
-    src = [_TOKENIZER.tokenize(p.src) for p in pairs]
-    tgt = [_TOKENIZER.tokenize(p.tgt) for p in pairs]
+def stored_scores(pairs: list[Pair], references: dict[str, Links], direction: str, path: str | Path = ALIGNMENTS_DIR) -> dict[str, dict[str, float]]:
+    """Scores (see score_links) of the stored eflomal links of every method on those ``pairs``
+    that have stored dev/test links and a reference; {} when there are none."""
     out = {}
     for method in METHODS:
-        links = load_links(split, method, direction, path)
-        out[method] = score_links([links[p.id] for p in pairs], [refs[p.id] for p in pairs], src, tgt)
+        try:
+            links = {k: v for split in ("dev", "test") for k, v in load_links(split, method, direction, path).items()}
+        except FileNotFoundError:
+            return {}
+        scored = [p for p in pairs if p.id in links and p.id in references]
+        if not scored:
+            return {}
+        src = [_TOKENIZER.tokenize(p.src) for p in scored]
+        tgt = [_TOKENIZER.tokenize(p.tgt) for p in scored]
+        out[method] = score_links([links[p.id] for p in scored], [references[p.id] for p in scored], src, tgt)
     return out
+
+
+def aligner_scores(direction: str, split: str = "test", path: str | Path = ALIGNMENTS_DIR) -> dict[str, dict[str, float]]:
+    """Scores of the stored eflomal links of every method on an HSK split, by method."""
+    from .data import hsk_pairs, hsk_references
+
+    return stored_scores(hsk_pairs(direction)[split], hsk_references(direction), direction, path)
+
+
+def eflomal_summary(pairs: list[Pair], references: dict[str, Links], direction: str, path: str | Path = ALIGNMENTS_DIR) -> dict:
+    """eflomal's best symmetrisation (lowest ``aer``) on ``pairs``, as evaluation keys
+    ``eflomal_aer``, ``eflomal_aer_all`` and ``eflomal_method``; {} without stored links."""
+    scores = stored_scores(pairs, references, direction, path)
+    if not scores:
+        return {}
+    best = min(SYMMETRISATIONS, key=lambda m: scores[m]["aer"])
+    return {"eflomal_aer": scores[best]["aer"], "eflomal_aer_all": scores[best]["aer_all"], "eflomal_method": best}
 
 
 def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None) -> dict[str, Links]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import sacrebleu
 
+from .aligner import eflomal_summary
 from .alignments import AlignmentScore, Links, attention_links, diagonal_links, restrict
 from .data import Pair
 
@@ -42,7 +43,9 @@ def evaluate(
     Translations are made one sentence at a time (timed: ``ms_per_sentence``). Attention
     metrics use the model's attention when fed the reference translation (teacher forcing);
     ``aer`` counts only target words that have a reference link, ``aer_all`` every word,
-    ``aer_next`` reads each word's alignment from the next decoder step.
+    ``aer_next`` reads each word's alignment from the next decoder step. With HSK references,
+    ``eflomal_aer``/``eflomal_aer_all`` score the stored eflomal links of the same pairs
+    (best symmetrisation, named in ``eflomal_method``).
     """
     hyps, times = [], []
     for n, p in enumerate(pairs):
@@ -87,4 +90,5 @@ def evaluate(
         out |= {"diagonal_precision": round(d.precision, 4), "diagonal_recall": round(d.recall, 4), "diagonal_aer": round(d.aer, 4)}
         out["diagonal_aer_all"] = round(scores["diag_all"].aer, 4)
         out["reference_links"] = a.reference
+        out |= eflomal_summary(pairs, references, translator.direction)
     return out
