@@ -1,0 +1,66 @@
+"""Two models side by side: attention difference map and a metrics table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from models.result import DecodeResult
+
+from .diagnostics import attention_summary
+from .heatmap import matrix_figure
+from .style import DIVERGING
+from .tokens import pick, plotly_text, words
+
+
+def difference_figure(a: DecodeResult, b: DecodeResult, title: str = "", hypothesis_a: int = 0, hypothesis_b: int = 0) -> go.Figure:
+    """Attention of ``a`` minus attention of ``b`` (T, S) on the fixed range -1..1.
+
+    Raises ValueError when the two read different source tokens or produced different target
+    tokens: the cells would not mean the same thing.
+    """
+    ha, hb = pick(a, hypothesis_a), pick(b, hypothesis_b)
+    if a.source_tokens != b.source_tokens:
+        raise ValueError(
+            f"Can't subtract attention: the models read different source tokens ({len(a.source_tokens)} vs {len(b.source_tokens)} tokens; "
+            "tokenisation differs). Compare their heatmaps side by side instead."
+        )
+    if ha.tokens != hb.tokens:
+        raise ValueError(
+            "Can't subtract attention: the models produced different translations "
+            f"({len(ha.tokens)} vs {len(hb.tokens)} tokens). A difference map needs the same target tokens; "
+            "compare their heatmaps side by side instead."
+        )
+    known = [x and y for x, y in zip(a.source_known, b.source_known)]
+    return matrix_figure(
+        np.asarray(ha.attention, dtype=float) - np.asarray(hb.attention, dtype=float),
+        a.source_tokens,
+        known,
+        ha.tokens,
+        colorscale=DIVERGING,
+        zrange=(-1.0, 1.0),
+        value_format="+.3f",
+        cell_format="+.2f",
+        value_name="a − b",
+        title=plotly_text(title),
+    )
+
+
+def metrics_frame(results: dict[str, DecodeResult]) -> pd.DataFrame:
+    """One row per model (index: the dict keys) for each best hypothesis: translation, tokens
+    (generated, end token not counted), mean entropy (nats), final-token share, EOS share,
+    mean token probability (end token included)."""
+    rows = {}
+    for name, result in results.items():
+        summary = attention_summary(result)
+        rows[name] = {
+            "translation": result.translation,
+            "tokens": len(words(result.best)),
+            "mean entropy": summary["mean_entropy"],
+            "final-token share": summary["final_token_share"],
+            "EOS share": summary["eos_share"],
+            "mean token probability": float(np.mean(result.best.token_probs)),
+        }
+    columns = ["translation", "tokens", "mean entropy", "final-token share", "EOS share", "mean token probability"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")

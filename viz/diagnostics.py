@@ -1,0 +1,100 @@
+"""Attention diagnostics: entropy per decoding step, coverage per source token, a summary."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from models.evaluate import attention_stats
+from models.result import DecodeResult
+
+from .style import ACCENT, COLORSCALE, apply_layout, matrix_height, token_axis, weight_color
+from .tokens import hover_token, pick, tick_label
+
+
+def step_entropy(attention: np.ndarray) -> np.ndarray:
+    """(T,) entropy in nats of each attention row of ``attention`` (T, S)."""
+    return np.array([attention_stats(row[None, :])["entropy"] for row in attention])
+
+
+def _reference_line(y: float, length: int, name: str) -> go.Scatter:
+    """A dashed horizontal line across positions 0..length-1, with a legend entry."""
+    return go.Scatter(
+        x=[-0.5, length - 0.5], y=[y, y], mode="lines", name=name, line={"dash": "dash", "color": ACCENT, "width": 1.5}, hoverinfo="skip"
+    )
+
+
+def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
+    """Entropy (nats) of the attention at each decoding step; the dashed line is log(S), the
+    entropy of uniform attention over the S source tokens."""
+    hyp = pick(result, hypothesis)
+    T, S = hyp.attention.shape
+    entropy = step_entropy(hyp.attention)
+    uniform = math.log(S)
+    fig = go.Figure(
+        go.Scatter(
+            x=list(range(T)),
+            y=entropy,
+            mode="lines+markers",
+            name="entropy",
+            line={"color": weight_color(0.8)},
+            customdata=[hover_token(t) for t in hyp.tokens],
+            hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
+        )
+    )
+    fig.add_trace(_reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}"))
+    top = max(uniform, float(entropy.max(initial=0.0))) * 1.1 or 0.1
+    return apply_layout(
+        fig,
+        title="Attention entropy per decoding step",
+        subtitle="low: focused on few source tokens; at the dashed line: spread evenly over all",
+        xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": "target token"}),
+        yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+    )
+
+
+def coverage_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
+    """Total attention each source token received (column sums of the (T, S) attention)."""
+    hyp = pick(result, hypothesis)
+    T, S = hyp.attention.shape
+    coverage = hyp.attention.sum(axis=0)
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(S)),
+            y=coverage,
+            name="coverage",
+            marker={"color": coverage, "colorscale": COLORSCALE, "cmin": 0, "cmax": max(float(coverage.max(initial=0.0)), 1.0)},
+            customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
+            hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} steps)<extra></extra>",
+        )
+    )
+    fig.add_trace(_reference_line(1.0, S, "1.0: one step's worth"))
+    return apply_layout(
+        fig,
+        title="Coverage: total attention each source token received",
+        subtitle=f"sum over the {T} decoding steps; a token near 0 was hardly looked at",
+        height=matrix_height(8),
+        xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": "source token"}),
+        yaxis={"title": {"text": "total attention"}, "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+    )
+
+
+def attention_summary(result: DecodeResult, hypothesis: int = 0) -> dict:
+    """mean_entropy (nats), uniform_entropy (log S), final_token_share (mean weight on the last
+    real source token), eos_share (on "</s>"), max_coverage and max_coverage_token."""
+    hyp = pick(result, hypothesis)
+    stats = attention_stats(hyp.attention)
+    coverage = hyp.attention.sum(axis=0)
+    top = int(np.argmax(coverage))
+    return {
+        "mean_entropy": stats["entropy"],
+        "uniform_entropy": math.log(len(result.source_tokens)),
+        "final_token_share": stats["final_token_share"],
+        "eos_share": stats["eos_share"],
+        "max_coverage": float(coverage[top]),
+        "max_coverage_token": result.source_tokens[top],
+    }

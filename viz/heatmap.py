@@ -1,0 +1,98 @@
+"""Attention as a matrix: target tokens as rows (decoding order, top down), source tokens as columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from models.result import DecodeResult
+
+from .style import ALIGNER_COLOR, CELL_PX, COLORSCALE, REFERENCE_COLOR, TEXT_CELLS_MAX, apply_layout, matrix_height, token_axis
+from .tokens import hover_token, pick, plotly_text, tick_label
+
+Links = set[tuple[int, int]]
+
+
+def matrix_figure(
+    z: np.ndarray,
+    source_tokens: list[str],
+    source_known: list[bool],
+    target_tokens: list[str],
+    *,
+    colorscale: str = COLORSCALE,
+    zrange: tuple[float, float] = (0.0, 1.0),
+    value_format: str = ".3f",
+    cell_format: str = ".2f",
+    value_name: str = "weight",
+    title: str = "",
+) -> go.Figure:
+    """Heatmap of ``z`` (T, S) on the fixed colour range ``zrange``.
+
+    Axes are positions 0..S-1 and 0..T-1 labelled with the tokens, so repeated tokens stay
+    apart. Hover reads "target → source: value"; cells show their values when there are at most
+    TEXT_CELLS_MAX of them. ``title`` is Plotly markup (already escaped).
+    """
+    T, S = z.shape
+    custom = np.empty((T, S, 2), dtype=object)
+    custom[:, :, 0] = np.asarray([hover_token(t) for t in target_tokens], dtype=object).reshape(T, 1)
+    custom[:, :, 1] = np.asarray([hover_token(t, k) for t, k in zip(source_tokens, source_known)], dtype=object).reshape(1, S)
+    heat = go.Heatmap(
+        z=z,
+        x=list(range(S)),
+        y=list(range(T)),
+        zmin=zrange[0],
+        zmax=zrange[1],
+        colorscale=colorscale,
+        colorbar={"title": {"text": value_name}, "thickness": 14},
+        customdata=custom,
+        hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
+        texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX else None,
+        textfont={"size": 10},
+        xgap=1,
+        ygap=1,
+    )
+    return apply_layout(
+        go.Figure(heat),
+        title=title,
+        height=matrix_height(T),
+        xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}),
+        yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": "target"}, autorange="reversed"),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
+    )
+
+
+def links_trace(links: Links, name: str, symbol: str, color: str, source_tokens: list[str], target_tokens: list[str]) -> go.Scatter:
+    """Markers on the cells of ``links`` (source index, target index); pairs outside the matrix
+    are left out."""
+    kept = sorted((i, j) for i, j in links if 0 <= i < len(source_tokens) and 0 <= j < len(target_tokens))
+    return go.Scatter(
+        x=[i for i, _ in kept],
+        y=[j for _, j in kept],
+        mode="markers",
+        name=f"{name} ({len(kept)})",
+        marker={"symbol": symbol, "size": CELL_PX - 4, "color": color, "line": {"width": 2, "color": color}},
+        customdata=[f"{hover_token(target_tokens[j])} → {hover_token(source_tokens[i])}" for i, j in kept],
+        hovertemplate=f"{name} link: %{{customdata}}<extra></extra>",
+    )
+
+
+def heatmap_figure(
+    result: DecodeResult,
+    hypothesis: int = 0,
+    reference_links: Links | None = None,
+    aligner_links: Links | None = None,
+    title: str = "",
+) -> go.Figure:
+    """Attention (T, S) of one hypothesis, weights on the fixed range 0..1.
+
+    ``reference_links`` and ``aligner_links`` are (source index, target index) pairs drawn as
+    open squares and crosses, each a legend entry with its count. Source tokens missing from
+    the vocabulary are labelled in italics with a "?".
+    """
+    hyp = pick(result, hypothesis)
+    fig = matrix_figure(hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title))
+    overlays = [(reference_links, "reference", "square-open", REFERENCE_COLOR), (aligner_links, "aligner", "x-thin-open", ALIGNER_COLOR)]
+    for links, name, symbol, color in overlays:
+        if links is not None:
+            fig.add_trace(links_trace(links, name, symbol, color, result.source_tokens, hyp.tokens))
+    return fig

@@ -1,0 +1,119 @@
+"""Decoding step by step: the attention over source tokens when each target token was chosen."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from models.result import DecodeResult, Hypothesis
+
+from .style import COLORSCALE, apply_layout, matrix_height, token_axis, weight_color
+from .tokens import hover_token, pick, plotly_text, target_joiner, tick_label, truncate
+
+CONTEXT_TOKENS = 12  # output tokens shown before the current one in a step's title
+FRAME_MS = 700
+SLIDER_LABELS_MAX = 20  # more steps than this: slider ticks unlabelled (the current one is shown above)
+
+
+def _check_step(hyp: Hypothesis, step: int) -> None:
+    T = len(hyp.tokens)
+    if not 0 <= step < T:
+        raise ValueError(f"step {step} is out of range: this hypothesis has {T} steps (0 to {T - 1})")
+
+
+def _bar(result: DecodeResult, hyp: Hypothesis, step: int) -> go.Bar:
+    """Attention row ``step`` as bars over the S source positions, coloured on the shared scale."""
+    row = hyp.attention[step]
+    return go.Bar(
+        x=list(range(len(row))),
+        y=row,
+        marker={"color": row, "colorscale": COLORSCALE, "cmin": 0, "cmax": 1, "line": {"width": 1, "color": weight_color(0.6)}},
+        customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
+        hovertemplate="%{customdata}: %{y:.3f}<extra></extra>",
+        name="attention",
+    )
+
+
+def _title(result: DecodeResult, hyp: Hypothesis, step: int) -> str:
+    """"Step 3/7: 我爱<b>你</b> (p = 0.87)", the last CONTEXT_TOKENS earlier tokens as context."""
+    before = [plotly_text(truncate(t)) for t in hyp.tokens[max(0, step - CONTEXT_TOKENS) : step]]
+    lead = "… " if step > CONTEXT_TOKENS else ""
+    now = f"<b>{plotly_text(truncate(hyp.tokens[step]))}</b>"
+    output = target_joiner(result).join([*before, now])
+    return f"Step {step + 1}/{len(hyp.tokens)}: {lead}{output} (p = {float(hyp.token_probs[step]):.2f})"
+
+
+def _alternatives(hyp: Hypothesis, step: int, k: int = 5) -> str:
+    """"top choices: 你 0.87 · 您 0.05 · ..." for ``step``."""
+    alts = hyp.alternatives[step][:k] if step < len(hyp.alternatives) else []
+    return "top choices: " + " · ".join(f"{plotly_text(truncate(t))} {p:.2f}" for t, p in alts) if alts else ""
+
+
+def _layout(fig: go.Figure, result: DecodeResult, hyp: Hypothesis, step: int) -> go.Figure:
+    labels = [tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)]
+    return apply_layout(
+        fig,
+        title=_title(result, hyp, step),
+        subtitle=_alternatives(hyp, step),
+        height=matrix_height(8),
+        xaxis=token_axis(labels, title={"text": "source token"}),
+        yaxis={"range": [0, 1], "title": {"text": "attention"}},
+        showlegend=False,
+    )
+
+
+def step_figure(result: DecodeResult, step: int, hypothesis: int = 0) -> go.Figure:
+    """Attention over the source tokens at decoding step ``step`` (0-based): bars on 0..1,
+    the output so far in the title with the step's token in bold and its probability, the
+    model's top alternatives as subtitle."""
+    hyp = pick(result, hypothesis)
+    _check_step(hyp, step)
+    return _layout(go.Figure(_bar(result, hyp, step)), result, hyp, step)
+
+
+def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
+    """All decoding steps as Plotly frames (one per target token) with play/pause buttons and
+    a slider labelled with the target tokens; the y range stays 0..1."""
+    hyp = pick(result, hypothesis)
+    T = len(hyp.tokens)
+    frames = [
+        go.Frame(
+            data=[_bar(result, hyp, t)],
+            name=str(t),
+            layout={"title": {"text": _title(result, hyp, t), "subtitle": {"text": _alternatives(hyp, t)}}},
+        )
+        for t in range(T)
+    ]
+    fig = _layout(go.Figure(_bar(result, hyp, 0), frames=frames), result, hyp, 0)
+    play = {"frame": {"duration": FRAME_MS, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
+    jump = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
+    fig.update_layout(
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": 0,
+                "y": -0.25,
+                "xanchor": "left",
+                "yanchor": "top",
+                "buttons": [
+                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                    {"label": "❚❚ Pause", "method": "animate", "args": [[None], jump]},
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "active": 0,
+                "x": 0.2,
+                "len": 0.8,
+                "y": -0.2,
+                "yanchor": "top",
+                "currentvalue": {"prefix": "target token: ", "font": {"color": "#333"}},
+                "font": {"color": "#333" if T <= SLIDER_LABELS_MAX else "rgba(0,0,0,0)"},
+                "steps": [{"label": tick_label(tok), "method": "animate", "args": [[str(t)], jump]} for t, tok in enumerate(hyp.tokens)],
+            }
+        ],
+    )
+    fig.update_layout(height=fig.layout.height + 120, margin={"b": 130})
+    return fig
