@@ -1,0 +1,102 @@
+"""Reference alignments, AER arithmetic and the symmetrisation heuristics, checked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.aligner import score_links, symmetrise
+from models.alignments import AlignmentScore, flip, read_pharaoh, reference_links, restrict, write_pharaoh
+
+HE = "(third-person singular) (since the early 20th century, usu. male) he; him; his; (bound form) other; another; some other (as in 他日[ta1 ri4] and 他人[ta1 ren2])"
+
+
+def test_reference_rule_links_inflected_words_and_pronoun_case_forms_but_not_stop_words():
+    # HSK hsk5-0751: I(0) called(1) to(2) congratulate(3) him(4) .(5) / 我 打 电 话 祝 贺 他 。
+    words = (("我", "I; me; my"), ("打电话", "to make a telephone call"), ("祝贺", "to congratulate; congratulations"), ("他", HE))
+    links = reference_links("I called to congratulate him.", "我打电话祝贺他。", words)
+    assert links == {(0, 0), (1, 1), (1, 2), (1, 3), (3, 4), (3, 5), (4, 6)}
+
+
+def test_reference_rule_ignores_gloss_notes_and_links_plural_pronouns_to_every_character():
+    # HSK hsk3-0110: We(0) must(1) build(2) a(3) good(4) foundation(5) .(6) / 我 们 要 打 好 基 础 。
+    words = (
+        ("我们", "we; us; ourselves; our"),
+        ("要", "(bound form) to demand; to coerce"),
+        ("打", "(loanword) dozen; Taiwan pr. [da3]"),
+        ("好", "good; appropriate; proper"),
+        ("基础", "base; foundation; basis; basic; fundamental"),
+    )
+    links = reference_links("We must build a good foundation.", "我们要打好基础。", words)
+    assert links == {(0, 0), (0, 1), (4, 4), (5, 5), (5, 6)}
+
+
+def test_alignment_score_sums_counts_over_sentences():
+    score = AlignmentScore()
+    score.add({(0, 0), (1, 1), (2, 2), (3, 0)}, {(0, 0), (1, 1), (2, 3)})
+    assert (score.precision, score.recall, score.aer) == pytest.approx((2 / 4, 2 / 3, 1 - 4 / 7))
+    score.add(set(), {(0, 1)})
+    assert (score.hits, score.predicted, score.reference) == (2, 4, 4)
+    assert (score.precision, score.recall, score.aer) == pytest.approx((0.5, 0.5, 0.5))
+
+
+def test_restrict_keeps_only_links_of_target_words_with_a_reference_link():
+    assert restrict({(0, 0), (1, 1), (2, 2), (3, 0)}, {(0, 0), (1, 1), (2, 3)}) == {(0, 0), (1, 1), (3, 0)}
+
+
+def test_score_links_drops_punctuation_and_reports_restricted_and_all_word_aer():
+    src, tgt = ["I", "love", "you", "."], ["我", "爱", "你", "。"]
+    predicted = {(0, 0), (1, 2), (2, 1), (3, 3)}  # "." - "。" is not a word link
+    scores = score_links([predicted], [{(0, 0), (1, 1)}], [src], [tgt])
+    # restricted to targets 0 and 1: {(0,0), (2,1)}: 1 hit of 2 predicted, 2 reference links
+    assert scores == {"precision": 0.5, "recall": 0.5, "aer": 0.5, "aer_all": round(1 - 2 / 5, 4)}
+
+
+def test_pharaoh_files_round_trip_with_empty_lines(tmp_path):
+    sentences = [{(0, 1), (2, 0)}, set(), {(10, 12)}]
+    write_pharaoh(tmp_path / "a.en-zh", sentences)
+    assert (tmp_path / "a.en-zh").read_text() == "0-1 2-0\n\n10-12\n"
+    assert read_pharaoh(tmp_path / "a.en-zh") == sentences
+
+
+def test_read_pharaoh_names_the_bad_line(tmp_path):
+    (tmp_path / "bad").write_text("0-1\n0:1\n")
+    with pytest.raises(ValueError, match="bad:2"):
+        read_pharaoh(tmp_path / "bad")
+
+
+def test_flip_swaps_source_and_target():
+    assert flip({(0, 3), (2, 1)}) == {(3, 0), (1, 2)}
+
+
+# Hand example: forward links each target to one source, reverse each source to one target.
+# Intersection {(0,0), (2,2)}; (1,1) is a diagonal neighbour with both words free; (2,1) is a
+# neighbour whose two words end up aligned; (4,5) is isolated with both words free; (5,5) is
+# isolated with its target already aligned by (4,5).
+FWD = {(0, 0), (2, 2), (2, 1), (4, 5)}
+REV = {(0, 0), (2, 2), (1, 1), (5, 5)}
+
+
+@pytest.mark.parametrize(
+    "method, expected",
+    [
+        ("intersect", {(0, 0), (2, 2)}),
+        ("grow-diag", {(0, 0), (2, 2), (1, 1)}),
+        ("gdfa", {(0, 0), (2, 2), (1, 1), (4, 5)}),
+        ("gdf", {(0, 0), (2, 2), (1, 1), (4, 5), (5, 5)}),
+        ("union", {(0, 0), (2, 2), (1, 1), (4, 5), (5, 5), (2, 1)}),
+    ],
+)
+def test_symmetrisation_heuristics_on_a_hand_example(method, expected):
+    assert symmetrise(FWD, REV, method) == expected
+
+
+def test_grow_diag_keeps_growing_from_points_it_added():
+    # A diagonal chain: only (0,0) is in both directions; each next point touches the last one.
+    fwd = {(0, 0), (1, 1), (3, 3)}
+    rev = {(0, 0), (2, 2)}
+    assert symmetrise(fwd, rev, "grow-diag") == {(0, 0), (1, 1), (2, 2), (3, 3)}
+
+
+def test_symmetrise_rejects_an_unknown_method():
+    with pytest.raises(ValueError, match="unknown symmetrisation"):
+        symmetrise(FWD, REV, "grow-diag-final-or")
