@@ -1,0 +1,69 @@
+"""Checkpoint round trip: the same outputs, metadata kept, float16 storage, .pt via weights_only."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from models.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint
+from models.scorers import SCORERS
+from tests.conftest import make_translator
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+@pytest.mark.parametrize("scorer", sorted(SCORERS))
+def test_round_trip_gives_identical_outputs(tmp_path, scorer, mode):
+    tr = make_translator(scorer, mode, seed=1)
+    # float16 storage: compare against the model with its weights rounded the same way
+    with torch.no_grad():
+        for p in tr.model.parameters():
+            p.copy_(p.half().float())
+    path = save_checkpoint(tr, tmp_path / "m.safetensors")
+    back = load_checkpoint(path)
+    for text in ["I love you.", "the cat sat on the mat ."]:
+        a, b = tr.translate(text, beam=2), back.translate(text, beam=2)
+        assert a.target_tokens == b.target_tokens
+        np.testing.assert_allclose(a.attention, b.attention, atol=1e-6)
+    assert back.model.config == tr.model.config
+    assert back.src_vocab == tr.src_vocab and back.tgt_vocab == tr.tgt_vocab
+    assert back.direction == "en-zh"
+    assert back.meta["name"] == tr.meta["name"]
+
+
+def test_weights_are_stored_as_float16_once(tmp_path):
+    from safetensors import safe_open
+
+    path = save_checkpoint(make_translator(), tmp_path / "m.safetensors")
+    with safe_open(str(path), "pt") as f:
+        keys = list(f.keys())
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in keys)
+        assert f.metadata()["format"] == FORMAT
+        meta = json.loads(f.metadata()["meta"])
+    assert "decoder.out.weight" not in keys  # tied to decoder.embed.weight
+    assert {"config", "src_vocab", "tgt_vocab", "src_tokenizer", "tgt_tokenizer", "training", "metrics"} <= meta.keys()
+
+
+def test_loads_from_bytes_like_an_upload(tiny_checkpoint):
+    tr = load_checkpoint(tiny_checkpoint.read_bytes(), name="upload")
+    assert tr.meta["name"] == "tiny-additive-soft"
+    assert tr.translate("I love you.").source_tokens[-1] == "</s>"
+
+
+def test_pt_file_with_the_same_layout_loads_through_weights_only(tmp_path, tiny_checkpoint):
+    from safetensors.torch import load_file, safe_open
+
+    tensors = load_file(str(tiny_checkpoint))
+    with safe_open(str(tiny_checkpoint), "pt") as f:
+        md = f.metadata()
+    buf = io.BytesIO()
+    torch.save({"state_dict": tensors, "metadata": md}, buf)
+    a = load_checkpoint(buf.getvalue()).translate("we like tea .")
+    b = load_checkpoint(tiny_checkpoint).translate("we like tea .")
+    assert a.target_tokens == b.target_tokens
+
+
+def test_a_missing_file_is_a_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_checkpoint(tmp_path / "nope.safetensors")

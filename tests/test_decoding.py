@@ -1,0 +1,87 @@
+"""Greedy and beam decoding: the result's shape contract, beam 1 == greedy, length cap."""
+
+import numpy as np
+import pytest
+
+from models.scorers import SCORERS
+from tests.conftest import make_translator
+
+SENTENCES = ["I love you.", "the cat sat on the mat.", "we like tea .", "he"]
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+@pytest.mark.parametrize("scorer", sorted(SCORERS))
+def test_result_has_one_attention_row_per_generated_token(scorer, mode):
+    r = make_translator(scorer, mode).translate("I love you.")
+    assert r.source_tokens == ["I", "love", "you", ".", "</s>"]
+    assert r.attention.shape == (len(r.target_tokens), len(r.source_tokens))
+    assert r.best.token_probs.shape == (len(r.target_tokens),)
+    assert np.all((r.best.token_probs > 0) & (r.best.token_probs <= 1))
+    np.testing.assert_allclose(r.attention.sum(-1), 1.0, atol=1e-5)
+    assert len(r.best.alternatives) == len(r.target_tokens)
+    assert r.best.alternatives[0][0][0] == r.target_tokens[0]  # greedy picks the most likely token
+
+
+@pytest.mark.parametrize("scorer", sorted(SCORERS))
+def test_beam_of_one_equals_greedy(scorer):
+    tr = make_translator(scorer, seed=3)
+    for text in SENTENCES:
+        g, b = tr.translate(text), tr.translate(text, beam=1)
+        assert g.target_tokens == b.target_tokens
+        np.testing.assert_allclose(g.attention, b.attention, atol=1e-6)
+    from models.beam import beam_search
+    from models.greedy import greedy_decode
+
+    for text in SENTENCES:
+        toks, _ = tr.source_tokens(text)
+        enc = tr.encode_sources([toks])
+        cap = tr.model.max_len(len(toks))
+        [g] = greedy_decode(tr.model, enc, [cap])
+        [b] = beam_search(tr.model, enc, 1, cap)
+        assert g.ids == b.ids
+        np.testing.assert_allclose(g.attention, b.attention, atol=1e-6)
+        np.testing.assert_allclose(g.token_probs, b.token_probs, atol=1e-6)
+
+
+def test_beam_returns_hypotheses_each_with_its_attention():
+    r = make_translator("dot", seed=5).translate("the cat sat on the mat.", beam=4)
+    assert 1 <= len(r.hypotheses) <= 4
+    for h in r.hypotheses:
+        assert h.attention.shape == (len(h.tokens), len(r.source_tokens))
+        np.testing.assert_allclose(h.attention.sum(-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(np.log(h.token_probs).sum(), h.score, rtol=1e-4, atol=1e-4)
+    assert r.strategy == "beam-4"
+
+
+def test_decoding_always_ends_at_the_length_cap():
+    tr = make_translator(seed=0)  # untrained: rarely emits the end token
+    r = tr.translate("I love you.")
+    assert len(r.target_tokens) <= tr.model.max_len(len(r.source_tokens))
+    if not r.best.finished:
+        assert r.target_tokens[-1] != "</s>"
+        assert len(r.target_tokens) == tr.model.max_len(len(r.source_tokens))
+
+
+def test_sampled_hard_attention_is_reproducible_with_a_seed_and_one_hot():
+    tr = make_translator("additive", "hard", seed=2)
+    a = tr.translate("the cat sat on the mat.", hard_inference="sample", seed=7)
+    b = tr.translate("the cat sat on the mat.", hard_inference="sample", seed=7)
+    assert a.target_tokens == b.target_tokens
+    assert set(np.unique(a.attention)) <= {0.0, 1.0}
+
+
+def test_empty_and_invisible_input_raise_a_user_message():
+    tr = make_translator()
+    for text in ["", "   ", "\u200b\u200d"]:
+        with pytest.raises(ValueError, match="sentence|readable"):
+            tr.translate(text)
+
+
+def test_unknown_words_are_flagged():
+    r = make_translator().translate("I love zyzzyva.")
+    assert r.source_known == [True, True, False, True, True]
+
+
+def test_batched_translation_equals_one_at_a_time():
+    tr = make_translator("general", seed=4)
+    assert tr.translate_batch(SENTENCES, batch_size=3) == [tr.translate(s).translation for s in SENTENCES]

@@ -1,0 +1,70 @@
+"""Tokeniser, vocabulary, corpus cleaning and split, reference alignments."""
+
+import pytest
+
+from models.data import hsk_pairs, hsk_splits, load_hsk, read_tsv, tsv_splits
+from models.tokenize import Tokenizer
+from models.vocab import UNK, Vocab
+
+
+def test_english_words_and_punctuation_are_separate_tokens():
+    assert Tokenizer().tokenize("Hello, teacher! You're late.") == ["Hello", ",", "teacher", "!", "You're", "late", "."]
+
+
+def test_han_script_is_split_into_characters_and_latin_words_kept():
+    assert Tokenizer().tokenize("我爱你，WiFi 2G！") == ["我", "爱", "你", "，", "WiFi", "2G", "！"]
+
+
+def test_invisible_characters_are_dropped_and_emoji_kept_as_tokens():
+    assert Tokenizer().tokenize("I\u200b love\u0007 you 😀") == ["I", "love", "you", "😀"]
+
+
+@pytest.mark.parametrize(
+    "text", ["Hello, teacher! You're late.", "我爱你，很高兴认识你。", "He said (quietly) it's 5% off."]
+)
+def test_detokenize_inverts_tokenize_for_ordinary_text(text):
+    t = Tokenizer()
+    assert t.detokenize(t.tokenize(text)) == text
+
+
+def test_vocab_folds_case_on_lookup_only_when_asked():
+    v = Vocab.build([["The", "cat"], ["the", "dog"]], lowercase=True)
+    assert v.id("THE") == v.id("the") != UNK
+    assert Vocab.build([["The"]]).id("the") == UNK
+
+
+def test_hsk_corpus_drops_placeholders_and_repeats():
+    ex = load_hsk()
+    assert 4200 < len(ex) < 4354
+    assert not any(e.en.lower() == "placeholder" for e in ex)
+    assert len({e.zh for e in ex}) == len(ex)
+
+
+def test_split_is_seeded_and_no_test_sentence_is_in_training():
+    a, b = hsk_splits(), hsk_splits()
+    assert [e.id for e in a["test"]] == [e.id for e in b["test"]]
+    n = sum(len(v) for v in a.values())
+    assert abs(len(a["test"]) / n - 0.05) < 0.01 and abs(len(a["dev"]) / n - 0.05) < 0.01
+    train_texts = {e.zh for e in a["train"]} | {e.en.lower() for e in a["train"]}
+    assert not any(e.zh in train_texts or e.en.lower() in train_texts for e in a["test"] + a["dev"])
+
+
+def test_zh_en_pairs_are_the_en_zh_pairs_flipped():
+    en_zh, zh_en = hsk_pairs("en-zh")["test"], hsk_pairs("zh-en")["test"]
+    assert [(p.src, p.tgt) for p in en_zh] == [(p.tgt, p.src) for p in zh_en]
+
+
+def test_tsv_reading_and_dev_split(tmp_path):
+    f = tmp_path / "c.tsv"
+    f.write_text("a b\tx y\n\nc\tz\nd\tw\ne\tv\n", encoding="utf-8")
+    pairs = read_tsv(f)
+    assert [(p.src, p.tgt) for p in pairs][:2] == [("a b", "x y"), ("c", "z")]
+    s = tsv_splits(pairs)
+    assert len(s["dev"]) == 1 and len(s["train"]) == 3
+
+
+def test_tsv_with_a_bad_line_names_the_line(tmp_path):
+    f = tmp_path / "c.tsv"
+    f.write_text("a\tb\nno tab here\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=":2:"):
+        read_tsv(f)

@@ -1,0 +1,88 @@
+"""A tiny model trained on a tiny TSV lowers its loss; the command line contract."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.checkpoint import load_checkpoint
+from models.data import read_tsv, tsv_splits
+from models.train import TrainConfig, train_model
+from tests.conftest import EN, ZH
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tsv(tmp_path: Path) -> Path:
+    f = tmp_path / "tiny.tsv"
+    f.write_text("".join(f"{e}\t{z}\n" for e, z in zip(EN * 6, ZH * 6)), encoding="utf-8")
+    return f
+
+
+def test_training_a_few_epochs_lowers_the_loss(tmp_path):
+    pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
+    tr = train_model(
+        pairs, {"emb_dim": 32, "hidden": 32, "dropout": 0.0}, "en", "zh",
+        TrainConfig(epochs=6, batch_size=4, lr=1e-2, patience=10, word_dropout=0.0, device="cpu"),
+        progress=False, log=lambda m: None,
+    )
+    hist = tr.meta["training"]["history"]
+    assert hist[-1]["train_loss"] < 0.7 * hist[0]["train_loss"]
+    assert tr.meta["training"]["best_epoch"] >= 1
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "models", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_checkpoint(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("cli")
+    out = d / "tsv.safetensors"
+    r = _cli("train", "--pairs", str(_tsv(d)), "--src-lang", "en", "--tgt-lang", "zh", "--epochs", "2",
+             "--emb-dim", "16", "--hidden", "16", "--batch-size", "8", "--no-progress", "--device", "cpu", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_cli_train_on_a_tsv_writes_a_loadable_checkpoint(cli_checkpoint):
+    tr = load_checkpoint(cli_checkpoint)
+    assert tr.direction == "en-zh"
+    assert tr.meta["training"]["corpus"] == "tsv:tiny.tsv"
+    assert "dev" in tr.meta["metrics"]
+
+
+def test_cli_translate_json_contract(cli_checkpoint):
+    r = _cli("translate", "--checkpoint", str(cli_checkpoint), "--json", "--beam", "2", "I love you.")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert {"source_tokens", "target_tokens", "attention", "translation", "scorer", "mode", "direction"} <= out.keys()
+    assert out["source_tokens"][:4] == ["I", "love", "you", "."]
+    assert len(out["attention"]) == len(out["target_tokens"])
+    assert all(len(row) == len(out["source_tokens"]) for row in out["attention"])
+    assert (out["scorer"], out["mode"], out["direction"]) == ("additive", "soft", "en-zh")
+
+
+def test_cli_translate_plain_prints_the_translation(cli_checkpoint):
+    r = _cli("translate", "--checkpoint", str(cli_checkpoint), "we like tea .")
+    assert r.returncode == 0 and r.stdout.strip() != ""
+
+
+def test_cli_evaluate_json_contract(cli_checkpoint):
+    r = _cli("evaluate", "--checkpoint", str(cli_checkpoint), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    keys = {"bleu", "chrf", "precision", "recall", "aer", "diagonal_aer", "entropy", "final_token_share", "ms_per_sentence"}
+    assert keys <= out.keys()
+    assert all(isinstance(out[k], (int, float)) for k in keys)
+    assert 0 <= out["aer"] <= 1 and out["sentences"] > 200
+
+
+def test_cli_refuses_a_bad_checkpoint_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 10)
+    r = _cli("translate", "--checkpoint", str(bad), "hello")
+    assert r.returncode != 0
+    assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr
