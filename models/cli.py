@@ -121,6 +121,19 @@ def cmd_align(args) -> int:
     return 0
 
 
+def cmd_bundle(args) -> int:
+    from .bundle import retrain
+
+    return retrain(Path(args.out), args.only, args.jobs)
+
+
+def cmd_report(args) -> int:
+    from .bundle import write_report
+
+    write_report(Path(args.checkpoints), Path(args.readme))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -178,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("align", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")
     a.add_argument("--out", default="assets/alignments")
     a.set_defaults(func=cmd_align)
+    b = sub.add_parser("bundle", help="retrain every bundled model, then regenerate the README results table")
+    b.add_argument("--out", default="assets/checkpoints")
+    b.add_argument("--only", nargs="*", help="names of bundled models to retrain (default: all)")
+    b.add_argument("--jobs", type=int, default=1, help="models trained at once (one thread each when > 1)")
+    b.set_defaults(func=cmd_bundle)
+
+    rp = sub.add_parser("report", help="regenerate the README results table from the checkpoints' metrics")
+    rp.add_argument("--checkpoints", default="assets/checkpoints")
+    rp.add_argument("--readme", default="README.md")
+    rp.set_defaults(func=cmd_report)
     return p
 
 

@@ -1,0 +1,111 @@
+"""The bundled models: one command retrains them all and regenerates the README results table.
+
+    python -m models bundle [--only NAME ...] [--jobs 2]   # retrain (then runs `report`)
+    python -m models report                                # table from the checkpoints' metrics
+
+Every figure in the table is read from the ``metrics.test`` block that training wrote into each
+checkpoint (``python -m models evaluate`` on the test split gives the same numbers).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+CHECKPOINT_DIR = Path("assets/checkpoints")
+GUIDED_LAMBDA = 1.0
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+@dataclass(frozen=True)
+class Spec:
+    direction: str = "en-zh"
+    scorer: str = "additive"
+    mode: str = "soft"
+    guided: float = 0.0
+    seed: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"{self.direction}-{self.scorer}-{self.mode}" + ("-guided" if self.guided else "")
+
+    def args(self, out_dir: Path) -> list[str]:
+        a = ["train", "--corpus", "hsk", "--direction", self.direction, "--scorer", self.scorer, "--mode", self.mode,
+             "--seed", str(self.seed), "--no-progress", "--out", str(out_dir / f"{self.name}.safetensors")]
+        return a + (["--guided-alignment", str(self.guided)] if self.guided else [])
+
+
+BUNDLED = [
+    *(Spec(scorer=s) for s in ("additive", "dot", "scaled_dot", "general", "cosine")),
+    Spec(mode="hard"),
+    Spec(direction="zh-en"),
+    Spec(guided=GUIDED_LAMBDA),
+    Spec(scorer="dot", guided=GUIDED_LAMBDA),
+]
+
+
+def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs: int = 1) -> int:
+    """Train every bundled model (or ``only`` those names), ``jobs`` at a time; logs beside them."""
+    specs = [s for s in BUNDLED if not only or s.name in only]
+    unknown = set(only or ()) - {s.name for s in BUNDLED}
+    if unknown:
+        raise ValueError(f"unknown bundled model(s) {sorted(unknown)}; known: {[s.name for s in BUNDLED]}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = os.environ | ({"OMP_NUM_THREADS": "1"} if jobs > 1 else {})
+
+    def run(spec: Spec) -> int:
+        t0 = time.perf_counter()
+        with open(out_dir / f"{spec.name}.log", "w") as log:
+            rc = subprocess.call([sys.executable, "-m", "models", *spec.args(out_dir)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        print(f"{spec.name}: {'ok' if rc == 0 else f'FAILED ({rc})'} in {time.perf_counter() - t0:.0f}s", flush=True)
+        return rc
+
+    with ThreadPoolExecutor(jobs) as pool:
+        failed = sum(rc != 0 for rc in pool.map(run, specs))
+    write_report(out_dir)
+    return 1 if failed else 0
+
+
+COLUMNS = [
+    ("model", None), ("BLEU", "bleu"), ("chrF", "chrf"), ("AER", "aer"), ("AER all words", "aer_all"),
+    ("AER next step", "aer_next"), ("diagonal AER", "diagonal_aer"), ("eflomal AER", "eflomal_aer"),
+    ("entropy", "entropy"), ("final-token share", "final_token_share"), ("EOS share", "eos_share"),
+    ("ms/sentence", "ms_per_sentence"), ("train s", None), ("params", None),
+]
+
+
+def results_table(ckpt_dir: Path = CHECKPOINT_DIR) -> str:
+    """Markdown table of every checkpoint's stored test metrics."""
+    from .checkpoint import load_checkpoint
+
+    rows = ["| " + " | ".join(c for c, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for path in sorted(ckpt_dir.glob("*.safetensors")):
+        tr = load_checkpoint(path)
+        m = tr.meta["metrics"].get("test", {})
+        cells = [f"`{path.stem}`"]
+        for col, key in COLUMNS[1:]:
+            if key:
+                v = m.get(key)
+                cells.append("–" if v is None else f"{v:.2f}" if key in ("bleu", "chrf", "ms_per_sentence") else f"{v:.3f}")
+            elif col == "train s":
+                cells.append(f"{tr.meta['training'].get('seconds', 0):.0f}")
+            else:
+                cells.append(f"{tr.num_parameters / 1e6:.2f}M")
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def write_report(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = Path("README.md")) -> None:
+    """Replace the README's results block (between the markers) with a fresh table."""
+    text = readme.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise ValueError(f"{readme} lacks the {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{results_table(ckpt_dir)}\n{END}{tail}", encoding="utf-8")
+    print(f"updated the results table in {readme}")
