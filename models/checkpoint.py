@@ -9,16 +9,22 @@ Safetensors metadata (all strings): ``format`` = "attnviz-seq2seq", ``format_ver
      "training": {...}, "metrics": {...}, "name": "..."}
 
 Weights are stored as float16 and loaded as float32. Loading never unpickles: safetensors is
-parsed and checked before anything is built, and a ``.pt`` file (a dict with the keys
-``state_dict`` and ``metadata`` laid out as above) is read only with
-``torch.load(..., weights_only=True)``. Every problem raises ``CheckpointError``.
+parsed and checked before anything is built, and a ``.pt`` file (a torch.save zip archive of a
+dict with the keys ``state_dict`` and ``metadata`` laid out as above) has its entries and pickle
+instructions counted first and is then read only with ``torch.load(..., weights_only=True)``;
+raw pickles (legacy .pt) are refused outright. Every size is bounded before it is allocated
+(file, header, JSON values, zip entries, pickle instructions, vocabulary, model dimensions), so
+hostile files are refused quickly with flat memory. Every problem raises ``CheckpointError``.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
+import pickletools
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -36,10 +42,15 @@ from .vocab import Vocab
 FORMAT = "attnviz-seq2seq"
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 200 * 1024 * 1024
-MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 8 * 1024 * 1024  # metadata: config, vocabularies, training summary (~100 KB in practice)
 MAX_VOCAB = 200_000
+MAX_JSON_VALUES = 2 * MAX_VOCAB + 50_000  # values in the metadata JSON: two vocabularies plus the rest
 MAX_TOKEN_CHARS = 200
+MAX_NAME_CHARS = 200
 MAX_DIM = 4096
+MAX_ZIP_ENTRIES = 1024  # a .pt archive has one entry per tensor plus a few
+MAX_PICKLE_OPS = 100_000  # a .pt's data.pkl needs about twenty instructions per tensor
+_CONFIG_RANGES = {"dropout": (0.0, 1.0), "max_len_ratio": (0.1, 10.0)}
 _DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 
 
@@ -88,36 +99,70 @@ def load_checkpoint(source: str | Path | bytes, device: str | torch.device = "cp
         path = Path(source)
         if not path.is_file():
             raise CheckpointError(f"no such file: {path}")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CheckpointError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")
+        _check_size(path.stat().st_size)
         data = path.read_bytes()
         name = name or path.stem
     else:
         data = bytes(source)
-    if not data:
-        raise CheckpointError("the file is empty (0 bytes)")
-    if len(data) > MAX_FILE_BYTES:
-        raise CheckpointError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")
-    if data[:2] == b"PK" or data[:1] == b"\x80":
+    _check_size(len(data))
+    if data[:2] == b"PK":
         tensors, meta = _read_pt(data)
+    elif data[:1] == b"\x80":
+        raise CheckpointError(
+            "this is a pickle (or a legacy .pt file): unpickling can run code, so it is never loaded and nothing was executed; "
+            "save the model as .safetensors"
+        )
     else:
         tensors, meta = _read_safetensors(data)
     translator = _build(tensors, meta)
-    translator.meta.setdefault("name", "")
     translator.meta["name"] = translator.meta["name"] or name
     return translator.to(device)
+
+
+def _check_size(n: int) -> None:
+    if n == 0:
+        raise CheckpointError("the file is empty (0 bytes)")
+    if n > MAX_FILE_BYTES:
+        raise CheckpointError(f"the file is {_size(n)}, larger than the {_size(MAX_FILE_BYTES)} limit")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _parse_json(text: str, what: str) -> object:
+    """``json.loads`` that first bounds how many values the text can hold.
+
+    Every value after the first is preceded by a comma or opens an array or object, so the
+    count below is an upper bound found without building anything: a header of millions of
+    entries is refused before it can take memory.
+    """
+    bound = text.count(",") + text.count("[") + text.count("{")
+    if bound > MAX_JSON_VALUES:
+        raise CheckpointError(f"{what} holds about {bound:,} values, more than a checkpoint can need (at most {MAX_VOCAB:,} words per vocabulary)")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise CheckpointError(f"{what} is nested too deeply") from None
+    except ValueError:
+        raise CheckpointError(f"{what} is not valid JSON") from None
 
 
 def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
     if len(data) < 8:
         raise CheckpointError("not a checkpoint: too short to be a safetensors file")
     (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER_BYTES or 8 + n > len(data):
-        raise CheckpointError(f"not a valid safetensors file: header declares {n} bytes but the file has {len(data)} (truncated or corrupt)")
+    if n > MAX_HEADER_BYTES:
+        raise CheckpointError(
+            f"not a usable safetensors file: its first 8 bytes declare a {n:,}-byte header, over the {_size(MAX_HEADER_BYTES)} allowed"
+        )
+    if 8 + n > len(data):
+        raise CheckpointError(f"truncated safetensors file: the header needs {n:,} bytes but only {len(data) - 8:,} follow")
     try:
-        header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError("not a valid safetensors file: the header is not JSON") from None
+        text = data[8 : 8 + n].decode("utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError("not a valid safetensors file: the header is not UTF-8 text") from None
+    header = _parse_json(text, "the safetensors header")
     if not isinstance(header, dict):
         raise CheckpointError("not a valid safetensors file: the header is not a JSON object")
     body = len(data) - 8 - n
@@ -131,7 +176,7 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
             raise CheckpointError(f"tensor {key!r} has dtype {dtype}; weights must be floating point")
         start, end = (info["data_offsets"] + [None, None])[:2]
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= body):
-            raise CheckpointError(f"tensor {key!r} lies outside the file (truncated or corrupt)")
+            raise CheckpointError(f"tensor {key!r} lies outside the file (truncated or corrupt): it needs bytes {start}..{end} of {body}")
         if not all(isinstance(d, int) and 0 <= d <= 10**8 for d in info["shape"]):
             raise CheckpointError(f"tensor {key!r} has an invalid shape {info['shape']}")
         if math.prod(info["shape"]) * _DTYPE_BYTES[dtype] != end - start:
@@ -147,25 +192,52 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
 
 
 def _read_pt(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
-    if data[:2] == b"PK":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                total = sum(i.file_size for i in zf.infolist())
-        except zipfile.BadZipFile:
-            raise CheckpointError("not a valid .pt file: corrupt zip archive") from None
-        if total > MAX_FILE_BYTES:
-            raise CheckpointError(f"refused .pt file: its entries unpack to {total} bytes, over the {MAX_FILE_BYTES // 2**20} MB limit")
+    """A torch.save zip archive, checked entry by entry before torch unpickles it (weights only)."""
+    # Central-directory records, counted without parsing: an upper bound on the number of entries.
+    entries = data.count(b"PK\x01\x02")
+    if entries > MAX_ZIP_ENTRIES:
+        raise CheckpointError(f"refused .pt file: the zip archive has {entries:,} entries; a checkpoint has one per tensor plus a few")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except Exception:  # zipfile raises several types for damaged archives
+        raise CheckpointError("not a valid .pt file: corrupt zip archive") from None
+    total = sum(i.file_size for i in infos)
+    if total > MAX_FILE_BYTES:
+        raise CheckpointError(f"refused .pt file: its entries unpack to {total:,} bytes, over the {_size(MAX_FILE_BYTES)} limit")
+    packed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED or i.compress_size != i.file_size]
+    if packed:
+        raise CheckpointError(f"refused .pt file: entry {packed[0]!r} is compressed, and torch.save stores entries uncompressed")
+    pickles = [i for i in infos if i.filename.endswith("data.pkl")]
+    if len(pickles) != 1:
+        raise CheckpointError("not a torch .pt archive: it needs exactly one data.pkl entry")
+    if pickles[0].file_size > MAX_HEADER_BYTES:
+        raise CheckpointError(f"refused .pt file: its pickle is {pickles[0].file_size:,} bytes, over the {_size(MAX_HEADER_BYTES)} allowed")
+    try:
+        ops = sum(1 for _ in itertools.islice(pickletools.genops(zf.read(pickles[0])), MAX_PICKLE_OPS + 1))
+    except Exception:  # damaged entry or malformed pickle; genops only reads, it runs nothing
+        raise CheckpointError("not a valid .pt file: its pickle is damaged") from None
+    if ops > MAX_PICKLE_OPS:
+        raise CheckpointError(f"refused .pt file: its pickle has more than {MAX_PICKLE_OPS:,} instructions; a checkpoint needs a few hundred")
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"refused .pt file (only plain tensors are accepted, nothing is executed): {first}") from None
+        raise CheckpointError(f"refused .pt file (only plain tensors are accepted, nothing was executed): {_torch_reason(exc)}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("state_dict"), dict) or not isinstance(obj.get("metadata"), dict):
         raise CheckpointError("not a checkpoint of this app: a .pt file must hold {'state_dict': ..., 'metadata': ...}")
     md = obj["metadata"]
     if md.get("format") != FORMAT:
         raise CheckpointError(f"not a checkpoint of this app: metadata lacks format={FORMAT!r}")
     return obj["state_dict"], _parse_meta(md.get("format_version"), md.get("meta"))
+
+
+def _torch_reason(exc: Exception) -> str:
+    """What torch.load objected to, without its generic advice."""
+    text = str(exc).strip()
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:
+        return f"its pickle would call {found.group(1)}"
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def _parse_meta(version: object, raw: object) -> dict:
@@ -177,13 +249,15 @@ def _parse_meta(version: object, raw: object) -> dict:
         raise CheckpointError(f"unknown format version {v}: this app reads versions 1 to {FORMAT_VERSION}")
     if not isinstance(raw, str):
         raise CheckpointError("metadata field 'meta' is missing")
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError:
-        raise CheckpointError("metadata field 'meta' is not valid JSON") from None
+    meta = _parse_json(raw, "metadata field 'meta'")
     if not isinstance(meta, dict):
         raise CheckpointError("metadata field 'meta' must be a JSON object")
-    return _defaults(meta, v)
+    meta = _defaults(meta, v)
+    if not isinstance(meta["training"], dict) or not isinstance(meta["metrics"], dict) or not all(isinstance(m, dict) for m in meta["metrics"].values()):
+        raise CheckpointError("metadata: 'training' must be a JSON object and 'metrics' an object of objects")
+    if not isinstance(meta["name"], str) or len(meta["name"]) > MAX_NAME_CHARS:
+        raise CheckpointError(f"metadata: 'name' must be a string of at most {MAX_NAME_CHARS} characters")
+    return meta
 
 
 def _vocab(meta: dict, side: str) -> Vocab:
@@ -191,7 +265,7 @@ def _vocab(meta: dict, side: str) -> Vocab:
     if not isinstance(itos, list) or not all(isinstance(t, str) and len(t) <= MAX_TOKEN_CHARS for t in itos):
         raise CheckpointError(f"{side}_vocab must be a list of strings (each at most {MAX_TOKEN_CHARS} characters)")
     if len(itos) > MAX_VOCAB:
-        raise CheckpointError(f"{side}_vocab has {len(itos)} entries; at most {MAX_VOCAB} are allowed")
+        raise CheckpointError(f"{side}_vocab has {len(itos):,} entries; at most {MAX_VOCAB:,} are allowed")
     tok = meta.get(f"{side}_tokenizer", {})
     if not isinstance(tok, dict):
         raise CheckpointError(f"{side}_tokenizer must be a JSON object")
@@ -205,7 +279,7 @@ def _build(tensors: dict, meta: dict) -> Translator:
     src_vocab, tgt_vocab = _vocab(meta, "src"), _vocab(meta, "tgt")
     cfg = meta.get("config")
     if not isinstance(cfg, dict):
-        raise CheckpointError("metadata has no model config")
+        raise CheckpointError("metadata field 'config' must be a JSON object (the model configuration)")
     try:
         config = ModelConfig.from_json(cfg)
         tokenizers = [Tokenizer.from_json(meta.get(f"{s}_tokenizer", {})) for s in ("src", "tgt")]
@@ -213,6 +287,10 @@ def _build(tensors: dict, meta: dict) -> Translator:
         raise CheckpointError(f"invalid model config: {exc}") from None
     if max(config.emb_dim, config.hidden) > MAX_DIM:
         raise CheckpointError(f"model dimensions over {MAX_DIM} are not accepted")
+    for field, (lo, hi) in _CONFIG_RANGES.items():
+        value = getattr(config, field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:  # NaN fails too
+            raise CheckpointError(f"invalid model config: {field} must be a number from {lo} to {hi}, not {value!r}")
     if (config.src_vocab_size, config.tgt_vocab_size) != (len(src_vocab), len(tgt_vocab)):
         raise CheckpointError(
             f"vocabulary size mismatch: config says {config.src_vocab_size}/{config.tgt_vocab_size}, "
@@ -225,7 +303,7 @@ def _build(tensors: dict, meta: dict) -> Translator:
         expected = {k: v.shape for k, v in _own_state(Seq2Seq(config)).items()}
     missing, unexpected = expected.keys() - tensors.keys(), tensors.keys() - expected.keys()
     if missing or unexpected:
-        raise CheckpointError(f"weights do not match the config: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}")
+        raise CheckpointError(f"weights do not match the config: missing {sorted(missing)[:5]}, unexpected {sorted(map(str, unexpected))[:5]}")
     for k, shape in expected.items():
         t = tensors[k]
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():

@@ -1,0 +1,171 @@
+"""Hostile and broken checkpoint files, made by mutating a valid tiny checkpoint.
+
+Shared by the loader tests (test_hostile_checkpoints.py) and the app tests, which upload the same
+files. ``HOSTILE`` names the cases; ``hostile_file(case, tmp)`` builds one. The pickle cases
+would create ``marker_path(tmp)`` if anything unpickled them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import struct
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from models.checkpoint import FORMAT, save_checkpoint
+from tests.conftest import make_translator
+
+Case = tuple[bytes, str]
+
+
+def marker_path(tmp: Path) -> Path:
+    return tmp / "unpickled-code-ran.txt"
+
+
+class RunsCode:
+    """Unpickling this calls ``open(marker, "w")``: the file appearing proves code ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def valid_checkpoint(tmp: Path) -> bytes:
+    return save_checkpoint(make_translator(), tmp / "valid.safetensors").read_bytes()
+
+
+def split(data: bytes) -> tuple[dict, bytes]:
+    """A safetensors file -> (header dict, tensor bytes)."""
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+
+def join(header: dict, body: bytes) -> bytes:
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + body
+
+
+def with_meta(data: bytes, change: Callable[[dict], None]) -> bytes:
+    """Re-save ``data`` after ``change`` edits its parsed 'meta' object in place."""
+    header, body = split(data)
+    meta = json.loads(header["__metadata__"]["meta"])
+    change(meta)
+    header["__metadata__"]["meta"] = json.dumps(meta)
+    return join(header, body)
+
+
+def with_metadata(data: bytes, **fields: str) -> bytes:
+    header, body = split(data)
+    header["__metadata__"] |= fields
+    return join(header, body)
+
+
+def with_tensors(data: bytes, change: Callable[[dict[str, torch.Tensor]], None]) -> bytes:
+    """Re-save through safetensors after ``change`` edits the tensors: a valid container, bad content."""
+    tensors = st_load(data)
+    change(tensors)
+    return st_save(tensors, split(data)[0]["__metadata__"])
+
+
+def with_header_entry(data: bytes, change: Callable[[dict], None]) -> bytes:
+    """Edit the header entry of the first tensor (dtype, shape, offsets) without touching the bytes."""
+    header, body = split(data)
+    change(header[next(k for k in header if k != "__metadata__")])
+    return join(header, body)
+
+
+def torch_zip(obj: object) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def as_pt(data: bytes) -> bytes:
+    """The same checkpoint as a torch.save archive in the layout the loader accepts."""
+    return torch_zip({"state_dict": st_load(data), "metadata": split(data)[0]["__metadata__"]})
+
+
+def zip_declaring(size: int) -> bytes:
+    """A small zip whose one entry declares ``size`` bytes uncompressed (local and central headers)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data/0", b"\0" * 64)
+    raw = bytearray(buf.getvalue())
+    for sig, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = raw.index(sig) + offset
+        raw[at : at + 4] = struct.pack("<I", size)
+    return bytes(raw)
+
+
+def zip_of_many_entries(n: int) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(n):
+            zf.writestr(f"archive/data/{i}", b"")
+    return buf.getvalue()
+
+
+def nonfinite(tensors: dict[str, torch.Tensor]) -> None:
+    name = next(iter(tensors))
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[0] = float("inf")
+
+
+def _bigger_than_file(good: bytes) -> bytes:
+    body = split(good)[1]
+    return with_header_entry(good, lambda e: e.update(shape=[len(body)], data_offsets=[0, 2 * len(body)]))
+
+
+def _first_tensor(good: bytes) -> str:
+    return next(k for k in split(good)[0] if k != "__metadata__")
+
+
+_SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
+
+# case -> (make(valid checkpoint bytes, folder for the marker) -> hostile bytes, text the refusal contains)
+HOSTILE: dict[str, tuple[Callable[[bytes, Path], bytes], str]] = {
+    "pickle that runs code": (lambda g, tmp: pickle.dumps(RunsCode(marker_path(tmp))), "never loaded"),
+    "torch .pt whose pickle runs code": (lambda g, tmp: torch_zip({"state_dict": {}, "metadata": RunsCode(marker_path(tmp))}), "its pickle would call"),
+    ".pt zip with a 4 GB entry": (lambda g, tmp: zip_declaring(2**32 - 1), "over the 200 MB limit"),
+    ".pt zip with 100,000 entries": (lambda g, tmp: zip_of_many_entries(100_000), "100,000 entries"),
+    ".pt pickle of 300,000 instructions": (lambda g, tmp: torch_zip({"state_dict": {}, "metadata": {"meta": list(range(300_000))}}), "instructions"),
+    "zero bytes": (lambda g, tmp: b"", "empty"),
+    "truncated in the header": (lambda g, tmp: g[:100], "truncated"),
+    "truncated in the weights": (lambda g, tmp: g[: len(g) - 100], "truncated"),
+    "header length of 2**62": (lambda g, tmp: struct.pack("<Q", 2**62) + g[8:], "header, over"),
+    "header not JSON": (lambda g, tmp: struct.pack("<Q", 12) + b"{not json!!}" + split(g)[1], "not valid JSON"),
+    "header nested 100,000 deep": (lambda g, tmp: struct.pack("<Q", 100_000) + b"[" * 100_000, "nested too deeply"),
+    "tensor larger than the file": (lambda g, tmp: _bigger_than_file(g), "lies outside the file"),
+    "integer weights (I16)": (lambda g, tmp: with_header_entry(g, lambda e: e.update(dtype="I16")), "must be floating point"),
+    "non-finite weights": (lambda g, tmp: with_tensors(g, nonfinite), "NaN or infinite"),
+    "weights missing": (lambda g, tmp: with_tensors(g, lambda t: t.pop(_first_tensor(g))), "missing"),
+    "weights shaped unlike the config": (lambda g, tmp: with_meta(g, lambda m: m["config"].update(emb_dim=24)), "the config needs"),
+    "vocabulary size mismatch": (lambda g, tmp: with_meta(g, lambda m: m["config"].update(src_vocab_size=999)), "vocabulary size mismatch"),
+    "meta not JSON": (lambda g, tmp: with_metadata(g, meta="{vocab: [oops"), "not valid JSON"),
+    "meta a list": (lambda g, tmp: with_metadata(g, meta="[1, 2]"), "must be a JSON object"),
+    "vocab a dict": (lambda g, tmp: with_meta(g, lambda m: m.update(src_vocab={"a": 1})), "src_vocab must be a list"),
+    "config a list": (lambda g, tmp: with_meta(g, lambda m: m.update(config=[16, 16])), "'config' must be a JSON object"),
+    "training a string": (lambda g, tmp: with_meta(g, lambda m: m.update(training="x")), "'training' must be a JSON object"),
+    "decoding limit of 1e9": (lambda g, tmp: with_meta(g, lambda m: m["config"].update(max_len_ratio=1e9)), "max_len_ratio"),
+    "vocabulary of 250,000 words": (lambda g, tmp: with_meta(g, lambda m: m.update(src_vocab=_SPECIALS + [f"w{i}" for i in range(250_000)])), "at most 200,000"),
+    "vocabulary of 1,000,000 words": (lambda g, tmp: with_meta(g, lambda m: m.update(src_vocab=_SPECIALS + ["w"] * 1_000_000)), "values"),
+    "format version 99": (lambda g, tmp: with_metadata(g, format_version="99"), "unknown format version 99"),
+    "another program's safetensors": (lambda g, tmp: with_metadata(g, format="someone-else"), f"lacks format={FORMAT!r}"),
+    "src_lang missing": (lambda g, tmp: with_meta(g, lambda m: m.pop("src_lang")), "src_lang"),
+}
+
+
+def hostile_file(case: str, tmp: Path) -> tuple[bytes, str]:
+    """(bytes of the hostile file ``case``, text its refusal must contain); ``tmp`` holds the valid original."""
+    make, reason = HOSTILE[case]
+    good = tmp / "valid.safetensors"
+    return make(good.read_bytes() if good.exists() else valid_checkpoint(tmp), tmp), reason
