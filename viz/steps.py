@@ -34,7 +34,7 @@ def _bar(result: DecodeResult, hyp: Hypothesis, step: int) -> go.Bar:
 
 
 def _title(result: DecodeResult, hyp: Hypothesis, step: int) -> str:
-    """"Step 3/7: 我爱<b>你</b> (p = 0.87)", the last CONTEXT_TOKENS earlier tokens as context."""
+    """ "Step 3/7: 我爱<b>你</b> (p = 0.87)", the last CONTEXT_TOKENS earlier tokens as context."""
     before = [plotly_text(truncate(t)) for t in hyp.tokens[max(0, step - CONTEXT_TOKENS) : step]]
     lead = "… " if step > CONTEXT_TOKENS else ""
     now = f"<b>{plotly_text(truncate(hyp.tokens[step]))}</b>"
@@ -43,7 +43,7 @@ def _title(result: DecodeResult, hyp: Hypothesis, step: int) -> str:
 
 
 def _alternatives(hyp: Hypothesis, step: int, k: int = 5) -> str:
-    """"top choices: 你 0.87 · 您 0.05 · ..." for ``step``."""
+    """ "top choices: 你 0.87 · 您 0.05 · ..." for ``step``."""
     alts = hyp.alternatives[step][:k] if step < len(hyp.alternatives) else []
     return "top choices: " + " · ".join(f"{plotly_text(truncate(t))} {p:.2f}" for t, p in alts) if alts else ""
 

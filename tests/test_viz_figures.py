@@ -1,0 +1,273 @@
+"""Plotly figures: shapes, labels, fixed colour ranges, hover text, escaping, bucketing, frames."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import viz
+from models.evaluate import attention_stats
+from tests.conftest import make_translator
+from tests.test_viz_samples import TRICKY, edge_cases, make_result
+from viz import (
+    animation_figure,
+    attention_summary,
+    coverage_figure,
+    difference_figure,
+    entropy_figure,
+    flow_figure,
+    heatmap_figure,
+    metrics_frame,
+    step_figure,
+)
+from viz.flow import BINS
+from viz.style import TEXT_CELLS_MAX
+from viz.tokens import plotly_text
+
+FIGURES = {
+    "heatmap": lambda r, h: heatmap_figure(r, hypothesis=h, reference_links={(0, 0)}, aligner_links={(1, 0)}),
+    "difference": lambda r, h: difference_figure(r, r, hypothesis_a=h, hypothesis_b=h),
+    "flow": lambda r, h: flow_figure(r, hypothesis=h),
+    "step": lambda r, h: step_figure(r, len(r.hypotheses[h].tokens) - 1, hypothesis=h),
+    "animation": lambda r, h: animation_figure(r, hypothesis=h),
+    "entropy": lambda r, h: entropy_figure(r, hypothesis=h),
+    "coverage": lambda r, h: coverage_figure(r, hypothesis=h),
+}
+
+
+def raw_text(fig: go.Figure) -> str:
+    """Everything the figure sends to the browser."""
+    return fig.to_json()
+
+
+@pytest.mark.parametrize("case", list(edge_cases()))
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_every_figure_draws_edge_cases_without_raw_markup(name, case):
+    result = edge_cases()[case]
+    for h in range(len(result.hypotheses)):
+        text = raw_text(FIGURES[name](result, h))
+        assert "<script" not in text and "<b>alt" not in text
+
+
+def test_figures_draw_a_real_translation_and_a_beam_hypothesis():
+    result = make_translator().translate("the cat sat on the mat .", beam=3)
+    for name, draw in FIGURES.items():
+        fig = draw(result, 2)
+        assert isinstance(fig, go.Figure), name
+
+
+def test_heatmap_matrix_is_target_rows_by_source_columns_on_a_fixed_range():
+    result = make_translator().translate("I love you .")
+    heat = heatmap_figure(result).data[0]
+    T, S = len(result.target_tokens), len(result.source_tokens)
+    assert np.asarray(heat.z).shape == (T, S)
+    np.testing.assert_allclose(heat.z, result.attention)
+    assert (heat.zmin, heat.zmax) == (0, 1)
+
+
+def test_heatmap_labels_are_the_tokens_in_order_and_repeats_stay_apart():
+    result = make_result(["the", "cat", "the", "cat"], ["猫", "猫", "</s>"])
+    fig = heatmap_figure(result)
+    assert list(fig.data[0].x) == [0, 1, 2, 3, 4]
+    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2, 3, 4]
+    assert list(fig.layout.xaxis.ticktext) == ["the", "cat", "the", "cat", "&lt;/s&gt;"]
+    assert list(fig.layout.yaxis.ticktext) == ["猫", "猫", "&lt;/s&gt;"]
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_heatmap_hover_reads_target_arrow_source_weight():
+    result = make_result(["a", "<b>"], ["x", "</s>"])
+    heat = heatmap_figure(result).data[0]
+    assert heat.customdata[1][1].tolist() == ["&lt;/s&gt;", "&lt;b&gt;"]
+    assert heat.hovertemplate == "%{customdata[0]} → %{customdata[1]}: %{z:.3f}<extra></extra>"
+
+
+def test_heatmap_escapes_markup_and_dollars_and_marks_unknown_tokens():
+    result = make_result(TRICKY, ["x"], known=[False] + [True] * 8)
+    ticks = heatmap_figure(result).layout.xaxis.ticktext
+    assert ticks[0].startswith("<i>&lt;script&gt;") and ticks[0].endswith("</i><sup>?</sup>")
+    assert ticks[1] == "&#36;x&#36;"
+    assert ticks[4] == "&amp;amp;"
+    assert "(not in vocabulary)" in heatmap_figure(result).data[0].customdata[0][0][1]
+
+
+def test_heatmap_truncates_long_labels_but_hovers_the_full_token():
+    long = "supercalifragilisticexpialidocious"
+    fig = heatmap_figure(make_result([long], ["x"]))
+    assert fig.layout.xaxis.ticktext[0].endswith("…") and len(fig.layout.xaxis.ticktext[0]) < len(long)
+    assert fig.data[0].customdata[0][0][1] == long
+
+
+def test_heatmap_prints_cell_values_only_when_small():
+    small = make_result(["a", "b"], ["x", "</s>"])
+    big = make_result([f"w{i}" for i in range(40)], [f"t{i}" for i in range(TEXT_CELLS_MAX // 40)])
+    assert heatmap_figure(small).data[0].texttemplate == "%{z:.2f}"
+    assert heatmap_figure(big).data[0].texttemplate is None
+
+
+def test_heatmap_overlays_links_as_named_marker_traces_dropping_out_of_range_pairs():
+    result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
+    fig = heatmap_figure(result, reference_links={(0, 0), (2, 1), (9, 0)}, aligner_links={(1, 1)})
+    ref, ali = fig.data[1], fig.data[2]
+    assert (ref.name, ali.name) == ("reference (2)", "aligner (1)")
+    assert list(zip(ref.x, ref.y)) == [(0, 0), (2, 1)]
+    assert ref.marker.symbol != ali.marker.symbol
+    assert ref.customdata[1] == "y → c"
+
+
+def test_heatmap_without_links_has_only_the_matrix():
+    assert len(heatmap_figure(make_result(["a"], ["x"])).data) == 1
+
+
+def test_hypothesis_index_selects_the_beam_hypothesis():
+    result = make_result(["a", "b"], ["x", "</s>"], hypotheses=3)
+    np.testing.assert_allclose(heatmap_figure(result, hypothesis=2).data[0].z, result.hypotheses[2].attention)
+    with pytest.raises(ValueError, match="hypothesis 3 does not exist"):
+        heatmap_figure(result, hypothesis=3)
+
+
+def test_title_is_escaped():
+    assert heatmap_figure(make_result(["a"], ["x"]), title="<b>$1$</b>").layout.title.text == "&lt;b&gt;&#36;1&#36;&lt;/b&gt;"
+
+
+def test_difference_is_a_minus_b_on_a_fixed_diverging_range():
+    a, b = make_result(["a", "b"], ["x", "</s>"], seed=1), make_result(["a", "b"], ["x", "</s>"], seed=2)
+    heat = difference_figure(a, b).data[0]
+    np.testing.assert_allclose(heat.z, a.attention.astype(float) - b.attention.astype(float))
+    assert (heat.zmin, heat.zmax) == (-1, 1)
+    assert "%{z:+.3f}" in heat.hovertemplate
+
+
+def test_difference_rejects_different_source_or_target_tokens():
+    a = make_result(["a", "b"], ["x", "</s>"])
+    with pytest.raises(ValueError, match="different source tokens"):
+        difference_figure(a, make_result(["a", "c"], ["x", "</s>"]))
+    with pytest.raises(ValueError, match="different translations"):
+        difference_figure(a, make_result(["a", "b"], ["y", "</s>"]))
+
+
+def test_metrics_frame_has_a_row_per_model_with_attention_statistics():
+    a, b = make_result(["a", "b"], ["x", "y", "</s>"], seed=1), make_result(["a"], ["z"], seed=2, finished=False)
+    frame = metrics_frame({"m1": a, "m2": b})
+    assert list(frame.index) == ["m1", "m2"]
+    assert list(frame.columns) == ["translation", "tokens", "mean entropy", "final-token share", "EOS share", "mean token probability"]
+    stats = attention_stats(a.attention)
+    row = frame.loc["m1"]
+    assert (row["translation"], row["tokens"]) == ("x y", 2)
+    assert row["mean entropy"] == pytest.approx(stats["entropy"])
+    assert row["EOS share"] == pytest.approx(stats["eos_share"])
+    assert row["mean token probability"] == pytest.approx(float(np.mean(a.best.token_probs)))
+    assert frame.loc["m2", "tokens"] == 1
+
+
+def line_count(trace: go.Scatter) -> int:
+    return sum(v is None for v in trace.x)
+
+
+def line_traces(fig: go.Figure) -> list[go.Scatter]:
+    return [t for t in fig.data if t.mode == "lines"]
+
+
+def test_flow_draws_one_line_per_weight_above_threshold_in_few_bucketed_traces():
+    result = make_result([f"w{i}" for i in range(60)], [f"t{i}" for i in range(120)])
+    fig = flow_figure(result, threshold=0.0)
+    assert sum(line_count(t) for t in line_traces(fig)) == 120 * 61
+    assert len(fig.data) <= BINS + 3
+    assert len(flow_figure(make_result(["a"], ["x"]), threshold=0.0).data) <= BINS + 3
+
+
+def test_flow_threshold_filters_lines():
+    result = make_result([f"w{i}" for i in range(10)], [f"t{i}" for i in range(8)])
+    for threshold in (0.05, 0.2, 0.5):
+        drawn = sum(line_count(t) for t in line_traces(flow_figure(result, threshold=threshold)))
+        assert drawn == int((result.attention >= threshold).sum())
+    with pytest.raises(ValueError, match="threshold"):
+        flow_figure(result, threshold=1.5)
+
+
+def test_flow_lines_get_wider_with_weight_and_join_source_to_target_rows():
+    result = make_result([f"w{i}" for i in range(10)], [f"t{i}" for i in range(10)], seed=3)
+    traces = line_traces(flow_figure(result, threshold=0.0))
+    widths = [t.line.width for t in traces]
+    assert len(traces) > 1 and widths == sorted(widths)
+    assert set(traces[0].y) == {1.0, 0.0, None}
+
+
+def test_flow_hover_names_each_line():
+    result = make_result(["a"], ["<x>"])
+    hover = next(t for t in flow_figure(result, threshold=0.0).data if t.name == "links")
+    assert sorted(hover.customdata) == ["&lt;x&gt; → &lt;/s&gt;", "&lt;x&gt; → a"]
+
+
+def test_step_figure_shows_that_rows_attention_token_probability_and_alternatives():
+    result = make_result(["a", "b"], ["x", "<y>", "</s>"], direction="en-fr")
+    fig = step_figure(result, 1)
+    np.testing.assert_allclose(fig.data[0].y, result.attention[1])
+    p = float(result.best.token_probs[1])
+    assert fig.layout.title.text == f"Step 2/3: x <b>&lt;y&gt;</b> (p = {p:.2f})"
+    assert fig.layout.title.subtitle.text == "top choices: &lt;y&gt; 0.60 · &lt;b&gt;alt&lt;/b&gt; 0.30 · &#36; 0.10"
+    assert list(fig.layout.yaxis.range) == [0, 1]
+    with pytest.raises(ValueError, match="step 3 is out of range"):
+        step_figure(result, 3)
+
+
+def test_step_title_joins_chinese_output_without_spaces():
+    result = make_result(["a"], ["我", "爱", "你", "</s>"], direction="en-zh")
+    assert step_figure(result, 2).layout.title.text.startswith("Step 3/4: 我爱<b>你</b>")
+
+
+def test_animation_has_one_frame_per_target_token_and_a_fixed_y_range():
+    result = make_result(["a", "b", "c"], ["x", "y", "z", "</s>"])
+    fig = animation_figure(result)
+    assert len(fig.frames) == 4
+    for t, frame in enumerate(fig.frames):
+        np.testing.assert_allclose(frame.data[0].y, result.attention[t])
+    assert list(fig.layout.yaxis.range) == [0, 1]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["x", "y", "z", "&lt;/s&gt;"]
+
+
+def test_entropy_figure_plots_each_rows_entropy_under_the_uniform_maximum():
+    result = make_result(["a", "b", "c"], ["x", "</s>"])
+    line, uniform = entropy_figure(result).data
+    p = result.attention.astype(float)
+    np.testing.assert_allclose(line.y, -(p * np.log(p)).sum(axis=1), rtol=1e-5)
+    assert list(uniform.y) == pytest.approx([math.log(4)] * 2)
+
+
+def test_coverage_figure_plots_column_sums():
+    result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
+    np.testing.assert_allclose(coverage_figure(result).data[0].y, result.attention.sum(axis=0))
+
+
+def test_attention_summary_agrees_with_attention_stats():
+    result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
+    summary, stats = attention_summary(result), attention_stats(result.attention)
+    assert summary["mean_entropy"] == pytest.approx(stats["entropy"])
+    assert summary["final_token_share"] == pytest.approx(stats["final_token_share"])
+    assert summary["eos_share"] == pytest.approx(stats["eos_share"])
+    coverage = result.attention.sum(axis=0)
+    assert summary["max_coverage"] == pytest.approx(coverage.max())
+    assert summary["max_coverage_token"] == result.source_tokens[int(coverage.argmax())]
+
+
+def test_plotly_text_leaves_nothing_plotly_would_read_as_markup():
+    text = plotly_text("<br>$\\alpha$ & <a href='x'>")
+    assert "<" not in text and "$" not in text and json.loads(json.dumps(text)) == text
+
+
+def test_viz_does_not_import_streamlit():
+    imported = set()
+    for path in Path(viz.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert "plotly" in imported and "streamlit" not in imported
