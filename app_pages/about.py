@@ -1,0 +1,51 @@
+"""About: how attention works, the formulas behind each scorer, and what attention is not."""
+
+import streamlit as st
+
+from models.scorers import SCORERS
+
+st.title("About")
+st.markdown(
+    """
+These translators are sequence-to-sequence models: a bidirectional GRU **encoder** reads the source sentence
+into one vector per token, $h_1, \\dots, h_S$ (the last is the end token `</s>`), and a GRU **decoder** writes
+the translation one token at a time. Before writing token $t$ the decoder, in state $s_{t-1}$, scores every
+source position, turns the scores into weights, and reads a **context** vector from the encoder states.
+Those weights are what every page of this app draws.
+"""
+)
+st.subheader("1. Score every source token")
+st.markdown("A scorer compares the decoder state with each encoder state. The five scorers here:")
+for name, cls in SCORERS.items():
+    left, right = st.columns([1, 3])
+    left.markdown(f"**{name.replace('_', ' ')}**")
+    with right:
+        st.latex(cls.formula)
+st.caption("$W$, $U$ and $v$ are learned; $d$ is the state size; cosine learns its temperature $\\tau$.")
+
+st.subheader("2. Soft attention: a weighted average")
+st.latex(r"\alpha_{ti} = \frac{\exp(e_{ti})}{\sum_{k=1}^{S} \exp(e_{tk})}, \qquad c_t = \sum_{i=1}^{S} \alpha_{ti}\, h_i")
+st.markdown("Each row of the heatmap is one $\\alpha_t$: it sums to 1 over the source tokens.")
+
+st.subheader("3. Hard attention: one token at a time")
+st.latex(r"a_t \sim \operatorname{Categorical}(\alpha_t) \ \text{or}\ a_t = \arg\max_i \alpha_{ti}, \qquad c_t = h_{a_t}")
+st.markdown(
+    "Hard models look at exactly one source token per step, so their heatmap rows are one-hot. Choosing a token is not "
+    "differentiable; training uses the straight-through Gumbel-softmax (a one-hot sample forward, the relaxed sample's "
+    "gradient backward). At inference Translate lets you take the argmax or draw a sample."
+)
+
+st.subheader("4. Attention is not alignment")
+st.markdown(
+    """
+It is tempting to read the heatmap as "which word translates which". Sometimes it does, often it does not:
+the decoder may attend to a word *before* or *after* it writes the translation of it, park weight on the final
+token or on `</s>`, or spread it thinly while the recurrent state carries the meaning. Several scorers can give
+the same translation with different attention. So treat the figures as a view of what the model read, and check
+claims against references:
+"""
+)
+st.page_link("app_pages/translate.py", label="Translate: overlay the reference links of a test sentence on the heatmap", icon=":material/translate:")
+st.page_link("app_pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
+st.page_link("app_pages/evaluate.py", label="Evaluate: alignment error rate of attention against references, next to a diagonal baseline", icon=":material/analytics:")
+st.page_link("app_pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")

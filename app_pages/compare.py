@@ -1,0 +1,112 @@
+"""Compare: one sentence through 2 to 7 models side by side, on the same scales."""
+
+import streamlit as st
+
+from viz.compare import difference_figure, metrics_frame
+from viz.heatmap import heatmap_figure
+from viz.tokens import words
+from viz.translation import translation_html
+from webapp import corpus, inference, registry, state, views
+
+MAX_MODELS = 7
+COLUMNS = 2
+
+st.title("Compare")
+entries = state.entries()
+if len(entries) < 2:
+    st.info("Comparing needs at least two models: upload more on the Checkpoints page.")
+    st.stop()
+by_id = {e.id: e for e in entries}
+chosen = st.multiselect(
+    f"Models (2 to {MAX_MODELS})",
+    list(by_id),
+    default=registry.default_compare(entries) or list(by_id)[:5],
+    format_func=lambda i: by_id[i].label,
+    max_selections=MAX_MODELS,
+    key="compare_models",
+    persist_state="session",
+)
+loaded = [(by_id[i], state.attempt(f"Loading {by_id[i].label}", state.load, by_id[i])) for i in chosen]
+loaded = [(e, t) for e, t in loaded if t is not None]
+if len(loaded) < 2:
+    st.info("Pick at least two models.")
+    st.stop()
+src_lang = loaded[0][1].src_lang
+skipped = [e.label for e, t in loaded if t.src_lang != src_lang]
+if skipped:
+    st.warning(f"Left out, as they read another language than {views.language(src_lang)}: " + ", ".join(state.plain(s) for s in skipped))
+loaded = [(e, t) for e, t in loaded if t.src_lang == src_lang]
+direction = loaded[0][1].direction
+
+examples = state.attempt("Loading the example sentences", corpus.test_examples, direction) or []
+text = views.sentence_input(examples, src_lang, "compare")
+st.caption("Greedy decoding; hard-attention models attend by argmax. Every heatmap uses the same 0 to 1 colour scale.")
+if not text.strip():
+    st.info("Type a sentence above and press Enter, or pick an example.")
+    st.stop()
+example = corpus.find(examples, text)
+reference = inference.reference_words(loaded[0][1], example.target) if example else None
+forced = False
+if example is not None:
+    forced = st.toggle(
+        "Feed every model the reference translation (teacher forcing), so all rows are the same and the reference links show",
+        key="compare_forced",
+    )
+
+own, shown = {}, {}
+for e, t in loaded:
+    r = state.attempt(e.label, inference.translate, e, t, text)
+    if r is not None:
+        own[e.label] = r
+        shown[e.label] = state.attempt(e.label, inference.forced, e, t, text, reference) if forced else r
+shown = {k: v for k, v in shown.items() if v is not None}
+if not shown:
+    st.stop()
+views.input_notes(next(iter(own.values())))
+
+
+def panel(label: str, own_result, shown_result, key: str) -> None:
+    """A model's name, its own translation, and the heatmap of what is shown for it."""
+    with state.guarded(f"Drawing {label}"):
+        st.markdown(f"**{state.plain(label)}**")
+        st.html(translation_html(own_result))
+        links = set(example.links) if reference is not None and words(shown_result.best) == reference else None
+        views.chart(heatmap_figure(shown_result, reference_links=links), key)
+
+
+tabs = st.tabs(["Side by side", "Difference", "Soft vs hard"], key="compare_view", on_change="rerun")
+with tabs[0]:
+    if tabs[0].open:
+        with state.guarded("Summarising"):
+            st.caption("Each model's own translation:")
+            st.dataframe(metrics_frame(own), key="compare_metrics")
+        items = list(shown.items())
+        for start in range(0, len(items), COLUMNS):
+            for col, (n, (label, r)) in zip(st.columns(COLUMNS), enumerate(items[start : start + COLUMNS], start)):
+                with col:
+                    panel(label, own[label], r, f"compare_heatmap_{n}")
+with tabs[1]:
+    if tabs[1].open:
+        labels = list(shown)
+        left, right = st.columns(2)
+        a = left.selectbox("Model A", labels, index=0, key="compare_a")
+        b = right.selectbox("Model B", labels, index=1, key="compare_b")
+        with state.guarded("Drawing the difference"):
+            ra, rb = shown[a], shown[b]
+            if ra.target_tokens != rb.target_tokens:
+                target = words(ra.best)
+                ra, rb = (inference.forced(e, t, text, target) for label in (a, b) for e, t in loaded if e.label == label)
+                st.caption("The two translations differ, so both models are fed A's translation (teacher forcing) to put them on the same rows.")
+            views.chart(difference_figure(ra, rb, title=f"A − B: {a} minus {b}"), "compare_difference")
+with tabs[2]:
+    if tabs[2].open:
+        pairs = registry.soft_hard_pairs(entries, direction)
+        if not pairs:
+            st.info(f"No scorer has both a soft and a hard bundled model for {direction}.")
+        else:
+            scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
+            for col, e, mode in zip(st.columns(2), pairs[scorer], ("soft", "hard")):
+                with col, state.guarded(f"Running {e.label}"):
+                    t = state.load(e)
+                    r = inference.translate(e, t, text)
+                    panel(e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}")

@@ -1,0 +1,70 @@
+"""Evaluate: corpus-level results of the loaded models on the HSK test split."""
+
+import streamlit as st
+
+from models.translator import MAX_BEAM
+from webapp import corpus, evaluation, state, tables
+
+st.title("Evaluate")
+st.markdown(
+    "Corpus-level results on the HSK test split: **BLEU** of the translations, **AER** (alignment error rate) of "
+    "attention read as a word alignment against the gloss-derived references (each target word linked to the source "
+    "token it attends to most, while the model is fed the reference translation), mean attention **entropy** per step, "
+    "and decoding speed."
+)
+entries = state.entries()
+if not entries:
+    st.info("No models yet: upload one on the Checkpoints page.")
+    st.stop()
+by_id = {e.id: e for e in entries}
+chosen = st.multiselect(
+    "Models", list(by_id), default=list(by_id), format_func=lambda i: by_id[i].label, key="evaluate_models", persist_state="session"
+)
+loaded = [(by_id[i], state.attempt(f"Loading {by_id[i].label}", state.load, by_id[i])) for i in chosen]
+loaded = [(e, t) for e, t in loaded if t is not None]
+if not loaded:
+    st.stop()
+
+st.subheader("Stored in the checkpoints")
+st.caption("Measured when each model was trained (test split, greedy decoding, on the training machine).")
+stored = {e.label: (t.meta.get("metrics") or {}).get("test") for e, t in loaded}
+if any(stored.values()):
+    st.dataframe(tables.metrics({k: v for k, v in stored.items() if v}), key="evaluate_stored")
+else:
+    st.caption("None of these checkpoints stores test metrics.")
+
+st.subheader("Measured here")
+splits = {t.direction: state.attempt("Loading the test split", corpus.test_examples, t.direction) or [] for _, t in loaded}
+total = max(len(x) for x in splits.values())
+if total == 0:
+    st.info("These models translate directions the HSK test split does not cover.")
+    st.stop()
+left, right = st.columns(2)
+sentences = left.slider("Test sentences", min(10, total), total, total, 1, key="evaluate_sentences", help="Fewer is quicker; all of them matches the stored numbers.")
+beam = right.slider("Beam size (1 = greedy)", 1, MAX_BEAM, 1, key="evaluate_beam")
+missing = [(e, t) for e, t in loaded if evaluation.cached(e, t, sentences, beam) is None]
+if missing and st.button(f"Evaluate {len(missing)} model(s) on {state.device()}", key="evaluate_run", type="primary", icon=":material/play_arrow:"):
+    bar = st.progress(0.0, text="Starting…")
+    for n, (e, t) in enumerate(missing):
+        examples = splits[t.direction]
+        if not examples:
+            st.warning(f"{state.plain(e.label)}: no HSK test split for {t.direction}.")
+            continue
+
+        def tick(done: int, total: int, n: int = n, label: str = e.label) -> None:
+            bar.progress((n + done / total) / len(missing), text=f"{label}: {done}/{total} sentences")
+
+        state.attempt(f"Evaluating {e.label}", evaluation.run, e, t, examples[:sentences], beam, tick)
+    bar.empty()
+
+measured = {e.label: r for e, t in loaded if (r := evaluation.cached(e, t, sentences, beam)) is not None}
+if not measured:
+    st.caption("Nothing measured yet for this setting: press the button to run the models on the test split.")
+    st.stop()
+frame = tables.metrics(measured)
+st.dataframe(frame, key="evaluate_measured")
+metric = st.segmented_control(
+    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in frame], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
+)
+if metric:
+    st.bar_chart(frame[metric].rename_axis("model"), horizontal=True)

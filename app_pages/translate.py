@@ -1,0 +1,109 @@
+"""Translate: one sentence through the sidebar's model, its attention shown five ways."""
+
+import streamlit as st
+
+from models.translator import MAX_BEAM
+from viz.diagnostics import attention_summary, coverage_figure, entropy_figure
+from viz.flow import flow_figure
+from viz.heatmap import heatmap_figure
+from viz.highlight import highlight_html
+from viz.steps import animation_figure, step_figure
+from viz.translation import translation_html
+from webapp import corpus, inference, registry, state, views
+
+picked = state.current()
+if picked is None:
+    st.stop()
+entry, translator = picked
+hard = translator.model.config.mode == "hard"
+
+st.title("Translate")
+st.caption(f"**{state.plain(entry.label)}**: {registry.describe(translator)}")
+examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []
+text = views.sentence_input(examples, translator.src_lang, "translate")
+
+left, middle, right = st.columns(3)
+decoding = left.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", key="translate_decoding", persist_state="session")
+beam = 1
+if decoding == "Beam search":
+    beam = middle.slider("Beam size k", 2, MAX_BEAM, 4, key="translate_beam", persist_state="session")
+hard_inference, seed = "argmax", None
+if hard:
+    hard_inference = right.segmented_control(
+        "Hard attention picks",
+        ["argmax", "sample"],
+        default="argmax",
+        key="translate_hard",
+        help="Each step attends to exactly one source token: the most likely one (argmax) or one drawn from the attention distribution (sample).",
+    ) or "argmax"
+    if hard_inference == "sample":
+        seed = right.number_input("Sampling seed", 0, 10_000, 0, key="translate_seed", help="Change it to draw another sample.")
+
+if not text.strip():
+    st.info("Type a sentence above and press Enter, or pick an example.")
+    st.stop()
+result = state.attempt("Translating", inference.translate, entry, translator, text, beam, hard_inference, seed)
+if result is None:
+    st.stop()
+
+views.input_notes(result)
+hypothesis = views.hypothesis_picker(result, "translate_hypothesis")
+st.html(translation_html(result, hypothesis))
+example = corpus.find(examples, text)
+
+tabs = st.tabs(["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"], key="translate_view", on_change="rerun")
+with tabs[0]:
+    if tabs[0].open:
+        with state.guarded("Drawing the heatmap"):
+            shown, shown_hyp, links = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
+            views.heatmap_with_exports(shown, shown_hyp, "translate_heatmap", links)
+with tabs[1]:
+    if tabs[1].open:
+        with state.guarded("Highlighting"):
+            hyp = result.hypotheses[hypothesis]
+            by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", key="highlight_by")
+            if by == "a source token":
+                i = st.selectbox(
+                    "Source token (target tokens are shaded by how much they attended to it)",
+                    range(len(result.source_tokens)),
+                    format_func=lambda i: f"{i + 1}. {result.source_tokens[i]}",
+                    key="highlight_source",
+                )
+                st.html(highlight_html(result, hypothesis, source_index=i))
+            else:
+                j = st.selectbox(
+                    "Target token (source tokens are shaded by its attention weights)",
+                    range(len(hyp.tokens)),
+                    format_func=lambda j: f"{j + 1}. {hyp.tokens[j]}",
+                    key="highlight_target",
+                )
+                st.html(highlight_html(result, hypothesis, target_index=j))
+with tabs[2]:
+    if tabs[2].open:
+        with state.guarded("Drawing the flow"):
+            threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
+            views.chart(flow_figure(result, hypothesis, threshold), "flow_chart")
+with tabs[3]:
+    if tabs[3].open:
+        with state.guarded("Stepping through"):
+            steps = len(result.hypotheses[hypothesis].tokens)
+            step = st.slider("Decoding step", 1, steps, 1, key="step_slider") if steps > 1 else 1
+            views.chart(step_figure(result, step - 1, hypothesis), "step_chart")
+            st.subheader("Attention over time")
+            views.chart(animation_figure(result, hypothesis), "animation_chart")
+with tabs[4]:
+    if tabs[4].open:
+        with state.guarded("Computing diagnostics"):
+            summary = attention_summary(result, hypothesis)
+            for col, (name, value) in zip(st.columns(len(summary)), summary.items()):
+                col.metric(name.replace("_", " "), f"{value:.3f}" if isinstance(value, float) else value)
+            left, right = st.columns(2)
+            with left:
+                views.chart(entropy_figure(result, hypothesis), "entropy_chart")
+            with right:
+                views.chart(coverage_figure(result, hypothesis), "coverage_chart")
+            if len(result.hypotheses) > 1:
+                st.subheader("Every finished beam hypothesis")
+                for n, hyp in enumerate(result.hypotheses):
+                    st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
+                    views.chart(heatmap_figure(result, n), f"beam_heatmap_{n}")

@@ -1,0 +1,4 @@
+"""Support code for the Streamlit pages: model registry, corpus examples, cached inference, state.
+
+Nothing here draws figures (that is ``viz``) or defines pages (that is ``app_pages/``).
+"""

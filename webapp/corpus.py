@@ -1,0 +1,60 @@
+"""Example sentences from the HSK test split, with their reference alignments.
+
+Test sentences are never seen in training, and each has gloss-derived reference links, so
+the heatmap can show where attention agrees with a word alignment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from models.alignments import Links, flip, reference_links
+
+EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "assets" / "examples.json"
+HSK_DIRECTIONS = ("en-zh", "zh-en")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A test pair in one direction; ``links`` are (source index, target index) over the
+    project tokeniser's tokens of ``source`` and ``target``."""
+
+    id: str
+    source: str
+    target: str
+    links: frozenset[tuple[int, int]]
+    note: str = ""
+
+
+@st.cache_resource(show_spinner="Loading the HSK test sentences…")
+def test_examples(direction: str) -> list[Example]:
+    """The HSK test split in ``direction``, in split order, curated ones carrying their note.
+    Empty for directions the corpus does not cover."""
+    if direction not in HSK_DIRECTIONS:
+        return []
+    from models.data import hsk_splits
+
+    notes = curated_notes()
+    out = []
+    for e in hsk_splits()["test"]:
+        links: Links = reference_links(e.en, e.zh, e.zh_words)
+        src, tgt = (e.en, e.zh) if direction == "en-zh" else (e.zh, e.en)
+        out.append(Example(e.id, src, tgt, frozenset(links if direction == "en-zh" else flip(links)), notes.get(e.id, "")))
+    return out
+
+
+def curated_notes() -> dict[str, str]:
+    """HSK ids picked for what their attention shows -> a one-line note (assets/examples.json)."""
+    if not EXAMPLES_FILE.is_file():
+        return {}
+    return {item["id"]: item["note"] for item in json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))}
+
+
+def find(examples: list[Example], text: str) -> Example | None:
+    """The example whose source is ``text`` (ignoring surrounding spaces), if any."""
+    text = text.strip()
+    return next((e for e in examples if e.source == text), None)

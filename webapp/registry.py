@@ -1,0 +1,134 @@
+"""Where the app's models come from: bundled checkpoint files and this session's uploads.
+
+A model is named by a ``ModelEntry``; ``load`` turns an entry into a ``Translator`` on a
+device. Bundled files are loaded once per process (``st.cache_resource``, bounded); uploads
+live in the session that uploaded them (``UploadStore``, at most ``MAX_UPLOADS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from models.checkpoint import load_checkpoint
+from models.scorers import SCORERS
+from models.translator import Translator
+
+CHECKPOINTS_ENV = "ATTNVIZ_CHECKPOINTS"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+SUFFIXES = (".safetensors", ".pt")
+MAX_UPLOADS = 5
+MAX_LOADED = 32  # bundled models kept in memory per process (all devices together)
+SCORER_ORDER = tuple(SCORERS)  # simplest first, as the registry lists them
+_NAME_RE = re.compile(r"^(?P<direction>[a-z]+-[a-z]+)-(?P<scorer>[a-z_]+)-(?P<mode>soft|hard)(?P<rest>(-[\w]+)*)$")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model the user can pick. ``id`` is stable for the session; ``fingerprint`` changes
+    whenever the weights change, so caches keyed by it never serve stale results."""
+
+    id: str
+    label: str
+    origin: str  # "bundled" | "uploaded"
+    fingerprint: str
+    path: Path | None = None
+
+
+def checkpoint_dir() -> Path:
+    """The bundled-checkpoint folder: $ATTNVIZ_CHECKPOINTS, else assets/checkpoints."""
+    return Path(os.environ.get(CHECKPOINTS_ENV) or DEFAULT_DIR)
+
+
+def _sort_key(stem: str) -> tuple:
+    m = _NAME_RE.match(stem)
+    if not m:
+        return (1, stem)
+    scorer = SCORER_ORDER.index(m["scorer"]) if m["scorer"] in SCORER_ORDER else len(SCORER_ORDER)
+    return (0, m["direction"], m["mode"] != "soft", m["rest"], scorer, stem)
+
+
+def bundled_entries(folder: Path | None = None) -> list[ModelEntry]:
+    """Checkpoint files in ``folder`` (default ``checkpoint_dir()``): en-zh before zh-en, soft
+    before hard, plain before guided, scorers from simplest to additive."""
+    folder = folder or checkpoint_dir()
+    if not folder.is_dir():
+        return []
+    files = sorted((p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file()), key=lambda p: _sort_key(p.stem))
+    return [
+        ModelEntry(id=f"bundled/{p.name}", label=p.stem, origin="bundled", fingerprint=f"{p.name}@{p.stat().st_mtime_ns}", path=p)
+        for p in files
+    ]
+
+
+def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: str = "soft") -> list[str]:
+    """Ids of the five ``direction`` ``mode`` scorers when they are there (else what is)."""
+    by_label = {e.label: e.id for e in entries}
+    return [by_label[f"{direction}-{s}-{mode}"] for s in SCORER_ORDER if f"{direction}-{s}-{mode}" in by_label]
+
+
+def describe(translator: Translator) -> str:
+    """A short line: direction, scorer and attention mode."""
+    c = translator.model.config
+    return f"{translator.src_lang}→{translator.tgt_lang} · {c.scorer} · {c.mode} attention"
+
+
+@st.cache_resource(max_entries=MAX_LOADED, show_spinner="Loading model…")
+def _load_file(path: str, fingerprint: str, device: str) -> Translator:
+    """One bundled file on one device; ``fingerprint`` only keys the cache."""
+    return load_checkpoint(path, device=device)
+
+
+class UploadLimitError(ValueError):
+    """The session already holds ``MAX_UPLOADS`` uploaded models."""
+
+
+@dataclass
+class UploadStore:
+    """This session's uploaded models, in upload order; identical bytes are added once."""
+
+    models: dict[str, tuple[ModelEntry, Translator]] = field(default_factory=dict)
+
+    def add(self, name: str, data: bytes, device: torch.device | str = "cpu") -> ModelEntry:
+        """Validate and load an upload (raises CheckpointError, or UploadLimitError when full)."""
+        digest = hashlib.sha256(data).hexdigest()
+        key = f"upload/{digest[:16]}"
+        if key in self.models:
+            return self.models[key][0]
+        if len(self.models) >= MAX_UPLOADS:
+            raise UploadLimitError(
+                f"This session already holds {MAX_UPLOADS} uploaded models, the most it keeps. Remove one below to upload another."
+            )
+        stem = Path(name).stem or "upload"
+        translator = load_checkpoint(data, device=device, name=stem)
+        entry = ModelEntry(id=key, label=f"{stem} (uploaded)", origin="uploaded", fingerprint=f"sha256:{digest}")
+        self.models[key] = (entry, translator)
+        return entry
+
+    def remove(self, key: str) -> None:
+        self.models.pop(key, None)
+
+    def entries(self) -> list[ModelEntry]:
+        return [e for e, _ in self.models.values()]
+
+    def translator(self, key: str) -> Translator:
+        return self.models[key][1]
+
+
+def load(entry: ModelEntry, device: torch.device, uploads: UploadStore) -> Translator:
+    """The translator behind ``entry`` on ``device`` (uploads are moved there in place)."""
+    if entry.origin == "uploaded":
+        return uploads.translator(entry.id).to(device)
+    return _load_file(str(entry.path), entry.fingerprint, str(device))
+
+
+def soft_hard_pairs(entries: list[ModelEntry], direction: str) -> dict[str, tuple[ModelEntry, ModelEntry]]:
+    """Scorers that have both a soft and a hard bundled model in ``direction`` (by file name)."""
+    named = {(m["scorer"], m["mode"]): e for e in entries if e.origin == "bundled" and (m := _NAME_RE.match(e.label)) and m["direction"] == direction and not m["rest"]}
+    return {s: (named[s, "soft"], named[s, "hard"]) for s in SCORER_ORDER if (s, "soft") in named and (s, "hard") in named}

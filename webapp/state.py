@@ -1,0 +1,124 @@
+"""Session state shared by the pages: the chosen model and device, uploads, and error display.
+
+Widget keys that several files read are named here once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+import torch
+
+from models.checkpoint import CheckpointError
+from models.translator import Translator, resolve_device
+
+from . import registry
+from .registry import ModelEntry, UploadStore
+
+MODEL_KEY = "model"  # sidebar model picker: a ModelEntry id
+DEVICE_KEY = "device"  # sidebar device picker: "auto" | "cpu" | "cuda"
+UPLOADER_KEY = "checkpoint_upload"
+_UPLOADS = "_uploads"
+_UPLOAD_NOTICE = "_upload_notice"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$])")
+log = logging.getLogger("attnviz")
+T = TypeVar("T")
+
+
+def plain(text: str) -> str:
+    """``text`` escaped for Streamlit markdown (labels, captions), so tokens show as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def uploads() -> UploadStore:
+    return st.session_state.setdefault(_UPLOADS, UploadStore())
+
+
+def entries() -> list[ModelEntry]:
+    """Every model this session can pick: its uploads first, then the bundled ones."""
+    return uploads().entries() + registry.bundled_entries()
+
+
+def entry(model_id: str | None) -> ModelEntry | None:
+    return next((e for e in entries() if e.id == model_id), None)
+
+
+def device() -> torch.device:
+    return resolve_device(st.session_state.get(DEVICE_KEY, "auto"))
+
+
+def load(e: ModelEntry) -> Translator:
+    return registry.load(e, device(), uploads())
+
+
+def current() -> tuple[ModelEntry, Translator] | None:
+    """The sidebar's model, loaded on the chosen device; None (with a message) when there is
+    no model or it fails to load."""
+    e = entry(st.session_state.get(MODEL_KEY))
+    if e is None:
+        st.info("No model yet. Upload a checkpoint on the Checkpoints page, or train one with `python -m models train`.")
+        st.page_link("app_pages/checkpoints.py", label="Go to Checkpoints", icon=":material/upload_file:")
+        return None
+    translator = attempt(f"Loading {e.label}", load, e)
+    return None if translator is None else (e, translator)
+
+
+def choose_model(model_id: str) -> None:
+    """Callback: make ``model_id`` the sidebar's model (before the sidebar is drawn)."""
+    st.session_state[MODEL_KEY] = model_id
+
+
+def keep_valid_choice() -> None:
+    """Before the sidebar is drawn: fall back to the first model when the chosen one is gone."""
+    ids = [e.id for e in entries()]
+    if ids and st.session_state.get(MODEL_KEY) not in ids:
+        st.session_state[MODEL_KEY] = ids[0]
+
+
+def handle_upload() -> None:
+    """Callback of the Checkpoints uploader: validate and keep the file, and leave a notice."""
+    file = st.session_state.get(UPLOADER_KEY)
+    if file is None:
+        return
+    try:
+        e = uploads().add(file.name, file.getvalue(), device())
+    except (CheckpointError, registry.UploadLimitError) as exc:
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{file.name}: {exc}")
+        return
+    st.session_state[_UPLOAD_NOTICE] = ("success", e.id)
+
+
+def upload_notice() -> tuple[str, str] | None:
+    """("error", message) or ("success", model id) from the last upload, if any."""
+    return st.session_state.get(_UPLOAD_NOTICE)
+
+
+def remove_upload(model_id: str) -> None:
+    """Callback: forget an uploaded model."""
+    uploads().remove(model_id)
+    st.session_state.pop(_UPLOAD_NOTICE, None)
+
+
+@contextmanager
+def guarded(action: str) -> Iterator[None]:
+    """Run a block; an error becomes an ``st.error`` line instead of a traceback, and the rest
+    of the page still draws. ValueErrors carry messages meant for the user; others are logged."""
+    try:
+        yield
+    except ValueError as exc:
+        st.error(f"{action}: {exc}")
+    except Exception as exc:  # a model or figure failing must not take the page down
+        log.exception("%s failed", action)
+        st.error(f"{action} failed ({type(exc).__name__}: {exc}). The rest of the app still works.")
+
+
+def attempt(action: str, fn: Callable[..., T], *args, **kwargs) -> T | None:
+    """``fn(*args, **kwargs)``, or None after showing the error as ``guarded`` does."""
+    with guarded(action):
+        return fn(*args, **kwargs)
+    return None

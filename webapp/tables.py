@@ -1,0 +1,74 @@
+"""Tables for model cards and evaluation results (pure pandas; no Streamlit)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from models.translator import Translator
+
+from .registry import ModelEntry
+
+METRICS = {
+    "bleu": "BLEU",
+    "chrf": "chrF",
+    "aer": "AER",
+    "precision": "Align. precision",
+    "recall": "Align. recall",
+    "diagonal_aer": "AER of the diagonal",
+    "entropy": "Entropy (nats)",
+    "final_token_share": "Final-token share",
+    "eos_share": "</s> share",
+    "ms_per_sentence": "ms / sentence",
+    "sentences": "Sentences",
+}
+CHART_METRICS = ("bleu", "aer", "entropy", "ms_per_sentence")
+
+
+def _text(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
+    """Field / value rows: what the model is and how big it is."""
+    c = translator.model.config
+    rows = {
+        "Name": translator.meta.get("name") or entry.label,
+        "Origin": "uploaded this session" if entry.origin == "uploaded" else f"bundled ({entry.path.name if entry.path else ''})",
+        "Direction": f"{translator.src_lang} → {translator.tgt_lang}",
+        "Scorer": c.scorer,
+        "Attention": c.mode,
+        "Parameters": f"{translator.num_parameters:,}",
+        "Source vocabulary": f"{len(translator.src_vocab):,}",
+        "Target vocabulary": f"{len(translator.tgt_vocab):,}",
+        "Embedding / hidden size": f"{c.emb_dim} / {c.hidden}",
+    }
+    return pd.DataFrame({"Field": list(rows), "Value": list(rows.values())})
+
+
+def training(meta: dict) -> pd.DataFrame:
+    """The training summary stored in a checkpoint, one row per setting (history left out)."""
+    items = {k: v for k, v in (meta.get("training") or {}).items() if k != "history"}
+    return pd.DataFrame({"Setting": list(items), "Value": [_text(v) for v in items.values()]})
+
+
+def history(meta: dict) -> pd.DataFrame | None:
+    """Per-epoch training history (numeric columns, indexed by epoch), if the checkpoint has one."""
+    rows = (meta.get("training") or {}).get("history")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        return None
+    frame = pd.DataFrame(rows)
+    if "epoch" in frame:
+        frame = frame.set_index("epoch")
+    frame = frame.select_dtypes("number")
+    return frame if not frame.empty else None
+
+
+def metrics(rows: dict[str, dict]) -> pd.DataFrame:
+    """One row per name (a model, or a split), the known metrics as columns, in a fixed order."""
+    present = [k for k in METRICS if any(k in (r or {}) for r in rows.values())]
+    data = {METRICS[k]: [(r or {}).get(k) for r in rows.values()] for k in present}
+    return pd.DataFrame(data, index=pd.Index(list(rows), name="")).apply(pd.to_numeric, errors="coerce")

@@ -1,0 +1,166 @@
+"""Page pieces that Translate and Compare share: sentence input, notes, charts with exports.
+
+Figures and HTML come from ``viz``; this module only places them and their widgets.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from models.result import DecodeResult
+from models.translator import Translator
+from viz.export import attention_csv, attention_json, figure_image
+from viz.heatmap import heatmap_figure
+from viz.style import PLOTLY_CONFIG
+from viz.tokens import words
+
+from . import inference
+from .corpus import Example
+from .registry import ModelEntry
+from .state import plain
+
+LANGUAGES = {"en": "English", "zh": "Chinese"}
+ROWS_OWN, ROWS_REFERENCE = "Model's own translation", "Reference translation (teacher-forced)"
+
+
+def language(code: str) -> str:
+    return LANGUAGES.get(code, code)
+
+
+SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widget keys are per page)
+
+
+def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
+    """An example picker (HSK test split) above a text box; picking fills the box. The
+    sentence is shared for the session, so Compare starts with what Translate showed."""
+    text_key, example_key = f"{page}_sentence", f"{page}_example"
+
+    def typed() -> None:
+        st.session_state[SHARED_SENTENCE] = st.session_state[text_key]
+
+    def picked() -> None:
+        i = st.session_state[example_key]
+        if i is not None:
+            st.session_state[SHARED_SENTENCE] = st.session_state[text_key] = examples[i].source
+
+    if st.session_state.get(text_key) != st.session_state.get(SHARED_SENTENCE, ""):
+        st.session_state[text_key] = st.session_state.get(SHARED_SENTENCE, "")
+    if examples:
+        st.selectbox(
+            "Example from the test split (never seen in training; has reference alignments)",
+            sorted(range(len(examples)), key=lambda i: not examples[i].note),
+            index=None,
+            format_func=lambda i: f"{examples[i].source}" + (f"  ·  {examples[i].note}" if examples[i].note else ""),
+            placeholder="Pick an example…",
+            key=example_key,
+            on_change=picked,
+        )
+    return st.text_input(
+        f"Sentence in {language(src_lang)}",
+        key=text_key,
+        max_chars=2000,
+        placeholder="Type a sentence and press Enter",
+        on_change=typed,
+    )
+
+
+def input_notes(result: DecodeResult) -> None:
+    """Say when the input was cut and which words the model does not know."""
+    if result.truncated_from:
+        st.warning(
+            f"The input has {result.truncated_from} tokens; only the first {len(result.source_tokens) - 1} were translated."
+        )
+    unknown = [t for t, k in zip(result.source_tokens, result.source_known) if not k]
+    if unknown:
+        st.caption("Not in the model's vocabulary (read as an unknown word, marked *?* in the figures): " + ", ".join(plain(t) for t in unknown))
+
+
+def hypothesis_picker(result: DecodeResult, key: str) -> int:
+    """Which beam hypothesis the views show (0 = best); nothing to pick for one."""
+    n = len(result.hypotheses)
+    if n == 1:
+        return 0
+    return st.selectbox(
+        f"Hypothesis (beam search finished {n})",
+        range(n),
+        format_func=lambda i: f"{i + 1}. {result.hypotheses[i].text}  (log-prob {result.hypotheses[i].score:.2f})",
+        key=key,
+    )
+
+
+def chart(fig: go.Figure, key: str) -> None:
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+
+
+def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: str) -> None:
+    """CSV and JSON of the attention shown (tokens included); PNG and SVG of the figure,
+    rendered only when clicked (the chart's camera button works without a server renderer)."""
+    stem = f"attention-{result.scorer}-{result.mode}"
+    cols = st.columns(4)
+    cols[0].download_button("CSV", attention_csv(result, hypothesis), f"{stem}.csv", "text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    cols[1].download_button(
+        "JSON", attention_json(result, hypothesis), f"{stem}.json", "application/json", key=f"{key}_json", on_click="ignore", icon=":material/download:"
+    )
+    for col, fmt, mime in ((cols[2], "png", "image/png"), (cols[3], "svg", "image/svg+xml")):
+        col.download_button(
+            fmt.upper(), lambda fmt=fmt: figure_image(fig, fmt) or b"", f"{stem}.{fmt}", mime, key=f"{key}_{fmt}", on_click="ignore", icon=":material/image:"
+        )
+
+
+def reference_rows(
+    entry: ModelEntry, translator: Translator, text: str, result: DecodeResult, hypothesis: int, example: Example | None, key: str
+) -> tuple[DecodeResult, int, set | None]:
+    """Choose what the heatmap rows are: (result to draw, its hypothesis, reference links or None).
+
+    Reference links index the reference translation's tokens, so they can be drawn on the
+    model's own output only when it spells the reference; otherwise the user can feed the
+    model the reference (teacher forcing) and see its attention on those rows.
+    """
+    if example is None:
+        st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
+        return result, hypothesis, None
+    rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, key=f"{key}_rows", persist_state="session")
+    reference = inference.reference_words(translator, example.target)
+    if rows == ROWS_REFERENCE:
+        result, hypothesis = inference.forced(entry, translator, text, reference), 0
+    fits = words(result.hypotheses[hypothesis]) == reference
+    overlay = st.toggle(
+        "Show reference links (outlined cells)",
+        value=True,
+        disabled=not fits,
+        key=f"{key}_links",
+        help="Gloss-derived word alignment of the test sentence. It indexes the reference translation, "
+        "so it can only be drawn on rows that spell the reference.",
+    )
+    if not fits:
+        st.caption(f"Reference: {plain(example.target)}. The model's translation differs, so choose *{ROWS_REFERENCE}* to see the links.")
+    return result, hypothesis, (set(example.links) if overlay and fits else None)
+
+
+def heatmap_with_exports(result: DecodeResult, hypothesis: int, key: str, reference_links: set | None = None, title: str = "") -> go.Figure:
+    fig = heatmap_figure(result, hypothesis=hypothesis, reference_links=reference_links, title=title)
+    chart(fig, key)
+    export_buttons(result, hypothesis, fig, key)
+    return fig
+
+
+def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
+    """What the model is, how it was trained, and the metrics stored with it."""
+    from . import tables
+
+    left, right = st.columns(2)
+    left.dataframe(tables.card(entry, translator), hide_index=True, key=f"{key}_card")
+    train = tables.training(translator.meta)
+    if train.empty:
+        right.caption("No training summary stored in this checkpoint.")
+    else:
+        right.dataframe(train, hide_index=True, key=f"{key}_training")
+    stored = translator.meta.get("metrics") or {}
+    if stored:
+        st.dataframe(tables.metrics(stored), key=f"{key}_metrics")
+    else:
+        st.caption("No metrics stored in this checkpoint.")
+    curve = tables.history(translator.meta)
+    if curve is not None:
+        st.line_chart(curve, height=220)
