@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .attention import Attention
 
@@ -30,8 +31,14 @@ class Decoder(nn.Module):
         Returns logits (B, V), new state s_t (B, H), attention weights used (B, S) and the
         attention distribution softmax(e) (B, S) (equal to the weights in soft mode).
         """
-        emb = self.drop(self.embed(y_prev))  # (B, E)
+        # Functional calls on the modules' own weights: the same arithmetic as calling the
+        # modules, without their per-call overhead (decoding is dominated by it at this size).
+        emb = self._drop(F.embedding(y_prev, self.embed.weight))  # (B, E)
         context, weights, probs = self.attention(s, keys, values, mask)  # (B, H), (B, S), (B, S)
-        s_new = self.cell(torch.cat([emb, context], dim=-1), s)  # (B, H)
-        o = torch.tanh(self.proj(self.drop(torch.cat([s_new, context, emb], dim=-1))))  # (B, E)
-        return self.out(self.drop(o)), s_new, weights, probs
+        c = self.cell
+        s_new = torch.gru_cell(torch.cat([emb, context], dim=-1), s, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)  # (B, H)
+        o = torch.tanh(F.linear(self._drop(torch.cat([s_new, context, emb], dim=-1)), self.proj.weight, self.proj.bias))  # (B, E)
+        return F.linear(self._drop(o), self.out.weight, self.out.bias), s_new, weights, probs
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(x) if self.training else x

@@ -20,8 +20,11 @@ class Encoder(nn.Module):
     def forward(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """src (B, S) ids, lengths (B,) -> h (B, S, H) with zeros at padding, s0 (B, H)."""
         x = self.drop(self.embed(src))  # (B, S, E)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, last = self.rnn(packed)  # last: (2, B, H/2)
-        h, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))  # (B, S, H)
+        lengths = lengths.cpu()
+        if bool((lengths == src.size(1)).all()):  # no padding (e.g. one sentence): packing is only overhead
+            h, last = self.rnn(x)  # (B, S, H), last: (2, B, H/2)
+        else:
+            out, last = self.rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            h, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))  # (B, S, H)
         s0 = torch.tanh(self.bridge(torch.cat([last[0], last[1]], dim=-1)))  # (B, H)
         return self.drop(h), s0

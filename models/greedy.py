@@ -1,7 +1,14 @@
-"""Batched greedy decoding with per-sentence stopping."""
+"""Batched greedy decoding with per-sentence stopping.
+
+Per step the work is one ``Decoder.step`` for the sentences still decoding, a softmax and a
+top-k, and one write of everything the result needs into a preallocated buffer. When
+sentences end they leave the batch, so later steps compute nothing for them; the host reads
+the buffer once, at the end.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .result import DecodedIds
@@ -11,43 +18,64 @@ from .vocab import BOS, EOS
 ALTERNATIVES = 5
 
 
+def step_record(tok: torch.Tensor, prob: torch.Tensor, alt_p: torch.Tensor, alt_i: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """One decoding step of N hypotheses as one float32 tensor (N, 2 + 2K + S).
+
+    tok, prob (N,) the chosen token and its probability; alt_p, alt_i (N, K) the K most likely
+    tokens' probabilities and ids; weights (N, S) the attention used. One tensor instead of
+    five keeps the per-step work to a single copy; ids are exact in float32 (vocabularies are
+    far below 2**24 entries).
+    """
+    return torch.cat([torch.stack([tok.float(), prob.float()], dim=1), alt_p.float(), alt_i.float(), weights.float()], dim=1)
+
+
+def read_record(rec: np.ndarray, k: int, src_len: int, score: float | None = None) -> DecodedIds:
+    """(T, 2 + 2K + S) rows from ``step_record`` for one hypothesis -> DecodedIds with the
+    attention cut to its ``src_len`` real source tokens. ``score`` defaults to the sum of the
+    chosen tokens' log-probabilities."""
+    ids = rec[:, 0].astype(np.int64).tolist()
+    probs = np.ascontiguousarray(rec[:, 1])
+    return DecodedIds(
+        ids=ids,
+        attention=np.ascontiguousarray(rec[:, 2 + 2 * k : 2 + 2 * k + src_len]),
+        token_probs=probs,
+        alt_ids=rec[:, 2 + k : 2 + 2 * k].astype(np.int64),
+        alt_probs=np.ascontiguousarray(rec[:, 2 : 2 + k]),
+        score=float(np.log(probs, dtype=np.float64).sum()) if score is None else score,
+        finished=bool(ids and ids[-1] == EOS),
+    )
+
+
 @torch.inference_mode()
 def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[DecodedIds]:
-    """Decode B sentences at once; sentence b stops at its end token or after max_lens[b] tokens."""
-    B = enc.s0.size(0)
+    """Decode B sentences at once; sentence b stops at its end token or after max_lens[b] tokens.
+
+    Gives the same tokens and attention as decoding each sentence alone (padding is masked).
+    Each hypothesis' attention has one column per real source token of its sentence.
+    """
+    B, S = enc.mask.shape
     device = enc.s0.device
-    cap = torch.tensor(max_lens, device=device)
+    K = min(ALTERNATIVES, model.config.tgt_vocab_size)
+    cap = torch.tensor(max_lens, device=device)  # (n,) for the live rows
+    records = torch.zeros(B, max(max_lens), 2 + 2 * K + S, device=device)  # (B, T, 2 + 2K + S)
+    lengths = [0] * B
+    rows = torch.arange(B, device=device)  # (n,) which sentences are still decoding
     y = torch.full((B,), BOS, dtype=torch.long, device=device)
-    s = enc.s0
-    done = torch.zeros(B, dtype=torch.bool, device=device)
-    length = cap.clone()
-    steps: list[tuple[torch.Tensor, ...]] = []
-    for t in range(max(max_lens)):
-        logits, s, w, _ = model.decoder.step(y, s, enc.keys, enc.values, enc.mask)
-        p = torch.softmax(logits, dim=-1)  # (B, V)
-        alt_p, alt_i = p.topk(min(ALTERNATIVES, p.size(1)), dim=-1)  # (B, K)
+    s, keys, values, mask = enc.s0, enc.keys, enc.values, enc.mask
+    for t in range(records.size(1)):
+        logits, s, w, _ = model.decoder.step(y, s, keys, values, mask)
+        alt_p, alt_i = torch.softmax(logits, dim=-1).topk(K, dim=-1)  # (n, K)
         y = alt_i[:, 0]
-        steps.append((y, alt_p[:, 0], w, alt_i, alt_p))
-        ended = (y == EOS) & ~done
-        length = torch.where(ended, torch.full_like(length, t + 1), length)
-        done = done | ended | (cap <= t + 1)
-        if bool(done.all()):
+        records[:, t].index_copy_(0, rows, step_record(y, alt_p[:, 0], alt_p, alt_i, w))
+        ended = (y == EOS) | (cap <= t + 1)  # (n,)
+        if not bool(ended.any()):
+            continue
+        for b in rows[ended].tolist():
+            lengths[b] = t + 1
+        live = ~ended
+        if not bool(live.any()):
             break
-    ids, probs, attn, alt_i, alt_p = (torch.stack(x, 1).cpu() for x in zip(*steps))  # (B, T, ...)
-    lengths = length.cpu().tolist()
-    out = []
-    for b in range(B):
-        n = min(lengths[b], ids.size(1))
-        tok = ids[b, :n].tolist()
-        out.append(
-            DecodedIds(
-                ids=tok,
-                attention=attn[b, :n].numpy(),
-                token_probs=probs[b, :n].numpy(),
-                alt_ids=alt_i[b, :n].numpy(),
-                alt_probs=alt_p[b, :n].numpy(),
-                score=float(probs[b, :n].log().sum()),
-                finished=bool(tok and tok[-1] == EOS),
-            )
-        )
-    return out
+        rows, y, s, keys, values, mask, cap = (x[live] for x in (rows, y, s, keys, values, mask, cap))
+    host = records.cpu().numpy()
+    src_lens = enc.mask.sum(1).tolist()
+    return [read_record(host[b, : lengths[b]], K, src_lens[b]) for b in range(B)]

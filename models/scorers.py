@@ -10,6 +10,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class Scorer(nn.Module):
@@ -79,7 +80,7 @@ class Additive(Scorer):
         return self.U(h)  # (B, S, H): U h_i, computed once per sentence
 
     def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return self.v(torch.tanh(keys + self.W(s).unsqueeze(1))).squeeze(2)
+        return torch.tanh(keys + F.linear(s, self.W.weight).unsqueeze(1)) @ self.v.weight[0]  # (B, S)
 
 
 SCORERS: dict[str, type[Scorer]] = {

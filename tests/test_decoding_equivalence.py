@@ -1,0 +1,114 @@
+"""The fast decoders (greedy.py, beam.py) agree with the straightforward reference decoder
+(reference.py), for every scorer and both attention modes (hard attending by argmax), and
+batched greedy decoding agrees with decoding one sentence at a time."""
+
+import numpy as np
+import pytest
+import torch
+
+from models.beam import beam_search
+from models.data import hsk_pairs
+from models.greedy import greedy_decode
+from models.reference import reference_beam, reference_greedy
+from models.result import DecodedIds
+from models.scorers import SCORERS
+from models.vocab import EOS
+from tests.conftest import EN, make_translator
+
+CONFIGS = [(scorer, mode) for scorer in sorted(SCORERS) for mode in ("soft", "hard")]
+# An untrained tiny model ends either at once or never; raising the end token's bias by these
+# amounts makes every configuration end sentences at different steps, some at the length cap.
+EOS_BIASES = [0.0, 1.0, 3.0]
+
+
+@pytest.fixture(scope="module")
+def sentences() -> list[str]:
+    """The toy sentences (all words known) and the start of the HSK test split (mostly unknown)."""
+    return EN + [p.src for p in hsk_pairs("en-zh")["test"][:12]]
+
+
+def lively(scorer: str, mode: str, eos_bias: float):
+    """A tiny random model whose outputs vary from sentence to sentence (weights scaled up; the
+    cosine scorer's temperature left as it is)."""
+    tr = make_translator(scorer, mode, seed=1)
+    with torch.no_grad():
+        for p in tr.model.parameters():
+            if p.dim():
+                p.mul_(3.0)
+        tr.model.decoder.out.bias[EOS] += eos_bias
+    return tr
+
+
+def encode(tr, texts: list[str]):
+    """Encoded batch of ``texts`` and each one's length cap."""
+    toks = [tr.source_tokens(t)[0] for t in texts]
+    return tr.encode_sources(toks), [tr.model.max_len(len(t)) for t in toks]
+
+
+def assert_same(fast: DecodedIds, ref: DecodedIds) -> None:
+    assert fast.ids == ref.ids
+    assert fast.finished == ref.finished
+    assert fast.attention.shape == ref.attention.shape
+    np.testing.assert_allclose(fast.attention, ref.attention, atol=1e-5)
+    np.testing.assert_allclose(fast.token_probs, ref.token_probs, atol=1e-5)
+    np.testing.assert_array_equal(fast.alt_ids, ref.alt_ids)
+    np.testing.assert_allclose(fast.alt_probs, ref.alt_probs, atol=1e-5)
+    assert fast.score == pytest.approx(ref.score, abs=1e-4)
+
+
+@pytest.mark.parametrize("eos_bias", EOS_BIASES)
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias, sentences):
+    tr = lively(scorer, mode, eos_bias)
+    for text in sentences:
+        enc, [cap] = encode(tr, [text])
+        [fast] = greedy_decode(tr.model, enc, [cap])
+        assert_same(fast, reference_greedy(tr.model, enc, cap))
+
+
+@pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias, sentences):
+    tr = lively(scorer, mode, eos_bias)
+    for text in sentences[::4]:
+        enc, [cap] = encode(tr, [text])
+        fast, ref = beam_search(tr.model, enc, 3, cap), reference_beam(tr.model, enc, 3, cap)
+        assert len(fast) == len(ref)
+        for f, r in zip(fast, ref):
+            assert_same(f, r)
+
+
+@pytest.mark.parametrize("eos_bias", EOS_BIASES)
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_batched_greedy_equals_one_sentence_at_a_time(scorer, mode, eos_bias, sentences):
+    tr = lively(scorer, mode, eos_bias)
+    enc, caps = encode(tr, sentences)
+    batched = greedy_decode(tr.model, enc, caps)
+    for text, b in zip(sentences, batched):
+        one, [cap] = encode(tr, [text])
+        [alone] = greedy_decode(tr.model, one, [cap])
+        assert_same(b, alone)
+
+
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_the_models_used_here_end_sentences_at_different_steps(scorer, mode, sentences):
+    """Keeps the tests above meaningful: some sentences end early, at different steps, others at the cap."""
+    ends, capped = set(), 0
+    for eos_bias in EOS_BIASES:
+        tr = lively(scorer, mode, eos_bias)
+        for d in greedy_decode(tr.model, *encode(tr, sentences)):
+            if d.finished:
+                ends.add(len(d.ids))
+            else:
+                capped += 1
+    assert len(ends) >= 2 and capped > 0
+
+
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_beam_of_one_is_greedy(scorer, mode, sentences):
+    tr = lively(scorer, mode, EOS_BIASES[1])
+    for text in sentences[::2]:
+        enc, [cap] = encode(tr, [text])
+        [g] = greedy_decode(tr.model, enc, [cap])
+        [b] = beam_search(tr.model, enc, 1, cap)
+        assert_same(b, g)
