@@ -72,7 +72,7 @@ def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs:
 
 
 COLUMNS = [
-    ("model", None), ("BLEU", "bleu"), ("chrF", "chrf"), ("AER", "aer"), ("AER all words", "aer_all"),
+    ("model", None), ("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("chrF", "chrf"), ("AER", "aer"), ("AER all words", "aer_all"),
     ("AER next step", "aer_next"), ("diagonal AER", "diagonal_aer"), ("eflomal AER", "eflomal_aer"),
     ("entropy", "entropy"), ("final-token share", "final_token_share"), ("EOS share", "eos_share"),
     ("ms/sentence", "ms_per_sentence"), ("train s", None), ("params", None),
@@ -91,7 +91,7 @@ def results_table(ckpt_dir: Path = CHECKPOINT_DIR) -> str:
         for col, key in COLUMNS[1:]:
             if key:
                 v = m.get(key)
-                cells.append("–" if v is None else f"{v:.2f}" if key in ("bleu", "chrf", "ms_per_sentence") else f"{v:.3f}")
+                cells.append("–" if v is None else f"{v:.2f}" if key in ("bleu", "bleu_beam5", "chrf", "ms_per_sentence") else f"{v:.3f}")
             elif col == "train s":
                 cells.append(f"{tr.meta['training'].get('seconds', 0):.0f}")
             else:

@@ -27,6 +27,9 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     return pairs, src, tgt, "hsk-sentences-audio"
 
 
+BUNDLE_BEAM = 5  # training also reports BLEU with this beam size
+
+
 def cmd_train(args) -> int:
     from .data import hsk_references
     from .evaluate import evaluate
@@ -49,7 +52,7 @@ def cmd_train(args) -> int:
     refs = None if args.pairs else hsk_references(args.direction)
     for split in ("dev", "test"):
         if pairs[split]:
-            tr.meta["metrics"][split] = evaluate(tr, pairs[split], refs)
+            tr.meta["metrics"][split] = evaluate(tr, pairs[split], refs, also_beam=BUNDLE_BEAM)
     save_checkpoint(tr, args.out)
     summary = {"checkpoint": str(args.out), "training": {k: v for k, v in tr.meta["training"].items() if k != "history"}, "metrics": tr.meta["metrics"]}
     print(json.dumps(summary, indent=1) if args.json else f"saved {args.out}: " + json.dumps(tr.meta["metrics"].get("test") or tr.meta["metrics"].get("dev")))

@@ -37,6 +37,7 @@ def evaluate(
     references: dict[str, Links] | None = None,
     beam: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    also_beam: int | None = None,
 ) -> dict:
     """Evaluate on ``pairs``; alignment metrics need ``references`` (pair id -> links).
 
@@ -45,7 +46,8 @@ def evaluate(
     ``aer`` counts only target words that have a reference link, ``aer_all`` every word,
     ``aer_next`` reads each word's alignment from the next decoder step. With HSK references,
     ``eflomal_aer``/``eflomal_aer_all`` score the stored eflomal links of the same pairs
-    (best symmetrisation, named in ``eflomal_method``).
+    (best symmetrisation, named in ``eflomal_method``). ``also_beam`` = k adds ``bleu_beamk``
+    and ``chrf_beamk`` from beam search with k beams.
     """
     hyps, times = [], []
     for n, p in enumerate(pairs):
@@ -62,6 +64,10 @@ def evaluate(
         "ms_per_sentence": round(1000 * statistics.mean(times), 2) if times else 0.0,
         "beam": beam,
     }
+    if also_beam:
+        beamed = [translator.translate(p.src, beam=also_beam).translation for p in pairs]
+        b, c = bleu_chrf(beamed, [p.tgt for p in pairs], translator.tgt_lang)
+        out |= {f"bleu_beam{also_beam}": round(b, 2), f"chrf_beam{also_beam}": round(c, 2)}
     scores = {k: AlignmentScore() for k in ("attn", "attn_all", "attn_next", "diag", "diag_all")}
     stats = []
     for p in pairs:
