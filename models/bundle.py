@@ -40,11 +40,12 @@ class Spec:
         return a + (["--guided-alignment", str(self.guided)] if self.guided else [])
 
 
-BUNDLED = [
-    *(Spec(scorer=s) for s in ("additive", "dot", "scaled_dot", "general", "cosine")),
-    Spec(mode="hard"),
+BUNDLED = [  # in training order
+    Spec(),
     Spec(direction="zh-en"),
     Spec(guided=GUIDED_LAMBDA),
+    *(Spec(scorer=s) for s in ("dot", "scaled_dot", "general", "cosine")),
+    Spec(mode="hard"),
     Spec(scorer="dot", guided=GUIDED_LAMBDA),
 ]
 
