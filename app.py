@@ -11,7 +11,7 @@ import torch
 
 from webapp import state
 
-st.set_page_config(page_title="Attention Lens", page_icon=":material/visibility:", layout="wide")
+st.set_page_config(page_title="Attention Lens", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 st.html(f"<style>{(Path(__file__).parent / 'assets' / 'style.css').read_text(encoding='utf-8')}</style>")
 
 pages = st.navigation(

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from models.checkpoint import MAX_FILE_BYTES
 from webapp import registry, state, views
 
 st.title("Checkpoints")
@@ -16,7 +15,6 @@ st.file_uploader(
     type=["safetensors", "pt"],
     key=state.UPLOADER_KEY,
     on_change=state.handle_upload,
-    max_upload_size=MAX_FILE_BYTES // 2**20,
 )
 notice = state.upload_notice()
 if notice and notice[0] == "error":

@@ -11,6 +11,15 @@ from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
 from webapp import corpus, inference, registry, state, views
 
+SUMMARY = {
+    "mean_entropy": "Mean entropy (nats)",
+    "uniform_entropy": "Uniform: log S",
+    "final_token_share": "Share on last word",
+    "eos_share": "Share on </s>",
+    "max_coverage": "Most attention",
+    "max_coverage_token": "…received by",
+}
+
 picked = state.current()
 if picked is None:
     st.stop()
@@ -86,17 +95,23 @@ with tabs[2]:
 with tabs[3]:
     if tabs[3].open:
         with state.guarded("Stepping through"):
-            steps = len(result.hypotheses[hypothesis].tokens)
-            step = st.slider("Decoding step", 1, steps, 1, key="step_slider") if steps > 1 else 1
-            views.chart(step_figure(result, step - 1, hypothesis), "step_chart")
-            st.subheader("Attention over time")
-            views.chart(animation_figure(result, hypothesis), "animation_chart")
+            tokens = result.hypotheses[hypothesis].tokens
+            left, right = st.columns(2)
+            with left:
+                st.subheader("Step by step")
+                step = st.select_slider(
+                    "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {tokens[j]}", key="step_slider"
+                ) if len(tokens) > 1 else 0
+                views.chart(step_figure(result, step, hypothesis), "step_chart")
+            with right:
+                st.subheader("Attention over time")
+                views.chart(animation_figure(result, hypothesis), "animation_chart")
 with tabs[4]:
     if tabs[4].open:
         with state.guarded("Computing diagnostics"):
             summary = attention_summary(result, hypothesis)
-            for col, (name, value) in zip(st.columns(len(summary)), summary.items()):
-                col.metric(name.replace("_", " "), f"{value:.3f}" if isinstance(value, float) else value)
+            for col, (name, value) in zip(st.columns(len(SUMMARY)), ((n, summary[k]) for k, n in SUMMARY.items())):
+                col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
             left, right = st.columns(2)
             with left:
                 views.chart(entropy_figure(result, hypothesis), "entropy_chart")

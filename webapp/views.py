@@ -5,6 +5,8 @@ Figures and HTML come from ``viz``; this module only places them and their widge
 
 from __future__ import annotations
 
+import importlib.util
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -21,6 +23,7 @@ from .registry import ModelEntry
 from .state import plain
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
+IMAGE_EXPORT = importlib.util.find_spec("kaleido") is not None
 ROWS_OWN, ROWS_REFERENCE = "Model's own translation", "Reference translation (teacher-forced)"
 
 
@@ -94,18 +97,23 @@ def chart(fig: go.Figure, key: str) -> None:
 
 
 def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: str) -> None:
-    """CSV and JSON of the attention shown (tokens included); PNG and SVG of the figure,
-    rendered only when clicked (the chart's camera button works without a server renderer)."""
+    """CSV and JSON of the attention shown (tokens included); PNG and SVG of the figure when a
+    server-side renderer (kaleido) is installed, rendered only when clicked. The chart's own
+    camera button saves an SVG in any case."""
     stem = f"attention-{result.scorer}-{result.mode}"
-    cols = st.columns(4)
-    cols[0].download_button("CSV", attention_csv(result, hypothesis), f"{stem}.csv", "text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    cols[1].download_button(
-        "JSON", attention_json(result, hypothesis), f"{stem}.json", "application/json", key=f"{key}_json", on_click="ignore", icon=":material/download:"
-    )
-    for col, fmt, mime in ((cols[2], "png", "image/png"), (cols[3], "svg", "image/svg+xml")):
-        col.download_button(
-            fmt.upper(), lambda fmt=fmt: figure_image(fig, fmt) or b"", f"{stem}.{fmt}", mime, key=f"{key}_{fmt}", on_click="ignore", icon=":material/image:"
+    with st.container(horizontal=True, key=f"{key}_exports"):
+        st.download_button(
+            "Attention CSV", attention_csv(result, hypothesis), f"{stem}.csv", "text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:"
         )
+        st.download_button(
+            "Attention JSON", attention_json(result, hypothesis), f"{stem}.json", "application/json", key=f"{key}_json", on_click="ignore", icon=":material/download:"
+        )
+        if IMAGE_EXPORT:
+            for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
+                st.download_button(
+                    f"Heatmap {fmt.upper()}", lambda fmt=fmt: figure_image(fig, fmt) or b"", f"{stem}.{fmt}", mime,
+                    key=f"{key}_{fmt}", on_click="ignore", icon=":material/image:", help="Rendered on the server when clicked (a few seconds).",
+                )
 
 
 def reference_rows(

@@ -1,0 +1,284 @@
+"""The Streamlit app under AppTest: every page, the translate flow, model switching, uploads.
+
+Bundled models come from the tiny random checkpoints of ``tiny_checkpoint_dir``; example
+sentences and references from the HSK test split (the corpus package is a dependency).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from models.checkpoint import save_checkpoint
+from models.translator import MAX_SOURCE_TOKENS, Translator
+from tests.conftest import make_translator
+from webapp.registry import CHECKPOINTS_ENV
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PAGES = ["app_pages/translate.py", "app_pages/compare.py", "app_pages/checkpoints.py", "app_pages/evaluate.py", "app_pages/about.py"]
+TIMEOUT_S = 180  # the first run loads the HSK corpus once per process
+WIDGETS = ["button", "checkbox", "date_input", "download_button", "file_uploader", "multiselect", "number_input", "radio",
+           "segmented_control", "select_slider", "selectbox", "slider", "text_area", "text_input", "toggle"]
+
+
+@pytest.fixture
+def app(monkeypatch, tiny_checkpoint_dir: Path) -> AppTest:
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+
+
+def translate(at: AppTest, text: str) -> AppTest:
+    return at.text_input(key="translate_sentence").input(text).run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The figures sent to the browser, as Plotly JSON."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def matrix(trace: dict) -> np.ndarray:
+    """A trace's z, which Plotly sends as a typed array (base64 bytes, dtype, shape)."""
+    z = trace["z"]
+    shape = [int(n) for n in str(z["shape"]).split(",")]
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+
+
+def unkeyed(at: AppTest) -> list[str]:
+    return [f"{kind}: {w.label}" for kind in WIDGETS for w in at.get(kind) if not w.key]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_an_exception(app, page):
+    at = app.switch_page(page).run()
+    assert_clean(at)
+    assert at.title and at.title[0].value
+
+
+def test_every_widget_on_every_page_and_view_has_a_key(app):
+    at = translate(app, "I love you.")
+    missing = unkeyed(at)
+    for view in ["Highlight", "Flow", "Step through", "Diagnostics"]:
+        at.session_state["translate_view"] = view
+        missing += unkeyed(at.run())
+    for page in PAGES[1:]:
+        missing += unkeyed(at.switch_page(page).run())
+    assert missing == []
+
+
+def test_a_typed_sentence_gives_a_translation_and_a_heatmap(app):
+    at = translate(app, "I love you.")
+    assert_clean(at)
+    heatmap = charts(at)[0]["data"][0]
+    assert heatmap["type"] == "heatmap"
+    assert matrix(heatmap).shape[1] == 5  # I love you . </s>
+    assert any("title=\"p = " in h.proto.body for h in at.html)
+
+
+def test_empty_input_asks_for_a_sentence(app):
+    at = translate(app, "   ")
+    assert_clean(at)
+    assert "Type a sentence" in at.info[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_a_long_input_is_cut_with_a_visible_note(app):
+    at = translate(app, " ".join(["cat"] * (MAX_SOURCE_TOKENS + 20)))
+    assert_clean(at)
+    assert f"only the first {MAX_SOURCE_TOKENS}" in at.warning[0].value
+
+
+def test_unknown_words_are_named(app):
+    at = translate(app, "I love zebras.")
+    assert any("zebras" in c.value and "vocabulary" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("view, charts", [("Highlight", 0), ("Flow", 1), ("Step through", 2), ("Diagnostics", 2)])
+def test_every_translate_view_draws(app, view, charts):
+    at = translate(app, "I love you.")
+    at.session_state["translate_view"] = view
+    at.run()
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == charts
+    if view == "Highlight":
+        assert any("you" in h.proto.body for h in at.html[1:])
+
+
+def test_step_slider_moves_through_the_decoding_steps(app):
+    at = translate(app, "I love you.")
+    at.session_state["translate_view"] = "Step through"
+    at.run()
+    first = charts(at)[0]["layout"]["title"]["text"]
+    at.select_slider(key="step_slider").set_value(1).run()
+    assert_clean(at)
+    assert charts(at)[0]["layout"]["title"]["text"] != first
+
+
+def test_beam_search_shows_every_hypothesis_with_its_attention(app):
+    at = translate(app, "I love you.")
+    at.segmented_control(key="translate_decoding").set_value("Beam search").run()
+    at.slider(key="translate_beam").set_value(3).run()
+    assert_clean(at)
+    hypotheses = len(at.selectbox(key="translate_hypothesis").options)
+    assert hypotheses > 1
+    at.session_state["translate_view"] = "Diagnostics"
+    at.run()
+    assert len(at.get("plotly_chart")) == 2 + hypotheses
+
+
+def test_switching_models_changes_language_and_controls(app):
+    at = app.selectbox(key="model").set_value("bundled/zh-en-additive-soft.safetensors").run()
+    assert_clean(at)
+    assert at.text_input(key="translate_sentence").label == "Sentence in Chinese"
+    at = app.selectbox(key="model").set_value("bundled/en-zh-additive-hard.safetensors").run()
+    assert at.text_input(key="translate_sentence").label == "Sentence in English"
+    at = translate(at, "I love you.")
+    at.segmented_control(key="translate_hard").set_value("sample").run()
+    assert_clean(at)
+    assert at.number_input(key="translate_seed").value == 0
+    rows = matrix(charts(at)[0]["data"][0])
+    assert (rows.max(axis=1) == 1.0).all()  # hard attention: one source token per step
+
+
+def test_picking_an_example_fills_the_box_and_offers_reference_links(app):
+    at = app
+    picker = at.selectbox(key="translate_example")
+    picker.set_value(picker.options and 0).run()
+    assert_clean(at)
+    assert at.text_input(key="translate_sentence").value
+    at.segmented_control(key="translate_rows").set_value("Reference translation (teacher-forced)").run()
+    assert_clean(at)
+    assert at.toggle(key="translate_links").value
+    names = [t.get("name", "") for t in charts(at)[0]["data"]]
+    assert any(n.startswith("reference") for n in names)
+
+
+def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):
+    at = translate(app, "I love you.").switch_page("app_pages/compare.py").run()
+    assert_clean(at)
+    chosen = at.multiselect(key="compare_models").value
+    assert len(chosen) == 3  # the en-zh soft scorers among the tiny models: dot, general, additive
+    assert len(at.get("plotly_chart")) == len(chosen)
+    assert all(matrix(fig["data"][0]).shape[1] == 5 for fig in charts(at))
+
+
+@pytest.mark.parametrize("view, charts", [("Difference", 1), ("Soft vs hard", 2)])
+def test_compare_difference_and_soft_vs_hard_draw(app, view, charts):
+    at = translate(app, "I love you.").switch_page("app_pages/compare.py").run()
+    at.session_state["compare_view"] = view
+    at.run()
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == charts
+
+
+def test_a_bad_upload_shows_the_loader_message_and_the_app_keeps_running(app):
+    at = app.switch_page("app_pages/checkpoints.py").run()
+    at.file_uploader(key="checkpoint_upload").set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
+    assert not at.exception
+    assert "broken.safetensors" in at.error[0].value
+    assert not any("(uploaded)" in o for o in at.selectbox(key="model").options)
+    translate(at.switch_page("app_pages/translate.py").run(), "I love you.")
+    assert_clean(at)
+    assert at.get("plotly_chart")
+
+
+def test_an_uploaded_model_joins_the_pickers_and_translates(app, tmp_path):
+    path = save_checkpoint(make_translator("cosine", "soft", seed=7), tmp_path / "mine.safetensors")
+    at = app.switch_page("app_pages/checkpoints.py").run()
+    at.file_uploader(key="checkpoint_upload").set_value(("mine.safetensors", path.read_bytes(), "application/octet-stream")).run()
+    assert_clean(at)
+    assert "mine (uploaded)" in at.selectbox(key="model").options
+    assert "cosine" in at.dataframe[0].value.to_string()  # its model card
+    at.button(key="use_upload").click().run()
+    assert at.title[0].value == "Translate"
+    assert at.selectbox(key="model").value.startswith("upload/")
+    # AppTest keeps requesting the page it was last switched to; follow the app's switch.
+    at = translate(at.switch_page("app_pages/translate.py").run(), "I love you.")
+    assert_clean(at)
+    assert "cosine" in at.caption[0].value
+    assert at.get("plotly_chart")
+
+
+def test_removing_an_upload_takes_it_out_of_the_pickers(app, tiny_checkpoint):
+    at = app.switch_page("app_pages/checkpoints.py").run()
+    at.file_uploader(key="checkpoint_upload").set_value(("tiny.safetensors", tiny_checkpoint.read_bytes(), "application/octet-stream")).run()
+    at.button(key="use_upload").click().run()
+    at.switch_page("app_pages/checkpoints.py").run()
+    at.button(key="remove_0").click().run()
+    assert_clean(at)
+    assert not any("(uploaded)" in o for o in at.selectbox(key="model").options)
+
+
+def test_bundled_models_are_listed_with_cards(app):
+    at = app.switch_page("app_pages/checkpoints.py").run()
+    assert [e.label for e in at.expander] == ["en-zh-dot-soft", "en-zh-general-soft", "en-zh-additive-soft", "en-zh-additive-hard", "zh-en-additive-soft"]
+    at.session_state["bundled_card_3"] = True
+    at.run()
+    assert_clean(at)
+    card = at.dataframe[0].value.to_string()
+    assert "hard" in card and "additive" in card
+
+
+def test_evaluate_computes_on_demand_and_keeps_the_result(app):
+    at = app.switch_page("app_pages/evaluate.py").run()
+    at.multiselect(key="evaluate_models").set_value(["bundled/en-zh-dot-soft.safetensors"]).run()
+    at.slider(key="evaluate_sentences").set_value(10).run()
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    table = at.dataframe[-1].value
+    assert list(table.index) == ["en-zh-dot-soft"]
+    assert {"BLEU", "AER", "Entropy (nats)", "ms / sentence"} <= set(table.columns)
+    assert table.loc["en-zh-dot-soft", "Sentences"] == 10
+    assert not at.run().button  # nothing left to compute for this setting: the result is kept
+
+
+def test_about_renders_each_scorer_formula_as_latex(app):
+    from models.scorers import SCORERS
+
+    at = app.switch_page("app_pages/about.py").run()
+    formulas = [x.value.strip("$").strip() for x in at.latex]
+    assert all(cls.formula in formulas for cls in SCORERS.values())
+
+
+def test_cuda_is_offered_only_when_available(monkeypatch, app):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    at = app.run()
+    assert at.radio(key="device").options == ["auto", "cpu"]
+    assert "not available" in at.sidebar.caption[0].value
+
+
+def test_a_failing_model_shows_an_error_instead_of_a_traceback(monkeypatch, app):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(Translator, "translate", broken)
+    at = translate(app, "a sentence no other test translates")
+    assert not at.exception
+    assert "CUDA out of memory" in at.error[0].value
+    assert at.title[0].value == "Translate"
+
+
+def test_a_rerun_with_the_same_inputs_does_not_translate_again(monkeypatch, app):
+    calls = []
+    original = Translator.translate
+
+    def counting(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Translator, "translate", counting)
+    at = translate(app, "counting calls for this sentence only")
+    at.run()
+    at.session_state["translate_view"] = "Flow"
+    at.run()
+    assert len(calls) == 1
