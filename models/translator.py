@@ -60,6 +60,7 @@ class Translator:
         cut = len(tokens) if len(tokens) > MAX_SOURCE_TOKENS else None
         return tokens[:MAX_SOURCE_TOKENS] + ["</s>"], cut
 
+    @torch.inference_mode()
     def encode_sources(self, token_lists: list[list[str]]):
         """Token lists (each ending in "</s>") -> Encoded for the batch."""
         ids = [self.src_vocab.encode(t[:-1]) + [EOS] for t in token_lists]
@@ -71,9 +72,8 @@ class Translator:
     def _hypothesis(self, d: DecodedIds) -> Hypothesis:
         tokens = self.tgt_vocab.decode(d.ids)
         words = tokens[:-1] if d.finished else tokens
-        alts = [
-            [(self.tgt_vocab.itos[int(i)], float(p)) for i, p in zip(ids, ps)] for ids, ps in zip(d.alt_ids, d.alt_probs)
-        ]
+        itos = self.tgt_vocab.itos
+        alts = [[(itos[i], p) for i, p in zip(ids, ps)] for ids, ps in zip(d.alt_ids.tolist(), d.alt_probs.tolist())]
         return Hypothesis(
             tokens=tokens,
             text=self.tgt_tokenizer.detokenize(words),
@@ -96,7 +96,8 @@ class Translator:
         tokens, cut = self.source_tokens(text)
         if len(tokens) == 1:
             raise ValueError("The input has no readable tokens (only spaces or invisible characters).")
-        self.model.eval()
+        if self.model.training:  # eval() walks every module: skip it when there is nothing to do
+            self.model.eval()
         self.model.decoder.attention.hard_inference = hard_inference
         if seed is not None:
             torch.manual_seed(seed)
