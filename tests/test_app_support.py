@@ -1,0 +1,131 @@
+"""The app's support code without Streamlit pages: registry, uploads, tables, escaping, corpus."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from models.checkpoint import CheckpointError, save_checkpoint
+from tests.conftest import make_translator
+from webapp import corpus, registry, tables
+from webapp.registry import MAX_UPLOADS, UploadLimitError, UploadStore
+from webapp.state import plain
+
+
+def test_bundled_models_are_listed_en_zh_first_soft_before_hard_simplest_scorer_first(tiny_checkpoint_dir):
+    (tiny_checkpoint_dir / "notes.txt").write_text("not a model")
+    labels = [e.label for e in registry.bundled_entries(tiny_checkpoint_dir)]
+    assert labels == ["en-zh-dot-soft", "en-zh-general-soft", "en-zh-additive-soft", "en-zh-additive-hard", "zh-en-additive-soft"]
+
+
+def test_the_checkpoint_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(registry.CHECKPOINTS_ENV, str(tmp_path))
+    assert registry.checkpoint_dir() == tmp_path
+    monkeypatch.delenv(registry.CHECKPOINTS_ENV)
+    assert registry.checkpoint_dir() == registry.DEFAULT_DIR
+    assert registry.bundled_entries(tmp_path / "missing") == []
+
+
+def test_a_rewritten_file_gets_a_new_fingerprint(tiny_checkpoint_dir):
+    before = registry.bundled_entries(tiny_checkpoint_dir)[0]
+    save_checkpoint(make_translator("dot", "soft", seed=5), before.path)
+    later = before.path.stat().st_mtime_ns + 10**9
+    os.utime(before.path, ns=(later, later))
+    after = registry.bundled_entries(tiny_checkpoint_dir)[0]
+    assert after.id == before.id and after.fingerprint != before.fingerprint
+
+
+def test_compare_defaults_to_the_soft_scorers_of_a_direction(tiny_checkpoint_dir):
+    entries = registry.bundled_entries(tiny_checkpoint_dir)
+    ids = registry.default_compare(entries)
+    assert ids == ["bundled/en-zh-dot-soft.safetensors", "bundled/en-zh-general-soft.safetensors", "bundled/en-zh-additive-soft.safetensors"]
+    assert registry.default_compare(entries, "zh-en") == ["bundled/zh-en-additive-soft.safetensors"]
+
+
+def test_soft_and_hard_pairs_need_both_files(tiny_checkpoint_dir):
+    pairs = registry.soft_hard_pairs(registry.bundled_entries(tiny_checkpoint_dir), "en-zh")
+    assert list(pairs) == ["additive"]
+    assert [e.label for e in pairs["additive"]] == ["en-zh-additive-soft", "en-zh-additive-hard"]
+
+
+def checkpoint_bytes(tmp_path: Path, seed: int) -> bytes:
+    return save_checkpoint(make_translator(seed=seed), tmp_path / f"m{seed}.safetensors").read_bytes()
+
+
+def test_uploads_are_kept_once_per_content_and_bounded(tmp_path):
+    store = UploadStore()
+    data = checkpoint_bytes(tmp_path, 0)
+    first = store.add("model.safetensors", data)
+    again = store.add("renamed.safetensors", data)
+    assert again == first and len(store.entries()) == 1
+    for seed in range(1, MAX_UPLOADS):
+        store.add(f"m{seed}.safetensors", checkpoint_bytes(tmp_path, seed))
+    with pytest.raises(UploadLimitError, match=f"{MAX_UPLOADS} uploaded models"):
+        store.add("one-more.safetensors", checkpoint_bytes(tmp_path, 99))
+    store.remove(first.id)
+    store.add("one-more.safetensors", checkpoint_bytes(tmp_path, 99))
+    assert len(store.entries()) == MAX_UPLOADS
+
+
+def test_a_bad_upload_raises_the_loader_message_and_is_not_kept():
+    store = UploadStore()
+    with pytest.raises(CheckpointError):
+        store.add("bad.safetensors", b"\x00" * 100)
+    assert store.entries() == []
+
+
+def test_an_upload_loads_on_the_device_asked_for(tmp_path):
+    store = UploadStore()
+    entry = store.add("m.safetensors", checkpoint_bytes(tmp_path, 0))
+    translator = registry.load(entry, torch.device("cpu"), store)
+    assert translator.device.type == "cpu"
+    assert translator.meta["name"] == "tiny-additive-soft"
+    assert entry.label == "m (uploaded)"
+
+
+def test_model_card_names_what_the_model_is():
+    translator = make_translator("cosine", "hard")
+    entry = registry.ModelEntry("bundled/x.safetensors", "x", "bundled", "x@1", Path("x.safetensors"))
+    card = dict(zip(*tables.card(entry, translator).to_dict("list").values()))
+    assert card["Scorer"] == "cosine" and card["Attention"] == "hard" and card["Direction"] == "en → zh"
+    assert card["Parameters"] == f"{translator.num_parameters:,}"
+    assert card["Source vocabulary"] == str(len(translator.src_vocab))
+
+
+def test_training_summary_and_history_tables():
+    meta = {"training": {"corpus": "hsk", "pairs": {"train": 90, "dev": 5}, "lr": 0.002, "history": [{"epoch": 1, "loss": 3.0, "note": "x"}, {"epoch": 2, "loss": 2.0, "note": "y"}]}}
+    summary = tables.training(meta)
+    assert list(summary["Setting"]) == ["corpus", "pairs", "lr"]
+    assert "train: 90, dev: 5" in list(summary["Value"])
+    curve = tables.history(meta)
+    assert list(curve.columns) == ["loss"] and list(curve.index) == [1, 2]
+    assert tables.history({"training": {}}) is None
+    assert tables.training({}).empty
+
+
+def test_metrics_table_keeps_a_fixed_column_order_and_leaves_gaps_empty():
+    frame = tables.metrics({"a": {"aer": 0.4, "bleu": 12.0, "unknown": 1}, "b": {"bleu": 10.0}, "c": None})
+    assert list(frame.columns) == ["BLEU", "AER"]
+    assert frame.loc["b", "BLEU"] == 10.0 and frame["AER"].isna().sum() == 2
+
+
+@pytest.mark.parametrize("text", ["*bold*", "[link](http://x)", ":red[alert]", "$x$", "<b>", "a_b_c", "# head", "`code`"])
+def test_plain_escapes_every_markdown_control_character(text):
+    escaped = plain(text)
+    assert not re.search(r"(?<!\\)[*\[\]():$<>_#`]", escaped)
+    assert re.sub(r"\\(.)", r"\1", escaped) == text
+
+
+def test_examples_come_from_the_test_split_with_links_in_the_models_direction():
+    en_zh, zh_en = corpus.test_examples("en-zh"), corpus.test_examples("zh-en")
+    assert len(en_zh) == len(zh_en) > 100
+    a, b = en_zh[0], zh_en[0]
+    assert a.id == b.id and a.source == b.target
+    assert {(j, i) for i, j in a.links} == set(b.links)
+    assert corpus.find(en_zh, f"  {a.source} ") == a
+    assert corpus.find(en_zh, "not in the corpus") is None
+    assert corpus.test_examples("fr-de") == []
