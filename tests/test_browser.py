@@ -1,0 +1,81 @@
+"""End to end in a real browser: Streamlit server + Debian's Chromium via Python playwright.
+
+Bundled models are the real ones in assets/checkpoints when there are any, else tiny random
+ones. Every step also checks that no Streamlit exception box and no browser console error
+appeared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.checkpoint import save_checkpoint
+from tests.app_server import CHROMIUM, app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap
+from tests.conftest import make_translator
+from webapp import registry
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM} (CI installs it)"),
+]
+WAIT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> Path:
+    if registry.bundled_entries(registry.DEFAULT_DIR):
+        return registry.DEFAULT_DIR
+    folder = tmp_path_factory.mktemp("checkpoints")
+    for scorer, mode in [("dot", "soft"), ("general", "soft"), ("additive", "soft"), ("additive", "hard")]:
+        save_checkpoint(make_translator(scorer, mode), folder / f"en-zh-{scorer}-{mode}.safetensors")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def url(checkpoints):
+    with app_server(checkpoints) as base:
+        yield base
+
+
+@pytest.fixture
+def page(url):
+    with browser_page() as (pg, problems):
+        open_app(pg, url, WAIT_MS)
+        yield pg
+        assert exceptions(pg) == []
+        assert problems == []
+
+
+def test_translate_compare_and_an_uploaded_model_draw_their_charts(page, checkpoints, tmp_path):
+    type_sentence(page, "translate", "I love you.")
+    wait_heatmap(page, "translate_heatmap", "love", WAIT_MS)
+
+    go_to(page, "Compare", WAIT_MS)
+    compared = len(registry.default_compare(registry.bundled_entries(checkpoints)))
+    assert compared >= 2
+    for n in range(compared):
+        wait_heatmap(page, f"compare_heatmap_{n}", "love", WAIT_MS)
+
+    go_to(page, "Checkpoints", WAIT_MS)
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00" * 64)
+    uploader.set_input_files(str(broken))
+    page.locator('[data-testid="stAlertContentError"]').filter(has_text="broken.safetensors").wait_for(timeout=WAIT_MS)
+
+    mine = save_checkpoint(make_translator("cosine", "soft", seed=3), tmp_path / "mine.safetensors")
+    uploader.set_input_files(str(mine))
+    page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="mine (uploaded)").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Translate with it").click()
+    page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").filter(has_text="mine (uploaded)").filter(
+        has_text="cosine"
+    ).wait_for(timeout=WAIT_MS)
+    wait_heatmap(page, "translate_heatmap", "love", WAIT_MS)
+
+
+@pytest.mark.parametrize("title", ["Evaluate", "About", "Translate"])
+def test_every_other_page_opens_cleanly(page, title):
+    go_to(page, title, WAIT_MS)
+    assert page.locator("h1").filter(has_text=title).count() == 1
