@@ -36,7 +36,7 @@ class Spec:
 
     def args(self, out_dir: Path) -> list[str]:
         a = ["train", "--corpus", "hsk", "--direction", self.direction, "--scorer", self.scorer, "--mode", self.mode,
-             "--seed", str(self.seed), "--no-progress", "--out", str(out_dir / f"{self.name}.safetensors")]
+             "--seed", str(self.seed), "--lexicon", "--no-progress", "--out", str(out_dir / f"{self.name}.safetensors")]
         return a + (["--guided-alignment", str(self.guided)] if self.guided else [])
 
 

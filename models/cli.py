@@ -15,7 +15,7 @@ from .translator import resolve_device
 
 def _corpus(args) -> tuple[dict, str, str, str]:
     """(splits of Pairs, src_lang, tgt_lang, corpus description) from --corpus/--pairs."""
-    from .data import hsk_pairs, read_tsv, tsv_splits
+    from .data import hsk_lexicon, hsk_pairs, hsk_splits, read_tsv, tsv_splits
 
     if args.pairs:
         pairs = tsv_splits(read_tsv(args.pairs, args.max_pairs), args.split_seed)
@@ -24,7 +24,12 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     pairs = hsk_pairs(args.direction)
     if args.max_pairs:
         pairs["train"] = pairs["train"][: args.max_pairs]
-    return pairs, src, tgt, "hsk-sentences-audio"
+    corpus = "hsk-sentences-audio"
+    if args.lexicon:
+        lex = hsk_lexicon(hsk_splits()["train"], args.direction)
+        pairs["train"] = pairs["train"] + lex
+        corpus += f" + {len(lex)} gloss lexicon pairs"
+    return pairs, src, tgt, corpus
 
 
 BUNDLE_BEAM = 5  # training also reports BLEU with this beam size
@@ -159,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--emb-dim", type=int, default=256)
     t.add_argument("--hidden", type=int, default=256)
-    t.add_argument("--dropout", type=float, default=0.3)
+    t.add_argument("--dropout", type=float, default=0.2)
+    t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--guided-alignment", type=float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

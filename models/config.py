@@ -15,7 +15,7 @@ class ModelConfig:
     mode: str = "soft"  # "soft" | "hard"
     emb_dim: int = 256
     hidden: int = 256  # decoder state size; the encoder gives hidden/2 per direction
-    dropout: float = 0.3
+    dropout: float = 0.2
     max_len_ratio: float = 2.0  # decoding stops after max_len_ratio * S + 5 tokens
 
     def __post_init__(self) -> None:

@@ -111,3 +111,32 @@ def hsk_references(direction: str) -> dict[str, set[tuple[int, int]]]:
 
     refs = {e.id: reference_links(e.en, e.zh, e.zh_words) for e in load_hsk()}
     return {k: flip(v) for k, v in refs.items()} if direction == "zh-en" else refs
+
+
+_GLOSS_SKIP = re.compile(r"^(see|variant of|used in|abbr\.|old variant|surname|erhua|classifier|cl:)", re.I)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def gloss_sense(gloss: str) -> str | None:
+    """The first plain English sense of a gloss: notes in (parentheses) and [brackets] removed;
+    None for cross-references, abbreviations, surnames and glosses with Chinese in them."""
+    sense = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", gloss).split(";")[0]
+    sense = re.sub(r"^to ", "", re.sub(r"\s+", " ", sense).strip(" ,."))
+    if not sense or not sense[0].isalnum() or _GLOSS_SKIP.match(sense) or _CJK.search(sense) or len(sense.split()) > 4:
+        return None
+    return sense
+
+
+def hsk_lexicon(examples: list[Example], direction: str) -> list[Pair]:
+    """Word-level pairs (first gloss sense <-> Chinese word, one per word) from the given
+    examples' glosses: extra training data that teaches word translations. Built from the training
+    split only, so nothing of the dev or test sentences leaks in."""
+    seen: set[str] = set()
+    out = []
+    for e in examples:
+        for word, gloss in e.zh_words:
+            sense = gloss_sense(gloss)
+            if sense and word not in seen:
+                seen.add(word)
+                out.append(Pair(word, sense, f"lex:{word}") if direction == "zh-en" else Pair(sense, word, f"lex:{word}"))
+    return out
