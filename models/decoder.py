@@ -1,4 +1,12 @@
-"""GRU decoder with attention (Bahdanau order: attend with s_{t-1}, then update the state)."""
+"""GRU decoder with attention, Luong order: read the previous word, then attend, then predict.
+
+Step t: s_t = GRU(E y_{t-1}, s_{t-1}); e_ti = f(s_t, h_i); alpha_t = softmax(e_t);
+c_t = sum_i alpha_ti h_i; p(y_t) = softmax(W_out tanh(W_p [s_t; c_t; E y_{t-1}])).
+The query s_t is the state that has read every target word before y_t. (Bahdanau's order,
+attending with the state from before y_{t-1} was read, gave attention that could not know which
+word it had just written; see README.) Because the recurrence does not depend on attention,
+teacher forcing runs the GRU over all steps at once (``forward``); decoding uses ``step``.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +23,16 @@ class Decoder(nn.Module):
         self.embed = nn.Embedding(vocab_size, emb_dim)
         nn.init.normal_(self.embed.weight, std=emb_dim**-0.5)  # tied with the output layer: keep logits small
         self.attention = Attention(scorer, hidden, mode)
-        self.cell = nn.GRUCell(emb_dim + hidden, hidden)
+        self.cell = nn.GRUCell(emb_dim, hidden)
         self.proj = nn.Linear(2 * hidden + emb_dim, emb_dim)
         self.out = nn.Linear(emb_dim, vocab_size)
         self.out.weight = self.embed.weight  # tied input and output embeddings
         self.drop = nn.Dropout(dropout)
+
+    def _predict(self, s: torch.Tensor, context: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """s (..., H), context (..., H), emb (..., E) -> logits (..., V)."""
+        o = torch.tanh(F.linear(self._drop(torch.cat([s, context, emb], dim=-1)), self.proj.weight, self.proj.bias))
+        return F.linear(self._drop(o), self.out.weight, self.out.bias)
 
     def step(
         self, y_prev: torch.Tensor, s: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
@@ -34,11 +47,31 @@ class Decoder(nn.Module):
         # Functional calls on the modules' own weights: the same arithmetic as calling the
         # modules, without their per-call overhead (decoding is dominated by it at this size).
         emb = self._drop(F.embedding(y_prev, self.embed.weight))  # (B, E)
-        context, weights, probs = self.attention(s, keys, values, mask)  # (B, H), (B, S), (B, S)
         c = self.cell
-        s_new = torch.gru_cell(torch.cat([emb, context], dim=-1), s, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)  # (B, H)
-        o = torch.tanh(F.linear(self._drop(torch.cat([s_new, context, emb], dim=-1)), self.proj.weight, self.proj.bias))  # (B, E)
-        return F.linear(self._drop(o), self.out.weight, self.out.bias), s_new, weights, probs
+        s_new = torch.gru_cell(emb, s, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)  # (B, H)
+        context, weights, probs = self.attention(s_new, keys, values, mask)  # (B, H), (B, S), (B, S)
+        return self._predict(s_new, context, emb), s_new, weights, probs
+
+    def forward(
+        self, y_prev: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """All T steps of teacher forcing at once: y_prev (B, T) the previous tokens, s0 (B, H).
+
+        Returns logits (B, T, V), attention weights (B, T, S) and distributions (B, T, S); the
+        same numbers as T calls of ``step``.
+        """
+        B, T = y_prev.shape
+        emb = self._drop(self.embed(y_prev))  # (B, T, E)
+        c = self.cell
+        states, _ = torch.gru(emb, s0.unsqueeze(0).contiguous(), [c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh],
+                              True, 1, 0.0, self.training, False, True)  # (B, T, H)
+
+        def per_step(x: torch.Tensor) -> torch.Tensor:  # (B, ...) -> (B * T, ...)
+            return x.unsqueeze(1).expand(B, T, *x.shape[1:]).reshape(B * T, *x.shape[1:])
+
+        context, weights, probs = self.attention(states.reshape(B * T, -1), per_step(keys), per_step(values), per_step(mask))
+        logits = self._predict(states, context.view(B, T, -1), emb)
+        return logits, weights.view(B, T, -1), probs.view(B, T, -1)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop(x) if self.training else x

@@ -28,8 +28,8 @@ def reference_step(model: Seq2Seq, y: int, s: torch.Tensor, values: torch.Tensor
     d = model.decoder
     emb = d.embed(torch.tensor([y], device=s.device))  # (1, E)
     keys = d.attention.scorer.prepare(values)  # recomputed at every step on purpose
-    context, weights, _ = d.attention(s, keys, values, mask)
-    s_new = d.cell(torch.cat([emb, context], dim=-1), s)
+    s_new = d.cell(emb, s)
+    context, weights, _ = d.attention(s_new, keys, values, mask)
     o = torch.tanh(d.proj(torch.cat([s_new, context, emb], dim=-1)))
     return torch.log_softmax(d.out(o), dim=-1)[0], s_new, weights[0].cpu().numpy()
 

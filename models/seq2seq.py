@@ -51,14 +51,7 @@ class Seq2Seq(nn.Module):
         """
         enc = self.encode(src, lengths)
         y_prev = torch.cat([torch.full_like(tgt_out[:, :1], BOS), tgt_out[:, :-1]], dim=1)  # (B, T)
-        s = enc.s0
-        logits, weights, probs = [], [], []
-        for t in range(tgt_out.size(1)):
-            lg, s, w, p = self.decoder.step(y_prev[:, t], s, enc.keys, enc.values, enc.mask)
-            logits.append(lg)
-            weights.append(w)
-            probs.append(p)
-        return torch.stack(logits, 1), torch.stack(weights, 1), torch.stack(probs, 1)
+        return self.decoder(y_prev, enc.s0, enc.keys, enc.values, enc.mask)
 
     def max_len(self, src_len: int) -> int:
         """Length cap for decoding a source of ``src_len`` tokens, so decoding always ends."""

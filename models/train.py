@@ -50,8 +50,14 @@ def guided_alignment_loss(attn_probs: torch.Tensor, target: torch.Tensor) -> tor
     if not linked.any():
         return attn_probs.new_zeros(())
     q = target / mass.clamp_min(1e-9)
-    ce = -(q * attn_probs.clamp_min(1e-9).log()).sum(-1)  # (B, T)
+    ce = -(q * attn_probs.clamp_min(torch.finfo(attn_probs.dtype).tiny).log()).sum(-1)  # (B, T)
     return ce[linked].mean()
+
+
+def _with_end_link(links: Links | None, n_src: int, n_tgt: int) -> Links | None:
+    """Aligned pairs also link the target end token (row n_tgt) to the source end token
+    (column n_src), so the end row is supervised too instead of drifting to the full stop."""
+    return links | {(n_src, n_tgt)} if links else None
 
 
 def _batches(
@@ -115,7 +121,7 @@ def train_model(
 
     def encode(split: str, with_align: bool):
         return [
-            (src_vocab.encode(s) + [EOS], tgt_vocab.encode(t) + [EOS], (alignments or {}).get(p.id) if with_align else None)
+            (src_vocab.encode(s) + [EOS], tgt_vocab.encode(t) + [EOS], _with_end_link((alignments or {}).get(p.id), len(s), len(t)) if with_align else None)
             for (s, t), p in zip(tokenized[split], pairs[split])
         ]
 

@@ -85,3 +85,22 @@ def test_unknown_words_are_flagged():
 def test_batched_translation_equals_one_at_a_time():
     tr = make_translator("general", seed=4)
     assert tr.translate_batch(SENTENCES, batch_size=3) == [tr.translate(s).translation for s in SENTENCES]
+
+
+@pytest.mark.parametrize("scorer", sorted(SCORERS))
+def test_teacher_forcing_all_at_once_equals_step_by_step(scorer):
+    import torch
+
+    tr = make_translator(scorer, seed=6)
+    model = tr.model.eval()
+    src = torch.tensor([[4, 5, 6, 3], [7, 8, 3, 0]])
+    lengths = torch.tensor([4, 3])
+    tgt = torch.tensor([[4, 5, 3], [6, 3, 0]])
+    logits, weights, probs = model(src, lengths, tgt)
+    enc = model.encode(src, lengths)
+    s, y = enc.s0, torch.full((2,), 2)
+    for t in range(tgt.size(1)):
+        lg, s, w, p = model.decoder.step(y, s, enc.keys, enc.values, enc.mask)
+        torch.testing.assert_close(lg, logits[:, t], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(w, weights[:, t], atol=1e-6, rtol=1e-5)
+        y = tgt[:, t]
