@@ -1,0 +1,195 @@
+"""The running app under strange text, hostile uploads and several sessions.
+
+AppTest drives the pages in-process; the ``browser`` test drives a real server with Chromium to
+check that text which looks like HTML or script is shown, never interpreted.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tomllib
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import webapp.registry as registry
+from models.checkpoint import MAX_FILE_BYTES, save_checkpoint
+from models.translator import MAX_SOURCE_TOKENS
+from tests.conftest import make_translator
+from tests.hostile_files import HOSTILE, hostile_file, marker_path
+from tests.test_bad_input import ODD_TEXTS
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+TIMEOUT_S = 180
+VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"]
+LONG_TEXTS = {"5,000 characters": ("the cat sat on the mat . " * 200)[:5000], "500 words": " ".join(["tea"] * 500)}
+INJECTIONS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "**bold** $x^2$"]
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path) -> AppTest:
+    monkeypatch.setenv(registry.CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+
+
+def translate(at: AppTest, text: str) -> AppTest:
+    """Type ``text`` on Translate; like the browser, the box keeps at most its max_chars."""
+    box = at.switch_page("app_pages/translate.py").run().text_input(key="translate_sentence")
+    return box.input(text[: box.proto.max_chars or None]).run()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at = at.switch_page("app_pages/checkpoints.py").run()
+    return at.file_uploader(key="checkpoint_upload").set_value((name, data, "application/octet-stream")).run()
+
+
+def uploaded_options(at: AppTest) -> list[str]:
+    return [o for o in at.selectbox(key="model").options if o.endswith("(uploaded)")]
+
+
+def every_view(at: AppTest) -> Iterator[AppTest]:
+    """Rerun ``at`` with each Translate view in turn, yielding it after each run."""
+    for view in VIEWS:
+        at.session_state["translate_view"] = view
+        yield at.run()
+
+
+@pytest.mark.parametrize("case", list(ODD_TEXTS) + list(LONG_TEXTS))
+def test_odd_text_gives_every_view_without_an_exception(app: AppTest, case: str) -> None:
+    at = translate(app, (ODD_TEXTS | LONG_TEXTS)[case])
+    for run in every_view(at):
+        assert not run.exception, [e.value for e in run.exception]
+        assert not run.error, [e.value for e in run.error]
+    if case in LONG_TEXTS:
+        assert f"only the first {MAX_SOURCE_TOKENS}" in at.warning[0].value
+
+
+@pytest.mark.parametrize(("text", "message"), [("  \t ", "Type a sentence"), ("\u200b\u200d\u202e", "no readable tokens")])
+def test_blank_or_invisible_text_gets_a_message(app: AppTest, text: str, message: str) -> None:
+    at = translate(app, text)
+    assert not at.exception
+    assert any(message in m.value for m in [*at.info, *at.error])
+    assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("text", INJECTIONS[:2])
+def test_html_in_the_input_reaches_the_page_only_escaped(app: AppTest, text: str) -> None:
+    bodies = [h.proto.body for run in every_view(translate(app, text)) for h in run.html]
+    assert any("&lt;" in body for body in bodies)
+    assert not any(tag in body.lower() for body in bodies for tag in ("<img", "<script", "onerror="))
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_upload_shows_the_loader_message_and_the_app_keeps_serving(app: AppTest, case: str, tmp_path: Path) -> None:
+    data, reason = hostile_file(case, tmp_path)
+    at = upload(app, f"{case}.safetensors", data)
+    assert not at.exception
+    assert any(reason in e.value for e in at.error), [e.value for e in at.error]
+    assert not marker_path(tmp_path).exists(), "unpickling ran code"
+    assert uploaded_options(at) == []
+    at = translate(at, "I love you .")
+    assert not at.exception and not at.error
+    assert at.get("plotly_chart")
+
+
+def test_the_upload_limit_is_set_and_within_what_the_loader_accepts() -> None:
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    limit_mb = settings["server"]["maxUploadSize"]
+    assert 0 < limit_mb * 2**20 <= MAX_FILE_BYTES
+
+
+def test_a_session_keeps_at_most_max_uploads_models(app: AppTest, tmp_path: Path) -> None:
+    at = app
+    for seed in range(registry.MAX_UPLOADS + 1):
+        path = save_checkpoint(make_translator(seed=seed + 10), tmp_path / f"m{seed}.safetensors")
+        at = upload(at, path.name, path.read_bytes())
+    assert len(uploaded_options(at)) == registry.MAX_UPLOADS
+    assert f"already holds {registry.MAX_UPLOADS}" in at.error[0].value
+
+
+def test_uploads_belong_to_their_session(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path, tiny_checkpoint: Path) -> None:
+    monkeypatch.setenv(registry.CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    first, second = (AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run() for _ in range(2))
+    first = upload(first, "mine.safetensors", tiny_checkpoint.read_bytes())
+    assert len(uploaded_options(first)) == 1
+    assert uploaded_options(second.run()) == []
+
+
+def test_bundled_models_are_loaded_once_for_all_sessions(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path) -> None:
+    monkeypatch.setenv(registry.CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    registry._load_file.clear()
+    loads: list[str] = []
+    real = registry.load_checkpoint
+    monkeypatch.setattr(registry, "load_checkpoint", lambda path, **kw: loads.append(Path(path).name) or real(path, **kw))
+    for _ in range(3):
+        translate(AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run(), "I love you .")
+    assert loads and len(loads) == len(set(loads))
+
+
+def test_an_uploaded_model_is_freed_with_its_session(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path, tmp_path: Path) -> None:
+    """Nothing outside the session (caches, figures) keeps an uploaded model alive."""
+    monkeypatch.setenv(registry.CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    path = save_checkpoint(make_translator("dot", "soft", seed=3), tmp_path / "mine.safetensors")
+    at = upload(AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run(), path.name, path.read_bytes())
+    at.button(key="use_upload").click().run()
+    for run in every_view(translate(at, "I love you .")):
+        assert not run.exception
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception
+    (model,) = [weakref.ref(translator.model) for _, translator in at.session_state["_uploads"].models.values()]
+    del at, run
+    gc.collect()
+    assert model() is None
+
+
+def _chromium_or_skip() -> None:
+    if not Path("/usr/bin/chromium").exists():
+        if os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
+            pytest.fail("ATTNVIZ_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+
+
+def injected(page) -> list[str]:
+    """What an interpreted injection would leave in the page: elements, scripts, exception boxes."""
+    found = [f"{n} injected <img>" for n in [page.locator('img[src="x"], img[onerror]').count()] if n]
+    if page.evaluate("() => [...document.scripts].some(s => s.textContent.includes('alert(1)'))"):
+        found.append("injected <script>")
+    return found + page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+@pytest.mark.browser
+def test_the_injection_checks_catch_an_interpreted_injection() -> None:
+    _chromium_or_skip()
+    from tests.app_server import browser_page
+
+    dialogs: list[str] = []
+    with browser_page() as (page, _problems):
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.set_content("<p>x</p>" + INJECTIONS[0] + INJECTIONS[1])
+        page.wait_for_timeout(500)
+        assert len(injected(page)) == 2 and dialogs
+
+
+@pytest.mark.browser
+def test_text_that_looks_like_html_is_never_interpreted_in_the_browser(tiny_checkpoint_dir: Path) -> None:
+    _chromium_or_skip()
+    from tests.app_server import app_server, browser_page, open_app, type_sentence, wait_idle
+
+    dialogs: list[str] = []
+    with app_server(tiny_checkpoint_dir) as url, browser_page() as (page, _problems):
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        open_app(page, url)
+        for text in INJECTIONS:
+            type_sentence(page, "translate", text)
+            wait_idle(page)
+            for view in ("Heatmap", "Highlight"):  # the views that put tokens into HTML
+                page.get_by_role("tab", name=view).click()
+                wait_idle(page)
+                assert injected(page) == []
+            assert page.locator(".st-key-translate_sentence input").input_value() == text
+        assert dialogs == []
