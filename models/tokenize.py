@@ -76,5 +76,6 @@ def is_word(token: str) -> bool:
 
 
 def tokenizer_for(lang: str | None) -> Tokenizer:
-    """The tokeniser for a language code: English looks words up lowercased; others as typed."""
+    """The source-side tokeniser for a language code: English looks words up lowercased;
+    others as typed. (Targets always keep case: the model has to write it.)"""
     return Tokenizer(lowercase=(lang or "").lower().startswith("en"))

@@ -19,7 +19,7 @@ from .config import ModelConfig
 from .data import Pair
 from .evaluate import bleu_chrf
 from .seq2seq import Seq2Seq
-from .tokenize import tokenizer_for
+from .tokenize import Tokenizer, tokenizer_for
 from .translator import Translator, resolve_device
 from .vocab import EOS, PAD, UNK, Vocab
 
@@ -111,7 +111,8 @@ def train_model(
     rng = random.Random(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
-    src_tok, tgt_tok = tokenizer_for(src_lang), tokenizer_for(tgt_lang)
+    # The source may be looked up lowercased; the target keeps case, since the model writes it.
+    src_tok, tgt_tok = tokenizer_for(src_lang), Tokenizer()
     tokenized = {k: [(src_tok.tokenize(p.src), tgt_tok.tokenize(p.tgt)) for p in v] for k, v in pairs.items()}
     src_vocab = Vocab.build((s for s, _ in tokenized["train"]), lowercase=src_tok.lowercase)
     tgt_vocab = Vocab.build((t for _, t in tokenized["train"]), lowercase=tgt_tok.lowercase)
