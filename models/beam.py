@@ -42,8 +42,9 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         back, tok = cand // V, cand % V
         alt_lp, alt_i = logp.topk(K, dim=-1)  # (n, K)
         records.append(step_record(tok, logp.view(-1)[cand].exp(), alt_lp.exp()[back], alt_i[back], w[back]))
-        toks, cs = tok.tolist(), cand_scores.tolist()
-        backs.append(back.tolist())
+        cs, flat = torch.stack([cand_scores.double(), cand.double()]).tolist()  # one host read per step
+        backs.append([int(c) // V for c in flat])
+        toks = [int(c) % V for c in flat]
         ended += [(t, r, cs[r]) for r in range(min(k, len(toks))) if toks[r] == EOS]
         keep = [r for r, x in enumerate(toks) if x != EOS][:k]
         kept.append(keep)
