@@ -28,6 +28,7 @@ class Decoder(nn.Module):
         self.out = nn.Linear(emb_dim, vocab_size)
         self.out.weight = self.embed.weight  # tied input and output embeddings
         self.drop = nn.Dropout(dropout)
+        self._table: tuple[tuple, torch.Tensor] | None = None  # (weights' identity, token_table())
 
     def _predict(self, s: torch.Tensor, context: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """s (..., H), context (..., H), emb (..., E) -> logits (..., V)."""
@@ -44,13 +45,36 @@ class Decoder(nn.Module):
         Returns logits (B, V), new state s_t (B, H), attention weights used (B, S) and the
         attention distribution softmax(e) (B, S) (equal to the weights in soft mode).
         """
-        # Functional calls on the modules' own weights: the same arithmetic as calling the
-        # modules, without their per-call overhead (decoding is dominated by it at this size).
-        emb = self._drop(F.embedding(y_prev, self.embed.weight))  # (B, E)
-        c = self.cell
-        s_new = torch.gru_cell(emb, s, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)  # (B, H)
-        context, weights, probs = self.attention(s_new, keys, values, mask)  # (B, H), (B, S), (B, S)
-        return self._predict(s_new, context, emb), s_new, weights, probs
+        if self.training or torch.is_grad_enabled():  # the modules' arithmetic, written out
+            emb = self._drop(F.embedding(y_prev, self.embed.weight))  # (B, E)
+            c = self.cell
+            s_new = torch.gru_cell(emb, s, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)  # (B, H)
+            context, weights, probs = self.attention(s_new, keys, values, mask)  # (B, H), (B, S), (B, S)
+            return self._predict(s_new, context, emb), s_new, weights, probs
+        # Inference: what depends only on y_{t-1} comes from token_table(), and the GRU cell is
+        # written out around it (same arithmetic as torch.gru_cell, to float rounding).
+        H = s.size(1)
+        gi, gp = self.token_table()[y_prev].split([3 * H, self.proj.out_features], dim=1)  # (B, 3H), (B, E)
+        gh = F.linear(s, self.cell.weight_hh, self.cell.bias_hh)  # (B, 3H)
+        r, z = torch.sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H]).chunk(2, dim=1)
+        n = torch.tanh(torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]))
+        s_new = torch.lerp(n, s, z)  # (1 - z) * n + z * s
+        context, weights, probs = self.attention(s_new, keys, values, mask)
+        o = torch.tanh(torch.addmm(gp, torch.cat([s_new, context], dim=1), self.proj.weight[:, : 2 * H].t()))
+        return F.linear(o, self.out.weight, self.out.bias), s_new, weights, probs
+
+    def token_table(self) -> torch.Tensor:
+        """(V, 3H + E): for every token y, the GRU's input gates W_ih E y + b_ih and the
+        projection's share W_p[:, 2H:] E y + b_p. Computed once per set of weights (it follows
+        in-place updates and moves between devices) and used only for inference."""
+        weights = (self.embed.weight, self.cell.weight_ih, self.cell.bias_ih, self.proj.weight, self.proj.bias)
+        key = tuple((w.data_ptr(), w._version) for w in weights)
+        if self._table is None or self._table[0] != key:
+            E, H = self.embed.weight, self.cell.hidden_size
+            with torch.no_grad():
+                table = torch.cat([F.linear(E, self.cell.weight_ih, self.cell.bias_ih), F.linear(E, self.proj.weight[:, 2 * H :], self.proj.bias)], dim=1)
+            self._table = (key, table)
+        return self._table[1]
 
     def forward(
         self, y_prev: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor

@@ -126,3 +126,21 @@ def test_beam_of_one_is_greedy(scorer, mode):
         [g] = greedy_decode(tr.model, enc, [cap])
         [b] = beam_search(tr.model, enc, 1, cap)
         assert_same(b, g)
+
+
+def test_fast_decoding_follows_changes_to_the_weights():
+    """The decoder's per-token table is rebuilt after in-place updates (an optimiser step, a
+    loaded state dict), so decoding never uses stale weights."""
+    tr = lively("additive", "soft", EOS_BIASES[1])
+    enc, [cap] = encode(tr, [sentences()[0]])
+    greedy_decode(tr.model, enc, [cap])  # builds the table
+    d = tr.model.decoder
+    with torch.no_grad():
+        d.embed.weight.mul_(-1.5)
+        d.cell.bias_ih.add_(0.5)
+        d.proj.weight[:, -1].add_(1.0)
+    [after_update] = greedy_decode(tr.model, enc, [cap])
+    assert_same(after_update, reference_greedy(tr.model, enc, cap))
+    tr.model.load_state_dict(lively("additive", "soft", EOS_BIASES[0]).model.state_dict())
+    [after_load] = greedy_decode(tr.model, enc, [cap])
+    assert_same(after_load, reference_greedy(tr.model, enc, cap))
