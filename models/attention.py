@@ -32,7 +32,7 @@ class Attention(nn.Module):
         Returns context (B, H), the weights that built it (B, S) and softmax(e) (B, S); in soft
         mode the last two are the same tensor, in hard mode the weights are one-hot.
         """
-        e = self.scorer(s, keys).masked_fill(~mask, float("-inf"))  # (B, S)
+        e = torch.where(mask, self.scorer(s, keys), float("-inf"))  # (B, S)
         probs = torch.softmax(e, dim=-1)
         if self.mode == "soft":
             weights = probs

@@ -41,7 +41,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         cand_scores, cand = (scores.unsqueeze(1) + logp).view(-1).topk(min(2 * k, n * V))  # (m,)
         back, tok = cand // V, cand % V
         alt_lp, alt_i = logp.topk(K, dim=-1)  # (n, K)
-        records.append(step_record(tok, logp.view(-1)[cand].exp(), alt_lp.exp()[back], alt_i[back], w[back]))
+        records.append(step_record(tok.unsqueeze(1), logp.view(-1)[cand].exp().unsqueeze(1), alt_lp.exp()[back], alt_i[back], w[back]))
         cs, flat = torch.stack([cand_scores.double(), cand.double()]).tolist()  # one host read per step
         backs.append([int(c) // V for c in flat])
         toks = [int(c) % V for c in flat]

@@ -19,14 +19,14 @@ ALTERNATIVES = 5
 
 
 def step_record(tok: torch.Tensor, prob: torch.Tensor, alt_p: torch.Tensor, alt_i: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """One decoding step of N hypotheses as one float32 tensor (N, 2 + 2K + S).
+    """One decoding step of N hypotheses as one tensor (N, 2 + 2K + S), in the dtype of alt_p.
 
-    tok, prob (N,) the chosen token and its probability; alt_p, alt_i (N, K) the K most likely
-    tokens' probabilities and ids; weights (N, S) the attention used. One tensor instead of
-    five keeps the per-step work to a single copy; ids are exact in float32 (vocabularies are
-    far below 2**24 entries).
+    tok, prob (N, 1) the chosen token and its probability; alt_p, alt_i (N, K) the K most
+    likely tokens' probabilities and ids; weights (N, S) the attention used. One tensor instead
+    of five keeps the per-step work to a single copy; ids are exact in float32 (vocabularies
+    are far below 2**24 entries).
     """
-    return torch.cat([torch.stack([tok.float(), prob.float()], dim=1), alt_p.float(), alt_i.float(), weights.float()], dim=1)
+    return torch.cat([tok.to(alt_p.dtype), prob, alt_p, alt_i.to(alt_p.dtype), weights], dim=1)
 
 
 def read_record(rec: np.ndarray, k: int, src_len: int, score: float | None = None) -> DecodedIds:
@@ -56,7 +56,8 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
     B, S = enc.mask.shape
     device = enc.s0.device
     K = min(ALTERNATIVES, model.config.tgt_vocab_size)
-    cap = torch.tensor(max_lens, device=device)  # (n,) for the live rows
+    cap = torch.tensor(max_lens, device=device)  # (n,) length caps of the live rows
+    first_cap = min(max_lens)  # the step at which the first live row reaches its cap
     records = torch.zeros(B, max(max_lens), 2 + 2 * K + S, device=device)  # (B, T, 2 + 2K + S)
     lengths = [0] * B
     rows = torch.arange(B, device=device)  # (n,) which sentences are still decoding
@@ -66,8 +67,10 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
         logits, s, w, _ = model.decoder.step(y, s, keys, values, mask)
         alt_p, alt_i = torch.softmax(logits, dim=-1).topk(K, dim=-1)  # (n, K)
         y = alt_i[:, 0]
-        records[:, t].index_copy_(0, rows, step_record(y, alt_p[:, 0], alt_p, alt_i, w))
-        ended = (y == EOS) | (cap <= t + 1)  # (n,)
+        records[:, t].index_copy_(0, rows, step_record(alt_i[:, :1], alt_p[:, :1], alt_p, alt_i, w))
+        ended = y == EOS  # (n,)
+        if t + 1 >= first_cap:
+            ended |= cap <= t + 1
         if not bool(ended.any()):
             continue
         for b in rows[ended].tolist():
@@ -76,6 +79,7 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
         if not bool(live.any()):
             break
         rows, y, s, keys, values, mask, cap = (x[live] for x in (rows, y, s, keys, values, mask, cap))
+        first_cap = int(cap.min())
     host = records.cpu().numpy()
     src_lens = enc.mask.sum(1).tolist()
     return [read_record(host[b, : lengths[b]], K, src_lens[b]) for b in range(B)]
