@@ -1,0 +1,215 @@
+"""Decoding benchmark: the fast decoders beside the reference decoder, model by model.
+
+    python bench/decode.py [--checkpoint PATH ...] [--device cpu|cuda] [--threads 2]
+                           [--sentences N] [--beam 5] [--batch 64] [--out FILE]
+
+For each model (default: every bundled model in assets/checkpoints) on the HSK test split of
+its direction: greedy and beam latency per sentence (median and 95th percentile), batched
+greedy throughput and peak memory, each beside the reference decoder (models/reference.py:
+one sentence, one step at a time, nothing cached) run in the same process on the same
+sentences, with the speed-up and how many outputs were identical. Then one line for the
+Compare page: seven models on one sentence, total model time. Prints the machine and a
+Markdown table.
+
+Times run from source tokens to decoded ids (encoder included; tokenising is the same for
+both and left out), except the ``translate()`` row, which is the app's whole call. Reference
+and fast runs alternate sentence by sentence so that load from other processes falls on both
+alike: on a shared machine, trust the ratios more than the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+
+from bench.common import CHECKPOINTS, Timer, machine, markdown_table, median_p95_ms, peak_tensor_mib, report
+from models.beam import beam_search
+from models.checkpoint import load_checkpoint
+from models.data import hsk_pairs
+from models.greedy import greedy_decode
+from models.reference import reference_beam, reference_greedy
+from models.translator import Translator, resolve_device
+
+COMPARE_MODELS = 7
+WARMUP = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    """One source sentence as the model reads it, and its decoding length cap."""
+
+    text: str
+    tokens: list[str]
+    cap: int
+
+
+def case(tr: Translator, text: str) -> Case:
+    tokens = tr.source_tokens(text)[0]
+    return Case(text, tokens, tr.model.max_len(len(tokens)))
+
+
+def cases_for(tr: Translator, limit: int | None) -> list[Case]:
+    return [case(tr, p.src) for p in hsk_pairs(tr.direction)["test"][:limit]]
+
+
+def fast_greedy(tr: Translator, c: Case):
+    return greedy_decode(tr.model, tr.encode_sources([c.tokens]), [c.cap])[0]
+
+
+def ref_greedy(tr: Translator, c: Case):
+    return reference_greedy(tr.model, tr.encode_sources([c.tokens]), c.cap)
+
+
+def fast_batched(tr: Translator, cases: list[Case], batch: int):
+    out = []
+    for i in range(0, len(cases), batch):
+        chunk = cases[i : i + batch]
+        out += greedy_decode(tr.model, tr.encode_sources([c.tokens for c in chunk]), [c.cap for c in chunk])
+    return out
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ids(decoded) -> list:
+    """Token ids of a DecodedIds, or of each hypothesis of a beam's list."""
+    return [d.ids for d in decoded] if isinstance(decoded, list) else decoded.ids
+
+
+def paired(ref, fast, cases: list[Case], timer: Timer) -> tuple[list[float], list[float], int]:
+    """Time ``ref(case)`` and ``fast(case)`` on every case, alternating which goes first.
+
+    Returns both lists of seconds and how many cases gave identical token ids."""
+    for c in cases[:WARMUP]:
+        ref(c), fast(c)
+    t_ref, t_fast, same = [], [], 0
+    for i, c in enumerate(cases):
+        if i % 2 == 0:
+            tr_, r = timer(ref, c)
+            tf, f = timer(fast, c)
+        else:
+            tf, f = timer(fast, c)
+            tr_, r = timer(ref, c)
+        t_ref.append(tr_)
+        t_fast.append(tf)
+        same += ids(r) == ids(f)
+    return t_ref, t_fast, same
+
+
+def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
+    """Table rows for one model."""
+    device = timer.device
+    tr = load_checkpoint(path, device)
+    tr.model.decoder.attention.hard_inference = "argmax"
+    cases = cases_for(tr, args.sentences)
+    n = len(cases)
+    rows = []
+
+    def row(measure: str, ref: str, fast: str, speedup: float | None, same: str) -> None:
+        rows.append([path.stem if not rows else "", measure, ref, fast, f"{speedup:.1f}×" if speedup else "", same])
+
+    progress(f"{path.stem}: greedy")
+    g_ref, g_fast, g_same = paired(lambda c: ref_greedy(tr, c), lambda c: fast_greedy(tr, c), cases, timer)
+    row("greedy, ms/sentence, median (p95)", median_p95_ms(g_ref), median_p95_ms(g_fast), np.median(g_ref) / np.median(g_fast), f"{g_same}/{n}")
+    k = args.beam
+    progress(f"{path.stem}: beam {k}")
+    b_ref, b_fast, b_same = paired(
+        lambda c: reference_beam(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
+        lambda c: beam_search(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
+        cases,
+        timer,
+    )
+    row(f"beam {k}, ms/sentence, median (p95)", median_p95_ms(b_ref), median_p95_ms(b_fast), np.median(b_ref) / np.median(b_fast), f"{b_same}/{n}")
+
+    progress(f"{path.stem}: batched, memory, translate()")
+    one_at_a_time = [ids(fast_greedy(tr, c)) for c in cases]
+    runs = [timer(fast_batched, tr, cases, args.batch) for _ in range(args.repeats)]
+    batched_same = sum(a == ids(b) for a, b in zip(one_at_a_time, runs[0][1]))
+    ref_rate, fast_rate = n / sum(g_ref), n / float(np.median([t for t, _ in runs]))
+    row(
+        f"greedy, sentences/s (reference one at a time, fast in batches of {args.batch})",
+        f"{ref_rate:,.0f}",
+        f"{fast_rate:,.0f}",
+        fast_rate / ref_rate,
+        f"{batched_same}/{n} same as one at a time",
+    )
+    mem_ref = max(peak_tensor_mib(device, ref_greedy, tr, c) for c in cases)
+    mem_fast = peak_tensor_mib(device, fast_batched, tr, cases, args.batch)
+    row("peak tensor memory, MiB (same runs as above)", f"{mem_ref:.2f}", f"{mem_fast:.2f}", None, "")
+    for c in cases[:WARMUP]:
+        tr.translate(c.text)
+    t_tr = [timer(tr.translate, c.text)[0] for c in cases]
+    row("translate() end to end, ms/sentence, median (p95)", "", median_p95_ms(t_tr), None, "")
+    return rows
+
+
+def compare_line(paths: list[Path], args, timer: Timer) -> str:
+    """Median over sentences of the total model time of seven models translating one sentence
+    (the Compare page): ``translate()`` for fast, encoding plus ``reference_greedy`` for the
+    reference, alternating per sentence."""
+    progress("compare")
+    models = [load_checkpoint(p, timer.device) for p in paths]
+    models = [m for m in models if m.direction == models[0].direction]
+    note = "" if len(models) >= COMPARE_MODELS else f" ({len(models)} distinct models, cycled to {COMPARE_MODELS})"
+    models = [models[i % len(models)] for i in range(COMPARE_MODELS)]
+    cases = cases_for(models[0], args.compare_sentences)
+
+    def fast(text: str) -> float:
+        return sum(timer(m.translate, text)[0] for m in models)
+
+    def ref(text: str) -> float:
+        return sum(timer(ref_greedy, m, case(m, text))[0] for m in models)
+
+    for c in cases[:WARMUP]:
+        fast(c.text), ref(c.text)
+    t_ref, t_fast = [], []
+    for i, c in enumerate(cases):
+        if i % 2:
+            t_fast.append(fast(c.text))
+            t_ref.append(ref(c.text))
+        else:
+            t_ref.append(ref(c.text))
+            t_fast.append(fast(c.text))
+    r, f = np.median(t_ref) * 1e3, np.median(t_fast) * 1e3
+    return (
+        f"Compare: {COMPARE_MODELS} models on one sentence{note}, total model time, median over {len(cases)} sentences: "
+        f"reference {r:.1f} ms, fast {f:.1f} ms ({r / f:.1f}×)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", nargs="+", type=Path, help="checkpoints (default: assets/checkpoints/*.safetensors)")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--sentences", type=int, help="use the first N test sentences (default: all)")
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=5, help="batched runs (the median is reported)")
+    p.add_argument("--compare-sentences", type=int, default=20)
+    p.add_argument("--clock", default="wall", choices=["wall", "cpu"], help="cpu: this process's CPU time (for a loaded machine)")
+    p.add_argument("--out", type=Path, help="also write the report (Markdown) here")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    timer = Timer(resolve_device(args.device), args.clock)
+    paths = args.checkpoint or sorted(CHECKPOINTS.glob("*.safetensors"))
+    if not paths:
+        p.error(f"no checkpoints in {CHECKPOINTS}; pass --checkpoint PATH")
+    rows = [r for path in paths for r in bench_model(path, args, timer)]
+    head = ["model", "measure", "reference", "fast", "speed-up", "same output"]
+    parts = [f"Machine: {machine(timer.device, timer.clock)}", markdown_table(head, rows), compare_line(paths, args, timer)]
+    report("bench/decode.py", sys.argv[1:] if argv is None else argv, parts, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
