@@ -79,12 +79,18 @@ def cmd_translate(args) -> int:
 def cmd_evaluate(args) -> int:
     from .data import hsk_pairs, hsk_references, read_tsv
 
+    if args.store and args.pairs:
+        raise ValueError("--store records metrics of the HSK splits only")
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
     if args.pairs:
         pairs, refs = read_tsv(args.pairs), None
     else:
         pairs, refs = hsk_pairs(tr.direction)[args.split], hsk_references(tr.direction)
-    m = evaluate_with_bar(tr, pairs, refs, args.beam)
+    m = evaluate_with_bar(tr, pairs, refs, args.beam, BUNDLE_BEAM if args.store else None)
+    if args.store:
+        tr.meta["metrics"][args.split] = m
+        save_checkpoint(tr.to("cpu"), args.checkpoint)
+        print(f"stored the {args.split} metrics in {args.checkpoint}", file=sys.stderr)
     m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
     if args.json:
         print(json.dumps(m))
@@ -94,13 +100,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def evaluate_with_bar(tr, pairs, refs, beam: int) -> dict:
+def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None) -> dict:
     from tqdm import tqdm
 
     from .evaluate import evaluate
 
     with tqdm(total=len(pairs), desc="translating", file=sys.stderr, leave=False) as bar:
-        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1))
+        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam)
 
 
 def cmd_references(args) -> int:
@@ -191,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--beam", type=int, default=1)
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     e.add_argument("--json", action="store_true")
+    e.add_argument("--store", action="store_true", help="write the metrics into the checkpoint (HSK splits only)")
     e.set_defaults(func=cmd_evaluate)
 
     r = sub.add_parser("references", help="write the gloss-derived reference alignments (Pharaoh)")
