@@ -1,0 +1,291 @@
+"""Many users at once: concurrent browser sessions against one app server, and its memory.
+
+    python bench/load.py [--sessions 8] [--sentences 4] [--soak 200] [--checkpoints DIR]
+                         [--session-ttl 10] [--out FILE]
+
+Starts ``streamlit run app.py`` on a free localhost port (bundled models from assets/checkpoints,
+else tiny random ones) and drives it with Debian's Chromium:
+
+1. Warm-up: one session translates and opens Compare, so the shared models are loaded.
+2. ``--sessions`` browsers at once, each: translate ``--sentences`` sentences (waiting for each
+   heatmap), open Compare (waiting for every heatmap), upload a hostile file (the loader's
+   message must show), upload a checkpoint, and translate with it. While all sessions are
+   still connected the server's resident memory is read; then they close, and after the
+   disconnected-session TTL (``--session-ttl``, Streamlit's server.disconnectedSessionTTL) it is
+   read again.
+3. Soak: one session translates ``--soak`` different sentences; memory every 10 translations.
+
+Reports per-session latency, failures (an exception box, a console error, a timeout, a
+missing message: all count), the server's VmRSS at each stage, growth per session beyond the
+uploaded model it holds, and the soak's drift from where memory settled (after 50). Every wait
+is bounded (120 s) and every loop counted; only 127.0.0.1 is contacted. Exit status 1 when
+anything failed. Not a test: figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from bench.app import DRAWN_JS, labels, tiny_checkpoints  # noqa: E402
+from bench.common import machine, markdown_table, report  # noqa: E402
+from models.checkpoint import load_checkpoint  # noqa: E402
+from tests.app_server import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle  # noqa: E402
+from tests.hostile_files import hostile_file, marker_path  # noqa: E402
+from webapp import corpus, registry  # noqa: E402
+
+MB = 2**20
+WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
+SETTLE_AFTER = 50  # soak translations before memory counts as settled
+HOSTILE_CASE = "pickle that runs code"
+
+
+@dataclass
+class Session:
+    """What one browser session measured."""
+
+    translate_s: list[float] = field(default_factory=list)
+    compare_s: float = 0.0
+    upload_s: float = 0.0
+    total_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+def server_pid() -> int:
+    """The streamlit process this script started (a child of this process)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid() and b"streamlit" in (proc / "cmdline").read_bytes():
+                return int(proc.name)
+        except (OSError, ValueError, IndexError):
+            continue
+    raise RuntimeError("the streamlit server process was not found")
+
+
+def rss(pid: int) -> int:
+    """Resident memory of ``pid`` in bytes (VmRSS)."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+class PeakRss(threading.Thread):
+    """Samples a process's VmRSS twice a second until stopped; ``peak`` is the largest seen."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self._stop_event = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.5):
+            self.peak = max(self.peak, rss(self.pid))
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak
+
+
+def upload(page, path: Path, alert: str, text: str) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.locator(f'[data-testid="{alert}"]').filter(has_text=text).wait_for(timeout=WAIT_MS)
+
+
+def wait_drawn(page, chart_keys: list[str], sentence: str) -> None:
+    """Wait until every chart in ``chart_keys`` shows the heatmap of ``sentence``."""
+    page.wait_for_function(DRAWN_JS, arg=[chart_keys, labels(sentence)], timeout=WAIT_MS)
+
+
+def translate(page, sentence: str) -> float:
+    """Seconds from pressing Enter on Translate to the new sentence's heatmap drawn."""
+    start = time.perf_counter()
+    type_sentence(page, "translate", sentence)
+    wait_drawn(page, ["translate_heatmap"], sentence)
+    return time.perf_counter() - start
+
+
+def open_compare(page, models: int, sentence: str) -> None:
+    go_to(page, "Compare", WAIT_MS)
+    wait_drawn(page, [f"compare_heatmap_{n}" for n in range(models)], sentence)
+
+
+def run_session(url: str, sentences: list[str], models: int, files: dict[str, Path], gates: list[threading.Barrier]) -> Session:
+    """One user: translate, compare, upload a hostile file and a good one, translate with it.
+
+    ``gates``: [all browsers open, all work done (memory is read), closing]."""
+    out = Session()
+    try:
+        with browser_page() as (page, problems):
+            gates[0].wait()
+            start = time.perf_counter()
+            try:
+                open_app(page, url, WAIT_MS)
+                out.translate_s = [translate(page, s) for s in sentences]
+                t0 = time.perf_counter()
+                open_compare(page, models, sentences[-1])
+                out.compare_s = time.perf_counter() - t0
+                go_to(page, "Checkpoints", WAIT_MS)
+                t0 = time.perf_counter()
+                upload(page, files["hostile"], "stAlertContentError", "never loaded")
+                upload(page, files["upload"], "stAlertContentSuccess", "(uploaded)")
+                out.upload_s = time.perf_counter() - t0
+                page.get_by_role("button", name="Translate with it").click()
+                wait_idle(page, WAIT_MS)
+                out.translate_s.append(translate(page, sentences[0] + " again"))
+                out.total_s = time.perf_counter() - start
+            except Exception as exc:  # a timeout or a missing element is a failure to report, not a crash
+                out.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            out.failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+            gates[1].wait()
+            gates[2].wait()
+    except threading.BrokenBarrierError:
+        out.failures.append("another session never reached the barrier")
+    return out
+
+
+def concurrent(url: str, pid: int, work_lists: list[list[str]], models: int, files: dict[str, Path]) -> tuple[list[Session], dict[str, int]]:
+    """Run one session per sentence list at once; also the server's peak and held VmRSS."""
+    n = len(work_lists)
+    gates = [threading.Barrier(n + 1, timeout=15 * WAIT_MS / 1000) for _ in range(3)]
+    results: list[Session | None] = [None] * n
+
+    def work(i: int) -> None:
+        results[i] = run_session(url, work_lists[i], models, files, gates)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    gates[0].wait()
+    sampler = PeakRss(pid)
+    sampler.start()
+    gates[1].wait()
+    memory = {"held": rss(pid), "peak": sampler.stop()}
+    gates[2].wait()
+    for t in threads:
+        t.join()
+    return [r or Session(failures=["thread died"]) for r in results], memory
+
+
+def expire_sessions(url: str, ttl: int) -> None:
+    """Wait out the disconnected-session TTL, then connect once: Streamlit drops expired sessions lazily."""
+    time.sleep(ttl + 2)
+    with browser_page() as (page, _problems):
+        open_app(page, url, WAIT_MS)
+    time.sleep(3)
+
+
+def soak(url: str, pid: int, sentences: list[str]) -> tuple[list[tuple[int, int]], list[str]]:
+    """(translations done, VmRSS) every 10 translations of one session, and failures."""
+    samples, failures = [], []
+    with browser_page() as (page, problems):
+        open_app(page, url, WAIT_MS)
+        for k, sentence in enumerate(sentences, 1):
+            try:
+                translate(page, sentence)
+            except Exception as exc:  # reported, and the soak goes on
+                failures.append(f"translation {k}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            if k % 10 == 0:
+                samples.append((k, rss(pid)))
+        failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+    return samples, failures
+
+
+def warm_up(url: str, models: int, sentence: str) -> None:
+    with browser_page() as (page, _problems):
+        open_app(page, url, WAIT_MS)
+        translate(page, sentence)
+        open_compare(page, models, sentence)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--sentences", type=int, default=4, help="sentences each session translates")
+    parser.add_argument("--soak", type=int, default=200, help="translations in the one-session soak (0: skip)")
+    parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
+    parser.add_argument("--session-ttl", type=int, default=10, help="seconds a closed session is kept for reconnecting")
+    parser.add_argument("--out", type=Path, help="also write the report here")
+    args = parser.parse_args()
+
+    folder = args.checkpoints or (registry.DEFAULT_DIR if registry.bundled_entries(registry.DEFAULT_DIR) else tiny_checkpoints())
+    entries = registry.bundled_entries(folder)
+    models = len(registry.default_compare(entries)) or 1
+    upload_file = next(e.path for e in entries if e.label.startswith("en-zh-"))
+    upload_bytes = load_checkpoint(upload_file).num_parameters * 4  # float32 in memory
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    hostile = tmp / "hostile.pt"
+    hostile.write_bytes(hostile_file(HOSTILE_CASE, tmp)[0])
+    files = {"hostile": hostile, "upload": tmp / f"mine-{upload_file.name}"}
+    files["upload"].write_bytes(upload_file.read_bytes())
+    pool = [e.source for e in corpus.test_examples("en-zh") if "placeholder" not in e.source]
+    need = max(args.soak, args.sessions * args.sentences) + 1
+    sentences = [s if k < len(pool) else f"{s} {k // len(pool)}" for k, s in ((k, pool[k % len(pool)]) for k in range(need))]
+
+    os.environ["STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL"] = str(args.session_ttl)
+    memory: dict[str, int] = {}
+    with app_server(folder) as url:
+        pid = server_pid()
+        memory["started"] = rss(pid)
+        warm_up(url, models, sentences[0])
+        expire_sessions(url, args.session_ttl)
+        memory["base"] = rss(pid)
+        work = [sentences[1 + i * args.sentences : 1 + (i + 1) * args.sentences] for i in range(args.sessions)]
+        sessions, held = concurrent(url, pid, work, models, files)
+        memory |= held
+        expire_sessions(url, args.session_ttl)
+        memory["released"] = rss(pid)
+        samples, soak_failures = soak(url, pid, sentences[: args.soak]) if args.soak else ([], [])
+    failures = [f"session {i + 1}: {f}" for i, s in enumerate(sessions) for f in s.failures] + [f"soak: {f}" for f in soak_failures]
+    if marker_path(tmp).exists():
+        failures.append("the hostile upload ran code")
+
+    rows = [
+        [str(i + 1), f"{s.total_s:.1f}", f"{statistics.median(s.translate_s):.2f}" if s.translate_s else "-", f"{max(s.translate_s, default=0):.2f}",
+         f"{s.compare_s:.1f}", f"{s.upload_s:.1f}", str(len(s.failures))]
+        for i, s in enumerate(sessions)
+    ]
+    per_session = (memory["held"] - memory["base"]) / args.sessions
+    mem_rows = [
+        ["server started", f"{memory['started'] / MB:.0f}"],
+        ["after warm-up (shared models loaded), idle", f"{memory['base'] / MB:.0f}"],
+        [f"peak while {args.sessions} sessions ran", f"{memory['peak'] / MB:.0f}"],
+        [f"{args.sessions} sessions connected, each holding its upload", f"{memory['held'] / MB:.0f}"],
+        ["after they closed and expired", f"{memory['released'] / MB:.0f}"],
+    ]
+    parts = [
+        f"Machine: {machine(torch.device('cpu'))}",
+        f"Bundled models: {folder} ({len(entries)}; Compare shows {models}). Upload per session: {upload_file.name}, "
+        f"{upload_bytes / MB:.1f} MB of float32 weights in memory.",
+        markdown_table(["session", "total s", "translate median s", "translate max s", "compare s", "uploads s", "failures"], rows),
+        markdown_table(["server VmRSS", "MB"], mem_rows),
+        f"Growth per additional session: {per_session / MB:.1f} MB, of which the uploaded model is {upload_bytes / MB:.1f} MB: "
+        f"{(per_session - upload_bytes) / MB:.1f} MB beyond its upload. Released after the sessions ended: "
+        f"{(memory['held'] - memory['released']) / MB:.0f} of {(memory['held'] - memory['base']) / MB:.0f} MB.",
+    ]
+    if samples:
+        after = [v for k, v in samples if k >= SETTLE_AFTER] or [v for _, v in samples]
+        settled, drift = after[0], max(abs(v - after[0]) for v in after) / after[0]
+        parts.append(
+            f"Soak, one session, {args.soak} translations: VmRSS {' '.join(f'{k}:{v / MB:.0f}' for k, v in samples)} (MB); "
+            f"settled at {settled / MB:.0f} MB after {SETTLE_AFTER}, largest drift after that {drift:.1%}."
+        )
+    parts.append(f"Failures: {len(failures)}" + "".join(f"\n- {f}" for f in failures))
+    report("bench/load.py", sys.argv[1:], parts, args.out)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
