@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,13 @@ def tiny_checkpoint_dir(tmp_path: Path) -> Path:
         save_checkpoint(make_translator(scorer, mode), d / f"en-zh-{scorer}-{mode}.safetensors")
     save_checkpoint(make_translator(src_lang="zh", tgt_lang="en"), d / "zh-en-additive-soft.safetensors")
     return d
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With ATTNVIZ_REQUIRE_BROWSER set (CI), a skipped browser test is a failure, not a pass."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("browser") and os.environ.get("ATTNVIZ_REQUIRE_BROWSER"):
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped but ATTNVIZ_REQUIRE_BROWSER is set: {report.longrepr}"
