@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +70,7 @@ def ref_greedy(tr: Translator, c: Case):
 
 
 def fast_batched(tr: Translator, cases: list[Case], batch: int):
-    out = []
-    for i in range(0, len(cases), batch):
-        chunk = cases[i : i + batch]
-        out += greedy_decode(tr.model, tr.encode_sources([c.tokens for c in chunk]), [c.cap for c in chunk])
-    return out
+    return tr.decode_batch([c.tokens for c in cases], batch)
 
 
 def progress(message: str) -> None:
@@ -85,24 +82,25 @@ def ids(decoded) -> list:
     return [d.ids for d in decoded] if isinstance(decoded, list) else decoded.ids
 
 
-def paired(ref, fast, cases: list[Case], timer: Timer) -> tuple[list[float], list[float], int]:
-    """Time ``ref(case)`` and ``fast(case)`` on every case, alternating which goes first.
-
-    Returns both lists of seconds and how many cases gave identical token ids."""
+def interleaved(fns: dict[str, Callable], cases: list[Case], timer: Timer) -> dict[str, tuple[list[float], list]]:
+    """Run every function on every case, rotating which goes first so that changes in the
+    machine's load fall on all alike. Returns, per name, the seconds and the results."""
     for c in cases[:WARMUP]:
-        ref(c), fast(c)
-    t_ref, t_fast, same = [], [], 0
+        for f in fns.values():
+            f(c)
+    out: dict[str, tuple[list[float], list]] = {name: ([], []) for name in fns}
+    names = list(fns)
     for i, c in enumerate(cases):
-        if i % 2 == 0:
-            tr_, r = timer(ref, c)
-            tf, f = timer(fast, c)
-        else:
-            tf, f = timer(fast, c)
-            tr_, r = timer(ref, c)
-        t_ref.append(tr_)
-        t_fast.append(tf)
-        same += ids(r) == ids(f)
-    return t_ref, t_fast, same
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            seconds, result = timer(fns[name], c)
+            out[name][0].append(seconds)
+            out[name][1].append(result)
+    return out
+
+
+def same_ids(a: list, b: list) -> int:
+    """How many results (DecodedIds, or a beam's lists of them) have identical token ids."""
+    return sum(ids(x) == ids(y) for x, y in zip(a, b))
 
 
 def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
@@ -118,25 +116,29 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
         rows.append([path.stem if not rows else "", measure, ref, fast, f"{speedup:.1f}×" if speedup else "", same])
 
     progress(f"{path.stem}: greedy")
-    g_ref, g_fast, g_same = paired(lambda c: ref_greedy(tr, c), lambda c: fast_greedy(tr, c), cases, timer)
-    row("greedy, ms/sentence, median (p95)", median_p95_ms(g_ref), median_p95_ms(g_fast), np.median(g_ref) / np.median(g_fast), f"{g_same}/{n}")
+    g = interleaved({"ref": lambda c: ref_greedy(tr, c), "fast": lambda c: fast_greedy(tr, c), "translate": lambda c: tr.translate(c.text)}, cases, timer)
+    (g_ref, ref_out), (g_fast, fast_out) = g["ref"], g["fast"]
+    row("greedy, ms/sentence, median (p95)", median_p95_ms(g_ref), median_p95_ms(g_fast), np.median(g_ref) / np.median(g_fast), f"{same_ids(ref_out, fast_out)}/{n}")
+    row("translate() greedy end to end, ms/sentence, median (p95)", "", median_p95_ms(g["translate"][0]), None, "")
     k = args.beam
     progress(f"{path.stem}: beam {k}")
-    b_ref, b_fast, b_same = paired(
-        lambda c: reference_beam(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
-        lambda c: beam_search(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
+    b = interleaved(
+        {
+            "ref": lambda c: reference_beam(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
+            "fast": lambda c: beam_search(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
+        },
         cases,
         timer,
     )
-    row(f"beam {k}, ms/sentence, median (p95)", median_p95_ms(b_ref), median_p95_ms(b_fast), np.median(b_ref) / np.median(b_fast), f"{b_same}/{n}")
+    (b_ref, ref_out), (b_fast, fast_out) = b["ref"], b["fast"]
+    row(f"beam {k}, ms/sentence, median (p95)", median_p95_ms(b_ref), median_p95_ms(b_fast), np.median(b_ref) / np.median(b_fast), f"{same_ids(ref_out, fast_out)}/{n}")
 
     progress(f"{path.stem}: batched, memory, translate()")
-    one_at_a_time = [ids(fast_greedy(tr, c)) for c in cases]
     runs = [timer(fast_batched, tr, cases, args.batch) for _ in range(args.repeats)]
-    batched_same = sum(a == ids(b) for a, b in zip(one_at_a_time, runs[0][1]))
+    batched_same = same_ids(g["fast"][1], runs[0][1])
     ref_rate, fast_rate = n / sum(g_ref), n / float(np.median([t for t, _ in runs]))
     row(
-        f"greedy, sentences/s (reference one at a time, fast in batches of {args.batch})",
+        f"greedy, sentences/s (reference one at a time, fast in batches of {args.batch} by length)",
         f"{ref_rate:,.0f}",
         f"{fast_rate:,.0f}",
         fast_rate / ref_rate,
@@ -145,10 +147,6 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
     mem_ref = max(peak_tensor_mib(device, ref_greedy, tr, c) for c in cases)
     mem_fast = peak_tensor_mib(device, fast_batched, tr, cases, args.batch)
     row("peak tensor memory, MiB (same runs as above)", f"{mem_ref:.2f}", f"{mem_fast:.2f}", None, "")
-    for c in cases[:WARMUP]:
-        tr.translate(c.text)
-    t_tr = [timer(tr.translate, c.text)[0] for c in cases]
-    row("translate() end to end, ms/sentence, median (p95)", "", median_p95_ms(t_tr), None, "")
     return rows
 
 

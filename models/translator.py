@@ -120,17 +120,27 @@ class Translator:
         )
 
     @torch.inference_mode()
+    def decode_batch(self, token_lists: list[list[str]], batch_size: int = 64) -> list[DecodedIds]:
+        """Greedy decoding of many token lists (each ending in "</s>"), in input order.
+
+        Sentences are batched by length (less padding) and attend by argmax in hard mode; the
+        output is the same as decoding one sentence at a time.
+        """
+        if self.model.training:
+            self.model.eval()
+        self.model.decoder.attention.hard_inference = "argmax"
+        order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
+        decoded: dict[int, DecodedIds] = {}
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            toks = [token_lists[i] for i in idx]
+            decoded.update(zip(idx, greedy_decode(self.model, self.encode_sources(toks), [self.model.max_len(len(t)) for t in toks])))
+        return [decoded[i] for i in range(len(token_lists))]
+
     def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
         """Greedy translations of many sentences, batched (same output as one at a time)."""
-        self.model.eval()
-        self.model.decoder.attention.hard_inference = "argmax"
-        out: list[str] = []
-        for i in range(0, len(texts), batch_size):
-            toks = [self.source_tokens(t)[0] for t in texts[i : i + batch_size]]
-            enc = self.encode_sources(toks)
-            for d in greedy_decode(self.model, enc, [self.model.max_len(len(t)) for t in toks]):
-                out.append(self._hypothesis(d).text)
-        return out
+        decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size)
+        return [self._hypothesis(d).text for d in decoded]
 
     @torch.inference_mode()
     def force(self, source_tokens: list[str], target_tokens: list[str]) -> torch.Tensor:

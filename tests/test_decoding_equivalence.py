@@ -106,11 +106,13 @@ def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias):
 def test_batched_greedy_equals_one_sentence_at_a_time(scorer, mode, eos_bias):
     tr = lively(scorer, mode, eos_bias)
     enc, caps = encode(tr, list(sentences()))
-    batched = greedy_decode(tr.model, enc, caps)
-    for text, b in zip(sentences(), batched):
+    batched = greedy_decode(tr.model, enc, caps)  # one padded batch
+    by_length = tr.decode_batch([tr.source_tokens(t)[0] for t in sentences()], batch_size=5)  # sorted, in batches
+    for text, b, c in zip(sentences(), batched, by_length):
         one, [cap] = encode(tr, [text])
         [alone] = greedy_decode(tr.model, one, [cap])
         assert_same(b, alone)
+        assert_same(c, alone)
 
 
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
