@@ -18,29 +18,29 @@ from .vocab import BOS, EOS
 ALTERNATIVES = 5
 
 
-def step_record(tok: torch.Tensor, prob: torch.Tensor, alt_p: torch.Tensor, alt_i: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """One decoding step of N hypotheses as one tensor (N, 2 + 2K + S), in the dtype of alt_p.
-
-    tok, prob (N, 1) the chosen token and its probability; alt_p, alt_i (N, K) the K most
-    likely tokens' probabilities and ids; weights (N, S) the attention used. One tensor instead
-    of five keeps the per-step work to a single copy; ids are exact in float32 (vocabularies
-    are far below 2**24 entries).
-    """
-    return torch.cat([tok.to(alt_p.dtype), prob, alt_p, alt_i.to(alt_p.dtype), weights], dim=1)
+def step_record(alt_p: torch.Tensor, alt_i: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """One decoding step of N hypotheses as one tensor (N, 2K + S) in the dtype of alt_p:
+    alt_p, alt_i (N, K) the K most likely tokens' probabilities and ids, weights (N, S) the
+    attention used. One tensor instead of three keeps the per-step work to a single copy; ids
+    are exact in float32 (vocabularies are far below 2**24 entries)."""
+    return torch.cat([alt_p, alt_i.to(alt_p.dtype), weights], dim=1)
 
 
-def read_record(rec: np.ndarray, k: int, src_len: int, score: float | None = None) -> DecodedIds:
-    """(T, 2 + 2K + S) rows from ``step_record`` for one hypothesis -> DecodedIds with the
-    attention cut to its ``src_len`` real source tokens. ``score`` defaults to the sum of the
-    chosen tokens' log-probabilities."""
-    ids = rec[:, 0].astype(np.int64).tolist()
-    probs = np.ascontiguousarray(rec[:, 1])
+def read_record(
+    rec: np.ndarray, k: int, src_len: int, ids: list[int] | None = None, probs: np.ndarray | None = None, score: float | None = None
+) -> DecodedIds:
+    """(T, 2K + S) rows from ``step_record`` for one hypothesis -> DecodedIds, the attention cut
+    to its ``src_len`` real source tokens. The chosen tokens ``ids`` and their ``probs``
+    default to the most likely ones (greedy); ``score`` to the sum of their log-probabilities."""
+    alt_i = rec[:, k : 2 * k].astype(np.int64)
+    ids = alt_i[:, 0].tolist() if ids is None else ids
+    probs = np.ascontiguousarray(rec[:, 0]) if probs is None else probs
     return DecodedIds(
         ids=ids,
-        attention=np.ascontiguousarray(rec[:, 2 + 2 * k : 2 + 2 * k + src_len]),
+        attention=np.ascontiguousarray(rec[:, 2 * k : 2 * k + src_len]),
         token_probs=probs,
-        alt_ids=rec[:, 2 + k : 2 + 2 * k].astype(np.int64),
-        alt_probs=np.ascontiguousarray(rec[:, 2 : 2 + k]),
+        alt_ids=alt_i,
+        alt_probs=np.ascontiguousarray(rec[:, :k]),
         score=float(np.log(probs, dtype=np.float64).sum()) if score is None else score,
         finished=bool(ids and ids[-1] == EOS),
     )
@@ -58,7 +58,7 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
     K = min(ALTERNATIVES, model.config.tgt_vocab_size)
     cap = torch.tensor(max_lens, device=device)  # (n,) length caps of the live rows
     first_cap = min(max_lens)  # the step at which the first live row reaches its cap
-    records = torch.zeros(B, max(max_lens), 2 + 2 * K + S, device=device)  # (B, T, 2 + 2K + S)
+    records = torch.zeros(B, max(max_lens), 2 * K + S, device=device)  # (B, T, 2K + S)
     lengths = [0] * B
     rows = torch.arange(B, device=device)  # (n,) which sentences are still decoding
     y = torch.full((B,), BOS, dtype=torch.long, device=device)
@@ -67,7 +67,7 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
         logits, s, w, _ = model.decoder.step(y, s, keys, values, mask)
         alt_p, alt_i = torch.softmax(logits, dim=-1).topk(K, dim=-1)  # (n, K)
         y = alt_i[:, 0]
-        records[:, t].index_copy_(0, rows, step_record(alt_i[:, :1], alt_p[:, :1], alt_p, alt_i, w))
+        records[:, t].index_copy_(0, rows, step_record(alt_p, alt_i, w))
         ended = y == EOS  # (n,)
         if t + 1 >= first_cap:
             ended |= cap <= t + 1
