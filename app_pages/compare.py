@@ -71,7 +71,12 @@ def panel(label: str, own_result, shown_result, key: str) -> None:
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
         links = set(example.links) if reference is not None and words(shown_result.best) == reference else None
-        views.chart(heatmap_figure(shown_result, reference_links=links), key)
+        fig = heatmap_figure(shown_result, reference_links=links)
+        views.chart(fig, key)
+        downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
+        if downloads.open:
+            with downloads:
+                views.export_buttons(shown_result, 0, fig, key)
 
 
 tabs = st.tabs(["Side by side", "Difference", "Soft vs hard"], key="compare_view", on_change="rerun")

@@ -67,15 +67,16 @@ def app_server(checkpoints: Path) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
-    """A Chromium page; yields (page, problems), problems collecting console errors and
-    uncaught page errors as strings."""
+def browser_page(width: int = 1400, height: int = 1000, timeout_ms: int = 120_000):
+    """A Chromium page (actions wait up to ``timeout_ms``); yields (page, problems), problems
+    collecting console errors and uncaught page errors as strings."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(timeout_ms)
             problems: list[str] = []
             page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
@@ -86,7 +87,7 @@ def browser_page(width: int = 1400, height: int = 1000):
 
 def open_app(page, url: str, timeout_ms: int = 120_000) -> None:
     """Load the app and wait until the first script run has drawn the page."""
-    page.goto(url)
+    page.goto(url, timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=timeout_ms)
     wait_idle(page, timeout_ms)
 
@@ -114,13 +115,14 @@ def type_sentence(page, page_key: str, text: str) -> None:
 
 def wait_heatmap(page, key: str, token: str | None = None, timeout_ms: int = 60_000) -> None:
     """Wait until the heatmap of chart ``key`` is drawn, and (if given) shows ``token`` among
-    its column labels, so a previous sentence's heatmap does not count."""
+    its column labels, so a previous sentence's heatmap does not count. (Plotly puts
+    zero-width spaces around styled label parts; they are ignored.)"""
     page.wait_for_function(
         """([sel, token]) => {
             const root = document.querySelector(sel);
             if (!root || !root.querySelector('.heatmaplayer image')) return false;
             if (token === null) return true;
-            return [...root.querySelectorAll('.xtick text')].some(t => t.textContent === token);
+            return [...root.querySelectorAll('.xtick text')].some(t => t.textContent.replace(/\u200b/g, '') === token);
         }""",
         arg=[f".st-key-{key} .js-plotly-plot", token],
         timeout=timeout_ms,

@@ -181,6 +181,16 @@ def test_compare_difference_and_soft_vs_hard_draw(app, view, charts):
     assert len(at.get("plotly_chart")) == charts
 
 
+def test_each_compared_heatmap_can_be_downloaded(app):
+    at = translate(app, "I love you.").switch_page("app_pages/compare.py").run()
+    at.session_state["compare_heatmap_1_download"] = True
+    at.run()
+    assert_clean(at)
+    keys = [b.key for b in at.download_button]
+    assert {"compare_heatmap_1_csv", "compare_heatmap_1_json"} <= set(keys)
+    assert not any(k.startswith("compare_heatmap_0") for k in keys)
+
+
 def test_a_bad_upload_shows_the_loader_message_and_the_app_keeps_running(app):
     at = app.switch_page("app_pages/checkpoints.py").run()
     at.file_uploader(key="checkpoint_upload").set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()

@@ -129,3 +129,9 @@ def test_examples_come_from_the_test_split_with_links_in_the_models_direction():
     assert corpus.find(en_zh, f"  {a.source} ") == a
     assert corpus.find(en_zh, "not in the corpus") is None
     assert corpus.test_examples("fr-de") == []
+
+
+def test_curated_examples_are_test_sentences_with_reference_links():
+    notes = corpus.curated_notes()
+    by_id = {e.id: e for e in corpus.test_examples("en-zh")}
+    assert notes and all(i in by_id and by_id[i].links and by_id[i].note == n for i, n in notes.items())

@@ -25,13 +25,11 @@ from .state import plain
 LANGUAGES = {"en": "English", "zh": "Chinese"}
 IMAGE_EXPORT = importlib.util.find_spec("kaleido") is not None
 ROWS_OWN, ROWS_REFERENCE = "Model's own translation", "Reference translation (teacher-forced)"
+SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widget keys are per page)
 
 
 def language(code: str) -> str:
     return LANGUAGES.get(code, code)
-
-
-SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widget keys are per page)
 
 
 def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
@@ -142,7 +140,7 @@ def reference_rows(
         "so it can only be drawn on rows that spell the reference.",
     )
     if not fits:
-        st.caption(f"Reference: {plain(example.target)}. The model's translation differs, so choose *{ROWS_REFERENCE}* to see the links.")
+        st.caption(f"The model's translation differs from the reference ({plain(example.target)}); choose *{ROWS_REFERENCE}* to see the links.")
     return result, hypothesis, (set(example.links) if overlay and fits else None)
 
 
@@ -171,4 +169,7 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
         st.caption("No metrics stored in this checkpoint.")
     curve = tables.history(translator.meta)
     if curve is not None:
-        st.line_chart(curve, height=220)
+        losses = [c for c in curve if "loss" in c]
+        for col, part in zip(st.columns(2), (curve[losses], curve.drop(columns=losses))):
+            if not part.empty:
+                col.line_chart(part, height=200, x_label="epoch")

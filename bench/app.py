@@ -1,0 +1,119 @@
+"""Browser round trip of the app: from pressing Enter to the heatmap(s) drawn in Chromium.
+
+    python bench/app.py [--sentences 7] [--checkpoints DIR] [--shots /tmp/shots]
+
+Starts ``streamlit run app.py`` with the bundled models (assets/checkpoints, or tiny random
+ones when that folder is empty), warms up, then for each test-split sentence types it, presses
+Enter and waits until the heatmap of the new sentence is drawn (its column labels are the new
+tokens): one model on Translate, up to seven on Compare. Prints medians; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models.tokenize import tokenizer_for  # noqa: E402
+from tests.app_server import app_server, browser_page, go_to, open_app, type_sentence, wait_idle  # noqa: E402
+from viz.tokens import truncate  # noqa: E402
+from webapp import corpus, registry  # noqa: E402
+
+COMPARE_MODELS = 7
+WAIT_MS = 120_000
+DRAWN_JS = """([keys, labels]) => keys.every(key => {
+    const root = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    if (!root || !root.querySelector('.heatmaplayer image')) return false;
+    const ticks = [...root.querySelectorAll('.xtick text')].map(t => t.textContent.replace(/\u200b/g, ''));
+    return ticks.length === labels.length && ticks.every((t, i) => t === labels[i] || t === labels[i] + '?');
+})"""
+
+
+def tiny_checkpoints() -> Path:
+    from models.checkpoint import save_checkpoint
+    from tests.conftest import make_translator
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-checkpoints-"))
+    for scorer in ("dot", "scaled_dot", "general", "cosine", "additive"):
+        for mode in ("soft", "hard"):
+            save_checkpoint(make_translator(scorer, mode), folder / f"en-zh-{scorer}-{mode}.safetensors")
+    return folder
+
+
+def labels(sentence: str) -> list[str]:
+    """The heatmap's column labels for an English sentence (as the browser shows them)."""
+    return [truncate(t) for t in tokenizer_for("en").tokenize(sentence)] + ["</s>"]
+
+
+def round_trip(page, page_key: str, chart_keys: list[str], sentence: str) -> float:
+    start = time.perf_counter()
+    type_sentence(page, page_key, sentence)
+    page.wait_for_function(DRAWN_JS, arg=[chart_keys, labels(sentence)], timeout=WAIT_MS)
+    return time.perf_counter() - start
+
+
+def choose_compare_models(page, wanted: list[str]) -> None:
+    """Add models to Compare's multiselect through the widget, as a user would."""
+    box = page.locator(".st-key-compare_models input")
+    for label in wanted:
+        box.fill(label)
+        box.press("Enter")
+        wait_idle(page, WAIT_MS)
+    page.keyboard.press("Escape")
+
+
+def measure(page, page_key: str, chart_keys: list[str], sentences: list[str]) -> list[float]:
+    round_trip(page, page_key, chart_keys, sentences[0])  # warm-up: model loads, first draw
+    return [round_trip(page, page_key, chart_keys, s) for s in sentences[1:]]
+
+
+def screenshots(page, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for title in ("Translate", "Compare", "Checkpoints", "Evaluate", "About"):
+        go_to(page, title, WAIT_MS)
+        time.sleep(2)  # let charts and tables paint
+        page.screenshot(path=str(folder / f"{title.lower()}.png"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", type=int, default=7, help="timed sentences per page (after one warm-up)")
+    parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
+    parser.add_argument("--shots", type=Path, help="also save a screenshot of every page here")
+    args = parser.parse_args()
+
+    folder = args.checkpoints or (registry.DEFAULT_DIR if registry.bundled_entries(registry.DEFAULT_DIR) else tiny_checkpoints())
+    entries = [e for e in registry.bundled_entries(folder) if e.label.startswith("en-zh-")]
+    chosen = registry.default_compare(entries)
+    chosen += [e.id for e in entries if e.id not in chosen][: COMPARE_MODELS - len(chosen)]
+    by_id = {e.id: e.label for e in entries}
+    sentences = [e.source for e in corpus.test_examples("en-zh") if "placeholder" not in e.source][: args.sentences + 1]
+
+    rows = []
+    with app_server(folder) as url, browser_page(1400, 2400) as (page, problems):
+        open_app(page, url, WAIT_MS)
+        rows.append(("Translate", 1, measure(page, "translate", ["translate_heatmap"], sentences)))
+        go_to(page, "Compare", WAIT_MS)
+        default = len(registry.default_compare(entries))
+        choose_compare_models(page, [by_id[i] for i in chosen[default:]])
+        rows.append(("Compare", len(chosen), measure(page, "compare", [f"compare_heatmap_{n}" for n in range(len(chosen))], sentences)))
+        if args.shots:
+            screenshots(page, args.shots)
+        if problems:
+            print("browser console errors:", *problems, sep="\n  ")
+
+    print(f"\ncheckpoints: {folder}\n")
+    print("| page      | models | sentences | median s | min s | max s |")
+    print("|-----------|--------|-----------|----------|-------|-------|")
+    for name, models, times in rows:
+        print(f"| {name:9} | {models:6} | {len(times):9} | {statistics.median(times):8.3f} | {min(times):5.3f} | {max(times):5.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
