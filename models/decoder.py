@@ -66,9 +66,10 @@ class Decoder(nn.Module):
     def token_table(self) -> torch.Tensor:
         """(V, 3H + E): for every token y, the GRU's input gates W_ih E y + b_ih and the
         projection's share W_p[:, 2H:] E y + b_p. Computed once per set of weights (it follows
-        in-place updates and moves between devices) and used only for inference."""
+        in-place updates and moves between devices; weights made under inference mode have no
+        version counter and are taken as fixed) and used only for inference."""
         weights = (self.embed.weight, self.cell.weight_ih, self.cell.bias_ih, self.proj.weight, self.proj.bias)
-        key = tuple((w.data_ptr(), w._version) for w in weights)
+        key = tuple((w.data_ptr(), -1 if w.is_inference() else w._version) for w in weights)
         if self._table is None or self._table[0] != key:
             E, H = self.embed.weight, self.cell.hidden_size
             with torch.no_grad():

@@ -146,3 +146,11 @@ def test_fast_decoding_follows_changes_to_the_weights():
     tr.model.load_state_dict(lively("additive", "soft", EOS_BIASES[0]).model.state_dict())
     [after_load] = greedy_decode(tr.model, enc, [cap])
     assert_same(after_load, reference_greedy(tr.model, enc, cap))
+
+
+def test_a_model_built_under_inference_mode_decodes_like_the_reference():
+    with torch.inference_mode():
+        tr = lively("general", "soft", EOS_BIASES[1])
+    enc, [cap] = encode(tr, [sentences()[1]])
+    [fast] = greedy_decode(tr.model, enc, [cap])
+    assert_same(fast, reference_greedy(tr.model, enc, cap))
