@@ -57,12 +57,17 @@ if result is None:
 
 views.input_notes(result)
 hypothesis = views.hypothesis_picker(result, "translate_hypothesis")
+st.caption("Translation: hover a token for the probability the model gave it (the warmer, the less sure).")
 st.html(translation_html(result, hypothesis))
 example = corpus.find(examples, text)
 
 tabs = st.tabs(["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"], key="translate_view", on_change="rerun")
 with tabs[0]:
     if tabs[0].open:
+        st.caption(
+            "Each row is one token the model wrote; its cells show how much the model looked at each source token "
+            "while writing it (a row sums to 1). Hover a cell for the weight."
+        )
         with state.guarded("Drawing the heatmap"):
             shown, shown_hyp, links = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
             views.heatmap_with_exports(shown, shown_hyp, "translate_heatmap", links)

@@ -130,6 +130,8 @@ def reference_rows(
     reference = inference.reference_words(translator, example.target)
     if rows == ROWS_REFERENCE:
         result, hypothesis = inference.forced(entry, translator, text, reference), 0
+        if result.mode == "hard":
+            st.caption("A hard-attention model fed the reference: each row is the distribution it picks its one source token from.")
     fits = words(result.hypotheses[hypothesis]) == reference
     overlay = st.toggle(
         "Show reference links (outlined cells)",
