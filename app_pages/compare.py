@@ -71,7 +71,7 @@ def panel(label: str, own_result, shown_result, key: str) -> None:
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
         links = set(example.links) if reference is not None and words(shown_result.best) == reference else None
-        fig = heatmap_figure(shown_result, reference_links=links)
+        fig = views.figure(heatmap_figure, shown_result, 0, links)
         views.chart(fig, key)
         downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
         if downloads.open:
@@ -102,7 +102,7 @@ with tabs[1]:
                 target = words(ra.best)
                 ra, rb = (inference.forced(e, t, text, target) for label in (a, b) for e, t in loaded if e.label == label)
                 st.caption("The two translations differ, so both models are fed A's translation (teacher forcing) to put them on the same rows.")
-            views.chart(difference_figure(ra, rb, title=f"A − B: {a} minus {b}"), "compare_difference")
+            views.chart(views.figure(difference_figure, ra, rb, f"A − B: {a} minus {b}"), "compare_difference")
 with tabs[2]:
     if tabs[2].open:
         pairs = registry.soft_hard_pairs(entries, direction)

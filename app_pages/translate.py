@@ -96,7 +96,7 @@ with tabs[2]:
     if tabs[2].open:
         with state.guarded("Drawing the flow"):
             threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-            views.chart(flow_figure(result, hypothesis, threshold), "flow_chart")
+            views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart")
 with tabs[3]:
     if tabs[3].open:
         with state.guarded("Stepping through"):
@@ -107,10 +107,10 @@ with tabs[3]:
                 step = st.select_slider(
                     "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {tokens[j]}", key="step_slider"
                 ) if len(tokens) > 1 else 0
-                views.chart(step_figure(result, step, hypothesis), "step_chart")
+                views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
             with right:
                 st.subheader("Attention over time")
-                views.chart(animation_figure(result, hypothesis), "animation_chart")
+                views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart")
 with tabs[4]:
     if tabs[4].open:
         with state.guarded("Computing diagnostics"):
@@ -119,11 +119,11 @@ with tabs[4]:
                 col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
             left, right = st.columns(2)
             with left:
-                views.chart(entropy_figure(result, hypothesis), "entropy_chart")
+                views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart")
             with right:
-                views.chart(coverage_figure(result, hypothesis), "coverage_chart")
+                views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart")
             if len(result.hypotheses) > 1:
                 st.subheader("Every finished beam hypothesis")
                 for n, hyp in enumerate(result.hypotheses):
                     st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
-                    views.chart(heatmap_figure(result, n), f"beam_heatmap_{n}")
+                    views.chart(views.figure(heatmap_figure, result, n), f"beam_heatmap_{n}")

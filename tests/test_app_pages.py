@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from models.checkpoint import save_checkpoint
 from models.translator import MAX_SOURCE_TOKENS, Translator
 from tests.conftest import make_translator
+from webapp import views
 from webapp.registry import CHECKPOINTS_ENV
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -278,17 +279,26 @@ def test_a_failing_model_shows_an_error_instead_of_a_traceback(monkeypatch, app)
     assert at.title[0].value == "Translate"
 
 
-def test_a_rerun_with_the_same_inputs_does_not_translate_again(monkeypatch, app):
-    calls = []
-    original = Translator.translate
+def test_a_rerun_with_the_same_inputs_translates_and_draws_nothing_again(monkeypatch, app):
+    calls, drawn = [], []
+    original, draw = Translator.translate, views.heatmap_figure
 
     def counting(self, *args, **kwargs):
         calls.append(args)
         return original(self, *args, **kwargs)
 
+    def counting_heatmap(*args, **kwargs):
+        drawn.append(args)
+        return draw(*args, **kwargs)
+
     monkeypatch.setattr(Translator, "translate", counting)
+    monkeypatch.setattr(views, "heatmap_figure", counting_heatmap)
     at = translate(app, "counting calls for this sentence only")
     at.run()
     at.session_state["translate_view"] = "Flow"
     at.run()
+    at.session_state["translate_view"] = "Heatmap"
+    at.run()
+    assert_clean(at)
     assert len(calls) == 1
+    assert len(drawn) == 1

@@ -6,6 +6,7 @@ Figures and HTML come from ``viz``; this module only places them and their widge
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -23,6 +24,7 @@ from .registry import ModelEntry
 from .state import plain
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
+MAX_FIGURES = 128
 IMAGE_EXPORT = importlib.util.find_spec("kaleido") is not None
 ROWS_OWN, ROWS_REFERENCE = "Model's own translation", "Reference translation (teacher-forced)"
 SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widget keys are per page)
@@ -90,6 +92,18 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
     )
 
 
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def _figure(name: str, _build: Callable[..., go.Figure], result: DecodeResult, args: tuple) -> go.Figure:
+    return _build(result, *args)
+
+
+def figure(build: Callable[..., go.Figure], result: DecodeResult, *args) -> go.Figure:
+    """``build(result, *args)``, kept for the process while the result and arguments are the
+    same (compared by content), so reruns that change nothing build nothing. The figure is
+    shared: draw it, never change it."""
+    return _figure(f"{build.__module__}.{build.__qualname__}", build, result, args)
+
+
 def chart(fig: go.Figure, key: str) -> None:
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
 
@@ -147,7 +161,7 @@ def reference_rows(
 
 
 def heatmap_with_exports(result: DecodeResult, hypothesis: int, key: str, reference_links: set | None = None, title: str = "") -> go.Figure:
-    fig = heatmap_figure(result, hypothesis=hypothesis, reference_links=reference_links, title=title)
+    fig = figure(heatmap_figure, result, hypothesis, reference_links, None, title)
     chart(fig, key)
     export_buttons(result, hypothesis, fig, key)
     return fig
