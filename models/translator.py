@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -26,6 +28,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def _serialised(method):
+    """Run ``method`` holding the translator's lock."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 @dataclass
 class Translator:
     model: Seq2Seq
@@ -36,6 +49,9 @@ class Translator:
     src_lang: str
     tgt_lang: str
     meta: dict = field(default_factory=dict)  # training summary, metrics, name
+    # One call at a time: decoding sets the shared model's hard-inference mode and the global
+    # sampling seed, and app sessions share bundled translators across threads.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def direction(self) -> str:
@@ -84,6 +100,7 @@ class Translator:
             finished=d.finished,
         )
 
+    @_serialised
     @torch.inference_mode()
     def translate(self, text: str, beam: int = 1, hard_inference: str = "argmax", seed: int | None = None) -> DecodeResult:
         """Translate one sentence. ``beam`` 1 is greedy; ``hard_inference`` applies to hard models."""
@@ -119,6 +136,7 @@ class Translator:
             truncated_from=cut,
         )
 
+    @_serialised
     @torch.inference_mode()
     def decode_batch(self, token_lists: list[list[str]], batch_size: int = 64) -> list[DecodedIds]:
         """Greedy decoding of many token lists (each ending in "</s>"), in input order.
@@ -142,6 +160,7 @@ class Translator:
         decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size)
         return [self._hypothesis(d).text for d in decoded]
 
+    @_serialised
     @torch.inference_mode()
     def force(self, source_tokens: list[str], target_tokens: list[str]) -> torch.Tensor:
         """Attention distributions when the model is fed a given target (teacher forcing).
