@@ -19,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import machine, markdown_table  # noqa: E402
 from models.tokenize import tokenizer_for  # noqa: E402
+from models.translator import resolve_device  # noqa: E402
 from tests.app_server import app_server, browser_page, go_to, open_app, type_sentence, wait_idle  # noqa: E402
 from viz.tokens import truncate  # noqa: E402
 from webapp import corpus, registry  # noqa: E402
@@ -107,11 +109,9 @@ def main() -> int:
         if problems:
             print("browser console errors:", *problems, sep="\n  ")
 
-    print(f"\ncheckpoints: {folder}\n")
-    print("| page      | models | sentences | median s | min s | max s |")
-    print("|-----------|--------|-----------|----------|-------|-------|")
-    for name, models, times in rows:
-        print(f"| {name:9} | {models:6} | {len(times):9} | {statistics.median(times):8.3f} | {min(times):5.3f} | {max(times):5.3f} |")
+    head = ["page", "models", "sentences", "median s", "min s", "max s"]
+    table = [[name, str(models), str(len(times)), f"{statistics.median(times):.3f}", f"{min(times):.3f}", f"{max(times):.3f}"] for name, models, times in rows]
+    print(f"\n{machine(resolve_device('auto'))}\ncheckpoints: {folder}\n\n{markdown_table(head, table)}")
     return 0
 
 
