@@ -136,9 +136,9 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
     progress(f"{path.stem}: batched, memory, translate()")
     runs = [timer(fast_batched, tr, cases, args.batch) for _ in range(args.repeats)]
     batched_same = same_ids(g["fast"][1], runs[0][1])
-    ref_rate, fast_rate = n / sum(g_ref), n / float(np.median([t for t, _ in runs]))
+    ref_rate, fast_rate = 1 / float(np.median(g_ref)), n / float(np.median([t for t, _ in runs]))
     row(
-        f"greedy, sentences/s (reference one at a time, fast in batches of {args.batch} by length)",
+        f"greedy, sentences/s (reference: 1 / median above; fast: the split in batches of {args.batch} by length, median of {args.repeats} runs)",
         f"{ref_rate:,.0f}",
         f"{fast_rate:,.0f}",
         fast_rate / ref_rate,
@@ -151,36 +151,25 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
 
 
 def compare_line(paths: list[Path], args, timer: Timer) -> str:
-    """Median over sentences of the total model time of seven models translating one sentence
-    (the Compare page): ``translate()`` for fast, encoding plus ``reference_greedy`` for the
-    reference, alternating per sentence."""
+    """Model time of the Compare page: seven models translating one sentence, the sum over the
+    models of each one's median time per sentence (medians, so that a stall from another
+    process does not count seven times); ``translate()`` for fast, encoding plus
+    ``reference_greedy`` for the reference."""
     progress("compare")
     models = [load_checkpoint(p, timer.device) for p in paths]
     models = [m for m in models if m.direction == models[0].direction]
     note = "" if len(models) >= COMPARE_MODELS else f" ({len(models)} distinct models, cycled to {COMPARE_MODELS})"
     models = [models[i % len(models)] for i in range(COMPARE_MODELS)]
+    fns: dict[str, Callable] = {}
+    for i, m in enumerate(models):
+        fns[f"fast {i}"] = lambda c, m=m: m.translate(c.text)
+        fns[f"ref {i}"] = lambda c, m=m: ref_greedy(m, case(m, c.text))
     cases = cases_for(models[0], args.compare_sentences)
-
-    def fast(text: str) -> float:
-        return sum(timer(m.translate, text)[0] for m in models)
-
-    def ref(text: str) -> float:
-        return sum(timer(ref_greedy, m, case(m, text))[0] for m in models)
-
-    for c in cases[:WARMUP]:
-        fast(c.text), ref(c.text)
-    t_ref, t_fast = [], []
-    for i, c in enumerate(cases):
-        if i % 2:
-            t_fast.append(fast(c.text))
-            t_ref.append(ref(c.text))
-        else:
-            t_ref.append(ref(c.text))
-            t_fast.append(fast(c.text))
-    r, f = np.median(t_ref) * 1e3, np.median(t_fast) * 1e3
+    times = interleaved(fns, cases, timer)
+    r, f = (sum(float(np.median(times[f"{kind} {i}"][0])) for i in range(COMPARE_MODELS)) * 1e3 for kind in ("ref", "fast"))
     return (
-        f"Compare: {COMPARE_MODELS} models on one sentence{note}, total model time, median over {len(cases)} sentences: "
-        f"reference {r:.1f} ms, fast {f:.1f} ms ({r / f:.1f}×)"
+        f"Compare: {COMPARE_MODELS} models on one sentence{note}, total model time (sum of the models' medians over "
+        f"{len(cases)} sentences): reference {r:.1f} ms, fast {f:.1f} ms ({r / f:.1f}×)"
     )
 
 
