@@ -39,12 +39,12 @@ def app(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path) -> AppTest:
 
 def translate(at: AppTest, text: str) -> AppTest:
     """Type ``text`` on Translate; like the browser, the box keeps at most its max_chars."""
-    box = at.switch_page("app_pages/translate.py").run().text_input(key="translate_sentence")
+    box = at.switch_page("pages/translate.py").run().text_input(key="translate_sentence")
     return box.input(text[: box.proto.max_chars or None]).run()
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at = at.switch_page("app_pages/checkpoints.py").run()
+    at = at.switch_page("pages/checkpoints.py").run()
     return at.file_uploader(key="checkpoint_upload").set_value((name, data, "application/octet-stream")).run()
 
 
@@ -139,7 +139,7 @@ def test_an_uploaded_model_is_freed_with_its_session(monkeypatch: pytest.MonkeyP
     at.button(key="use_upload").click().run()
     for run in every_view(translate(at, "I love you .")):
         assert not run.exception
-    at.switch_page("app_pages/compare.py").run()
+    at.switch_page("pages/compare.py").run()
     assert not at.exception
     (model,) = [weakref.ref(translator.model) for _, translator in at.session_state["_uploads"].models.values()]
     del at, run

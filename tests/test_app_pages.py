@@ -22,7 +22,7 @@ from webapp import views
 from webapp.registry import CHECKPOINTS_ENV
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-PAGES = ["app_pages/translate.py", "app_pages/compare.py", "app_pages/checkpoints.py", "app_pages/evaluate.py", "app_pages/about.py"]
+PAGES = ["pages/translate.py", "pages/compare.py", "pages/checkpoints.py", "pages/evaluate.py", "pages/about.py"]
 TIMEOUT_S = 180  # the first run loads the HSK corpus once per process
 WIDGETS = ["button", "checkbox", "date_input", "download_button", "file_uploader", "multiselect", "number_input", "radio",
            "segmented_control", "select_slider", "selectbox", "slider", "text_area", "text_input", "toggle"]
@@ -64,6 +64,12 @@ def test_every_page_renders_without_an_exception(app, page):
     at = app.switch_page(page).run()
     assert_clean(at)
     assert at.title and at.title[0].value
+    # drawn in the frame (webapp/frame.py), although AppTest routes every run through Streamlit's
+    # legacy pages/ router, which runs the page file without app.py; and it stays on this page
+    title = at.title[0].value
+    assert at.sidebar.selectbox(key="model").value
+    at.run()
+    assert at.title[0].value == title and at.sidebar.selectbox(key="model").value
 
 
 def test_every_widget_on_every_page_and_view_has_a_key(app):
@@ -165,7 +171,7 @@ def test_picking_an_example_fills_the_box_and_offers_reference_links(app):
 
 
 def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):
-    at = translate(app, "I love you.").switch_page("app_pages/compare.py").run()
+    at = translate(app, "I love you.").switch_page("pages/compare.py").run()
     assert_clean(at)
     chosen = at.multiselect(key="compare_models").value
     assert len(chosen) == 3  # the en-zh soft scorers among the tiny models: dot, general, additive
@@ -175,7 +181,7 @@ def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):
 
 @pytest.mark.parametrize("view, charts", [("Difference", 1), ("Soft vs hard", 2)])
 def test_compare_difference_and_soft_vs_hard_draw(app, view, charts):
-    at = translate(app, "I love you.").switch_page("app_pages/compare.py").run()
+    at = translate(app, "I love you.").switch_page("pages/compare.py").run()
     at.session_state["compare_view"] = view
     at.run()
     assert_clean(at)
@@ -183,7 +189,7 @@ def test_compare_difference_and_soft_vs_hard_draw(app, view, charts):
 
 
 def test_each_compared_heatmap_can_be_downloaded(app):
-    at = translate(app, "I love you.").switch_page("app_pages/compare.py").run()
+    at = translate(app, "I love you.").switch_page("pages/compare.py").run()
     at.session_state["compare_heatmap_1_download"] = True
     at.run()
     assert_clean(at)
@@ -193,19 +199,19 @@ def test_each_compared_heatmap_can_be_downloaded(app):
 
 
 def test_a_bad_upload_shows_the_loader_message_and_the_app_keeps_running(app):
-    at = app.switch_page("app_pages/checkpoints.py").run()
+    at = app.switch_page("pages/checkpoints.py").run()
     at.file_uploader(key="checkpoint_upload").set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
     assert not at.exception
     assert "broken.safetensors" in at.error[0].value
     assert not any("(uploaded)" in o for o in at.selectbox(key="model").options)
-    translate(at.switch_page("app_pages/translate.py").run(), "I love you.")
+    translate(at.switch_page("pages/translate.py").run(), "I love you.")
     assert_clean(at)
     assert at.get("plotly_chart")
 
 
 def test_an_uploaded_model_joins_the_pickers_and_translates(app, tmp_path):
     path = save_checkpoint(make_translator("cosine", "soft", seed=7), tmp_path / "mine.safetensors")
-    at = app.switch_page("app_pages/checkpoints.py").run()
+    at = app.switch_page("pages/checkpoints.py").run()
     at.file_uploader(key="checkpoint_upload").set_value(("mine.safetensors", path.read_bytes(), "application/octet-stream")).run()
     assert_clean(at)
     assert "mine (uploaded)" in at.selectbox(key="model").options
@@ -214,24 +220,24 @@ def test_an_uploaded_model_joins_the_pickers_and_translates(app, tmp_path):
     assert at.title[0].value == "Translate"
     assert at.selectbox(key="model").value.startswith("upload/")
     # AppTest keeps requesting the page it was last switched to; follow the app's switch.
-    at = translate(at.switch_page("app_pages/translate.py").run(), "I love you.")
+    at = translate(at.switch_page("pages/translate.py").run(), "I love you.")
     assert_clean(at)
     assert "cosine" in at.caption[0].value
     assert at.get("plotly_chart")
 
 
 def test_removing_an_upload_takes_it_out_of_the_pickers(app, tiny_checkpoint):
-    at = app.switch_page("app_pages/checkpoints.py").run()
+    at = app.switch_page("pages/checkpoints.py").run()
     at.file_uploader(key="checkpoint_upload").set_value(("tiny.safetensors", tiny_checkpoint.read_bytes(), "application/octet-stream")).run()
     at.button(key="use_upload").click().run()
-    at.switch_page("app_pages/checkpoints.py").run()
+    at.switch_page("pages/checkpoints.py").run()
     at.button(key="remove_0").click().run()
     assert_clean(at)
     assert not any("(uploaded)" in o for o in at.selectbox(key="model").options)
 
 
 def test_bundled_models_are_listed_with_cards(app):
-    at = app.switch_page("app_pages/checkpoints.py").run()
+    at = app.switch_page("pages/checkpoints.py").run()
     assert [e.label for e in at.expander] == ["en-zh-dot-soft", "en-zh-general-soft", "en-zh-additive-soft", "en-zh-additive-hard", "zh-en-additive-soft"]
     at.session_state["bundled_card_3"] = True
     at.run()
@@ -241,7 +247,7 @@ def test_bundled_models_are_listed_with_cards(app):
 
 
 def test_evaluate_computes_on_demand_and_keeps_the_result(app):
-    at = app.switch_page("app_pages/evaluate.py").run()
+    at = app.switch_page("pages/evaluate.py").run()
     at.multiselect(key="evaluate_models").set_value(["bundled/en-zh-dot-soft.safetensors"]).run()
     at.slider(key="evaluate_sentences").set_value(10).run()
     at.button(key="evaluate_run").click().run()
@@ -256,7 +262,7 @@ def test_evaluate_computes_on_demand_and_keeps_the_result(app):
 def test_about_renders_each_scorer_formula_as_latex(app):
     from models.scorers import SCORERS
 
-    at = app.switch_page("app_pages/about.py").run()
+    at = app.switch_page("pages/about.py").run()
     formulas = [x.value.strip("$").strip() for x in at.latex]
     assert all(cls.formula in formulas for cls in SCORERS.values())
 

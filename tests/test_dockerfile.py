@@ -125,7 +125,7 @@ def test_dockerignore_keeps_out_history_runs_tests_and_caches(path: str) -> None
     assert dockerignored(path)
 
 
-@pytest.mark.parametrize("path", ["app.py", "app_pages/translate.py", "webapp/registry.py", "models/checkpoint.py", "viz/heatmap.py", ".streamlit/config.toml", "assets/checkpoints/en-zh-additive-soft.safetensors", "requirements.txt"])
+@pytest.mark.parametrize("path", ["app.py", "pages/translate.py", "webapp/registry.py", "models/checkpoint.py", "viz/heatmap.py", ".streamlit/config.toml", "assets/checkpoints/en-zh-additive-soft.safetensors", "requirements.txt"])
 def test_dockerignore_keeps_the_app_its_settings_and_bundled_checkpoints(path: str) -> None:
     assert not dockerignored(path)
 

@@ -62,7 +62,7 @@ def current() -> tuple[ModelEntry, Translator] | None:
     e = entry(st.session_state.get(MODEL_KEY))
     if e is None:
         st.info("No model yet. Upload a checkpoint on the Checkpoints page, or train one with `python -m models train`.")
-        st.page_link("app_pages/checkpoints.py", label="Go to Checkpoints", icon=":material/upload_file:")
+        st.page_link("pages/checkpoints.py", label="Go to Checkpoints", icon=":material/upload_file:")
         return None
     translator = attempt(f"Loading {e.label}", load, e)
     return None if translator is None else (e, translator)

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from models.translator import MAX_BEAM
-from webapp import corpus, evaluation, state, tables
+from webapp import corpus, evaluation, frame, state, tables
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("Evaluate")
 st.markdown(
     "Corpus-level results on the HSK test split: **BLEU** of the translations, **AER** (alignment error rate) of "

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from models.scorers import SCORERS
+from webapp import frame
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("About")
 st.markdown(
     """
@@ -45,7 +47,7 @@ the same translation with different attention. So treat the figures as a view of
 claims against references:
 """
 )
-st.page_link("app_pages/translate.py", label="Translate: overlay the reference links of a test sentence on the heatmap", icon=":material/translate:")
-st.page_link("app_pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
-st.page_link("app_pages/evaluate.py", label="Evaluate: alignment error rate of attention against references, next to a diagonal baseline", icon=":material/analytics:")
-st.page_link("app_pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")
+st.page_link("pages/translate.py", label="Translate: overlay the reference links of a test sentence on the heatmap", icon=":material/translate:")
+st.page_link("pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
+st.page_link("pages/evaluate.py", label="Evaluate: alignment error rate of attention against references, next to a diagonal baseline", icon=":material/analytics:")
+st.page_link("pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")

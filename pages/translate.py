@@ -9,7 +9,7 @@ from viz.heatmap import heatmap_figure
 from viz.highlight import highlight_html
 from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
-from webapp import corpus, inference, registry, state, views
+from webapp import corpus, frame, inference, registry, state, views
 
 SUMMARY = {
     "mean_entropy": "Mean entropy (nats)",
@@ -26,6 +26,7 @@ if picked is None:
 entry, translator = picked
 hard = translator.model.config.mode == "hard"
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("Translate")
 st.caption(f"**{state.plain(entry.label)}**: {registry.describe(translator)}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []

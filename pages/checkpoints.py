@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from webapp import registry, state, views
+from webapp import frame, registry, state, views
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("Checkpoints")
 st.markdown(
     "Upload a model trained with `python -m models train`: a `.safetensors` file, or a `.pt` file holding "
@@ -22,7 +23,7 @@ if notice and notice[0] == "error":
 elif notice and (new := state.entry(notice[1])) is not None:
     st.success(f"Loaded **{state.plain(new.label)}**. It is now in the model pickers of every page for this session.")
     if st.button("Translate with it", key="use_upload", on_click=state.choose_model, args=(new.id,), icon=":material/translate:"):
-        st.switch_page("app_pages/translate.py")
+        st.switch_page("pages/translate.py")
 
 uploaded = state.uploads().entries()
 if uploaded:

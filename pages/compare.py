@@ -6,11 +6,12 @@ from viz.compare import difference_figure, metrics_frame
 from viz.heatmap import heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
-from webapp import corpus, inference, registry, state, views
+from webapp import corpus, frame, inference, registry, state, views
 
 MAX_MODELS = 7
 COLUMNS = 2
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("Compare")
 entries = state.entries()
 if len(entries) < 2:
