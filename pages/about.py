@@ -6,6 +6,7 @@ from models.scorers import SCORERS
 from webapp import frame
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+
 st.title("About")
 st.markdown(
     """

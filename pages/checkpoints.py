@@ -5,6 +5,7 @@ import streamlit as st
 from webapp import frame, registry, state, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+
 st.title("Checkpoints")
 st.markdown(
     "Upload a model trained with `python -m models train`: a `.safetensors` file, or a `.pt` file holding "

@@ -8,10 +8,11 @@ from viz.tokens import words
 from viz.translation import translation_html
 from webapp import corpus, frame, inference, registry, state, views
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+
 MAX_MODELS = 7
 COLUMNS = 2
 
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("Compare")
 entries = state.entries()
 if len(entries) < 2:

@@ -6,6 +6,7 @@ from models.translator import MAX_BEAM
 from webapp import corpus, evaluation, frame, state, tables
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+
 st.title("Evaluate")
 st.markdown(
     "Corpus-level results on the HSK test split: **BLEU** of the translations, **AER** (alignment error rate) of "
@@ -62,10 +63,10 @@ measured = {e.label: r for e, t in loaded if (r := evaluation.cached(e, t, sente
 if not measured:
     st.caption("Nothing measured yet for this setting: press the button to run the models on the test split.")
     st.stop()
-frame = tables.metrics(measured)
-st.dataframe(frame, key="evaluate_measured")
+table = tables.metrics(measured)
+st.dataframe(table, key="evaluate_measured")
 metric = st.segmented_control(
-    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in frame], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
+    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
 )
 if metric:
-    st.bar_chart(frame[metric].rename_axis("model"), horizontal=True)
+    st.bar_chart(table[metric].rename_axis("model"), horizontal=True)

@@ -11,6 +11,8 @@ from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
 from webapp import corpus, frame, inference, registry, state, views
 
+frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+
 SUMMARY = {
     "mean_entropy": "Mean entropy (nats)",
     "uniform_entropy": "Uniform: log S",
@@ -26,7 +28,6 @@ if picked is None:
 entry, translator = picked
 hard = translator.model.config.mode == "hard"
 
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 st.title("Translate")
 st.caption(f"**{state.plain(entry.label)}**: {registry.describe(translator)}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []

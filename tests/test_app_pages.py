@@ -72,6 +72,16 @@ def test_every_page_renders_without_an_exception(app, page):
     assert at.title[0].value == title and at.sidebar.selectbox(key="model").value
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_a_session_that_starts_on_a_page_gets_the_frame(monkeypatch, tiny_checkpoint_dir: Path, page):
+    """The first run of a session opened at a page URL, as on a fresh server (webapp/frame.py)."""
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).switch_page(page).run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="model").value
+    assert at.title[0].value == Path(page).stem.title()
+
+
 def test_every_widget_on_every_page_and_view_has_a_key(app):
     at = translate(app, "I love you.")
     missing = unkeyed(at)
