@@ -38,7 +38,7 @@ def app(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path) -> AppTest:
 
 
 def translate(at: AppTest, text: str) -> AppTest:
-    """Type ``text`` on Translate; like the browser, the box keeps at most its max_chars."""
+    """Type ``text`` on Translate; like the browser, the box would keep at most its max_chars (it sets none)."""
     box = at.switch_page("pages/translate.py").run().text_input(key="translate_sentence")
     return box.input(text[: box.proto.max_chars or None]).run()
 

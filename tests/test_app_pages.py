@@ -16,6 +16,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models.checkpoint import save_checkpoint
+from models.tokenize import tokenizer_for
 from models.translator import MAX_SOURCE_TOKENS, Translator
 from tests.conftest import make_translator
 from webapp import views
@@ -113,6 +114,36 @@ def test_a_long_input_is_cut_with_a_visible_note(app):
     at = translate(app, " ".join(["cat"] * (MAX_SOURCE_TOKENS + 20)))
     assert_clean(at)
     assert f"only the first {MAX_SOURCE_TOKENS}" in at.warning[0].value
+
+
+@pytest.mark.parametrize("text", [("the cat sat on the mat . " * 200)[:5000], " ".join(["tea"] * 500)], ids=["5,000 characters", "500 words"])
+@pytest.mark.parametrize("page", ["pages/translate.py", "pages/compare.py"])
+def test_a_very_long_paste_reaches_the_translator_whole_and_is_cut_with_a_note(app, page, text):
+    at = app.switch_page(page).run()
+    key = f"{Path(page).stem}_sentence"
+    assert not at.text_input(key=key).proto.max_chars  # a browser would cut the paste there, silently
+    at = at.text_input(key=key).input(text).run()
+    assert_clean(at)
+    assert at.text_input(key=key).value == text
+    tokens = len(tokenizer_for("en").tokenize(text))
+    assert [w.value for w in at.warning] == [f"The input has {tokens} tokens; only the first {MAX_SOURCE_TOKENS} were translated."]
+    assert at.get("plotly_chart")
+
+
+def test_a_paste_longer_than_the_box_keeps_is_cut_there_with_a_note(app):
+    at = translate(app, "tea " * 250_000)  # 1,000,000 characters
+    assert_clean(at)
+    assert at.text_input(key="translate_sentence").value == ("tea " * 250_000)[: views.MAX_INPUT_CHARS]
+    assert at.warning[0].value == f"The text has 1,000,000 characters; only the first {views.MAX_INPUT_CHARS:,} are kept."
+    assert f"only the first {MAX_SOURCE_TOKENS} were translated" in at.warning[1].value
+    assert at.get("plotly_chart")
+    # the cut sentence (and its note) carry over to Compare; a short one clears the note
+    at = at.switch_page("pages/compare.py").run()
+    assert len(at.text_input(key="compare_sentence").value) == views.MAX_INPUT_CHARS
+    assert at.warning[0].value.startswith("The text has 1,000,000 characters")
+    at = at.text_input(key="compare_sentence").input("I love you.").run()
+    assert_clean(at)
+    assert not at.warning
 
 
 def test_unknown_words_are_named(app):

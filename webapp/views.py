@@ -28,6 +28,11 @@ MAX_FIGURES = 128
 IMAGE_EXPORT = importlib.util.find_spec("kaleido") is not None
 ROWS_OWN, ROWS_REFERENCE = "Model's own translation", "Reference translation (teacher-forced)"
 SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widget keys are per page)
+# The sentence box keeps at most this many characters: far more than the translator reads
+# (models.translator.MAX_SOURCE_TOKENS tokens, noted on the page), little enough that a huge paste
+# costs the server nothing. Longer text is cut, with a note; the box then shows what was kept.
+MAX_INPUT_CHARS = 10_000
+SHARED_CUT_FROM = "_sentence_cut_from"  # the length of the text the shared sentence was cut from
 
 
 def language(code: str) -> str:
@@ -36,16 +41,24 @@ def language(code: str) -> str:
 
 def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
     """An example picker (HSK test split) above a text box; picking fills the box. The
-    sentence is shared for the session, so Compare starts with what Translate showed."""
+    sentence is shared for the session, so Compare starts with what Translate showed. Text
+    longer than ``MAX_INPUT_CHARS`` is cut to it, and a note under the box says so."""
     text_key, example_key = f"{page}_sentence", f"{page}_example"
 
     def typed() -> None:
-        st.session_state[SHARED_SENTENCE] = st.session_state[text_key]
+        text = st.session_state[text_key]
+        if len(text) > MAX_INPUT_CHARS:
+            st.session_state[SHARED_CUT_FROM] = len(text)
+            text = st.session_state[text_key] = text[:MAX_INPUT_CHARS]
+        else:
+            st.session_state.pop(SHARED_CUT_FROM, None)
+        st.session_state[SHARED_SENTENCE] = text
 
     def picked() -> None:
         i = st.session_state[example_key]
         if i is not None:
             st.session_state[SHARED_SENTENCE] = st.session_state[text_key] = examples[i].source
+            st.session_state.pop(SHARED_CUT_FROM, None)
 
     if st.session_state.get(text_key) != st.session_state.get(SHARED_SENTENCE, ""):
         st.session_state[text_key] = st.session_state.get(SHARED_SENTENCE, "")
@@ -59,13 +72,19 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
             key=example_key,
             on_change=picked,
         )
-    return st.text_input(
+    text = st.text_input(
         f"Sentence in {language(src_lang)}",
         key=text_key,
-        max_chars=2000,
         placeholder="Type a sentence and press Enter",
         on_change=typed,
     )
+    # No max_chars on the box: the browser would cut a paste there without a word.
+    cut_from = st.session_state.get(SHARED_CUT_FROM)
+    if len(text) > MAX_INPUT_CHARS:  # not typed here (typed() cuts): cut all the same
+        cut_from, text = len(text), text[:MAX_INPUT_CHARS]
+    if cut_from:
+        st.warning(f"The text has {cut_from:,} characters; only the first {MAX_INPUT_CHARS:,} are kept.")
+    return text
 
 
 def input_notes(result: DecodeResult) -> None:
