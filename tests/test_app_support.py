@@ -11,7 +11,7 @@ import torch
 
 from models.checkpoint import CheckpointError, save_checkpoint
 from tests.conftest import make_translator
-from webapp import corpus, registry, tables
+from webapp import corpus, evaluation, registry, tables
 from webapp.registry import MAX_UPLOADS, UploadLimitError, UploadStore
 from webapp.state import plain
 
@@ -69,6 +69,39 @@ def test_uploads_are_kept_once_per_content_and_bounded(tmp_path):
     store.remove(first.id)
     store.add("one-more.safetensors", checkpoint_bytes(tmp_path, 99))
     assert len(store.entries()) == MAX_UPLOADS
+
+
+def test_the_result_store_keeps_each_pool_to_its_limit_least_recently_used_out_first():
+    store = evaluation.ResultStore({"bundled": 3, "uploaded": 2})
+    for n in range(3):
+        store.put("bundled", n, {"bleu": n})
+    assert store.get("bundled", 0) == {"bleu": 0}  # used: now the newest
+    store.put("bundled", 3, {"bleu": 3})
+    assert store.get("bundled", 1) is None and store.get("bundled", 0) == {"bleu": 0}
+    for n in range(10):
+        store.put("uploaded", n, {"bleu": n})
+    assert store.size("uploaded") == 2 and store.size("bundled") == 3
+    assert store.get("uploaded", 9) == {"bleu": 9} and store.get("uploaded", 7) is None
+
+
+def test_evaluation_results_of_uploads_are_bounded_apart_from_the_bundled_ones(monkeypatch, tiny_translator):
+    monkeypatch.setattr(evaluation, "evaluate", lambda translator, pairs, refs, beam, progress: {"sentences": len(pairs), "beam": beam})
+    evaluation._results.clear()
+    try:
+        bundled = registry.ModelEntry("bundled/a", "a", "bundled", "a@1")
+        assert evaluation.run(bundled, tiny_translator, [], 1, lambda done, total: None) == {"sentences": 0, "beam": 1}
+        count = evaluation.MAX_UPLOADED_RESULTS + 5
+        uploads = [registry.ModelEntry(f"upload/{n}", f"u{n}", "uploaded", f"sha256:{n}") for n in range(count)]
+        for entry in uploads:
+            evaluation.run(entry, tiny_translator, [], 2, lambda done, total: None)
+        assert evaluation._results().size("uploaded") == evaluation.MAX_UPLOADED_RESULTS
+        assert evaluation.cached(uploads[-1], tiny_translator, 0, 2) is not None
+        assert evaluation.cached(uploads[0], tiny_translator, 0, 2) is None
+        assert evaluation.cached(bundled, tiny_translator, 0, 1) is not None
+        assert evaluation._results().limits == {"bundled": evaluation.MAX_RESULTS, "uploaded": evaluation.MAX_UPLOADED_RESULTS}
+        assert evaluation.MAX_UPLOADED_RESULTS < evaluation.MAX_RESULTS <= 1024
+    finally:
+        evaluation._results.clear()
 
 
 def test_a_bad_upload_raises_the_loader_message_and_is_not_kept():
