@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from models.checkpoint import save_checkpoint
-from tests.app_server import CHROMIUM, app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap
+from tests.app_server import CHROMIUM, app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap, wait_idle
 from tests.conftest import make_translator
 from webapp import registry
 
@@ -81,3 +81,18 @@ def test_translate_compare_and_an_uploaded_model_draw_their_charts(page, checkpo
 def test_every_other_page_opens_cleanly(page, title):
     go_to(page, title, WAIT_MS)
     assert page.locator("h1").filter(has_text=title).count() == 1
+
+
+def test_a_fresh_server_opened_at_a_page_url_draws_that_page_in_the_app_frame(checkpoints):
+    """Until some session has called st.navigation, Streamlit also routes through its legacy
+    router for the pages/ folder, which runs a page file without app.py (webapp/frame.py)."""
+    with app_server(checkpoints) as base, browser_page() as (pg, problems):
+        pg.goto(f"{base}/about", timeout=WAIT_MS)
+        pg.locator("h1").filter(has_text="About").wait_for(timeout=WAIT_MS)
+        wait_idle(pg, WAIT_MS)
+        nav = pg.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert [n.split()[-1] for n in nav] == ["Translate", "Compare", "Checkpoints", "Evaluate", "About"]
+        assert pg.locator(".st-key-model").count() == 1
+        assert exceptions(pg) == []
+        # Opened at a page URL, the frontend first asks /about/_stcore/... (404s; so it does without a pages/ folder).
+        assert [p for p in problems if "status of 404" not in p] == []
