@@ -25,14 +25,20 @@ class Attention(nn.Module):
         self.gumbel_tau = 1.0
 
     def forward(
-        self, s: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
+        self, s: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """s (B, H), keys (B, S, K), values (B, S, H), mask (B, S) bool.
+        """s (B, H), keys (B, S, K), values (B, S, H), mask (B, S) bool, or None when no
+        position is padding.
 
         Returns context (B, H), the weights that built it (B, S) and softmax(e) (B, S); in soft
         mode the last two are the same tensor, in hard mode the weights are one-hot.
         """
-        e = torch.where(mask, self.scorer(s, keys), float("-inf"))  # (B, S)
+        return self.weigh(self.scorer(s, keys), values, mask)
+
+    def weigh(self, e: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """From scores e (B, S): ``forward``'s context, weights and distribution."""
+        if mask is not None:
+            e = torch.where(mask, e, float("-inf"))  # (B, S)
         probs = torch.softmax(e, dim=-1)
         if self.mode == "soft":
             weights = probs

@@ -28,9 +28,10 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
     V = model.config.tgt_vocab_size
     K = min(ALTERNATIVES, V)
     beams = enc.select(torch.zeros(k, dtype=torch.long, device=device))  # the sentence once per beam
+    padded = not bool(enc.mask.all())  # else no mask is needed
     keys, values, mask = beams.keys[:1], beams.values[:1], beams.mask[:1]  # (n, ...) for n live beams
     y = torch.full((1,), BOS, dtype=torch.long, device=device)  # (n,)
-    s = enc.s0  # (n, H)
+    state = model.decoder.start(enc.s0)  # (n, 4H)
     scores = torch.zeros(1, device=device)  # (n,)
     rows: list[torch.Tensor] = []  # per step (n, 2K + S): each live beam's alternatives and attention
     probs: list[torch.Tensor] = []  # per step (m,): each candidate's token probability
@@ -42,7 +43,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         n = y.size(0)
         if keys.size(0) != n:
             keys, values, mask = beams.keys[:n], beams.values[:n], beams.mask[:n]
-        logits, s_new, w, _ = model.decoder.step(y, s, keys, values, mask)
+        logits, state, w, _ = model.decoder.step(y, state, keys, values, mask if padded else None)
         logp = torch.log_softmax(logits, dim=-1)  # (n, V)
         cand_scores, cand = (scores.unsqueeze(1) + logp).view(-1).topk(min(2 * k, n * V))  # (m,)
         alt_lp, alt_i = logp.topk(K, dim=-1)  # (n, K)
@@ -58,7 +59,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         if len(ended) >= k or not keep:
             break
         y = torch.tensor([tok[r] for r in keep], device=device)
-        s = s_new[torch.tensor([back[r] for r in keep], device=device)]
+        state = state[torch.tensor([back[r] for r in keep], device=device)]
         scores = torch.tensor([cs[r] for r in keep], dtype=scores.dtype, device=device)
     else:  # length cap reached: the live beams end unfinished
         ended += [(max_len - 1, r, cs[r]) for r in kept[-1]]

@@ -10,11 +10,25 @@ teacher forcing runs the GRU over all steps at once (``forward``); decoding uses
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .attention import Attention
+
+
+class StepWeights(NamedTuple):
+    """The decoder's weights as ``Decoder.step`` uses them (H hidden, E embedding, Q the
+    scorer's query size, 0 when it has no query projection, V vocabulary)."""
+
+    table: torch.Tensor  # (V, 3H + E): per token y, W_ih E y + b_ih and W_p[:, 2H:] E y + b_p
+    query: torch.Tensor  # (H, 3H + Q + E): s -> [W_hh s | W_q s | W_p[:, :H] s], transposed
+    query_bias: torch.Tensor  # (3H + Q + E,): [b_hh | 0 | 0]
+    context: torch.Tensor  # (H, E): W_p[:, H:2H] transposed
+    out: torch.Tensor  # (E, V): the output layer, transposed
+    out_bias: torch.Tensor  # (V,)
 
 
 class Decoder(nn.Module):
@@ -28,54 +42,76 @@ class Decoder(nn.Module):
         self.out = nn.Linear(emb_dim, vocab_size)
         self.out.weight = self.embed.weight  # tied input and output embeddings
         self.drop = nn.Dropout(dropout)
-        self._table: tuple[tuple, torch.Tensor] | None = None  # (weights' identity, token_table())
+        self._weights: tuple[tuple, StepWeights] | None = None  # (weights' identity, step_weights())
 
     def _predict(self, s: torch.Tensor, context: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """s (..., H), context (..., H), emb (..., E) -> logits (..., V)."""
         o = torch.tanh(F.linear(self._drop(torch.cat([s, context, emb], dim=-1)), self.proj.weight, self.proj.bias))
         return F.linear(self._drop(o), self.out.weight, self.out.bias)
 
-    def step(
-        self, y_prev: torch.Tensor, s: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One decoding step.
+    def start(self, s0: torch.Tensor) -> torch.Tensor:
+        """Decoding state (B, 4H) from the initial state s0 (B, H): [s ; W_hh s + b_hh], the
+        state and the hidden side of the next GRU step's gates."""
+        return torch.cat([s0, F.linear(s0, self.cell.weight_hh, self.cell.bias_hh)], dim=1)
 
-        y_prev (B,) previous token ids, s (B, H) previous state s_{t-1}, keys (B, S, K) from
-        ``scorer.prepare``, values (B, S, H) encoder states, mask (B, S) real positions.
-        Returns logits (B, V), new state s_t (B, H), attention weights used (B, S) and the
+    def step(
+        self, y_prev: torch.Tensor, state: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One decoding step (inference; training runs every step at once in ``forward``).
+
+        y_prev (B,) previous token ids, state (B, 4H) from ``start`` or the previous step,
+        keys (B, S, K) from ``scorer.prepare``, values (B, S, H) encoder states, mask (B, S)
+        real positions or None when there is no padding. Returns logits (B, V), the new state
+        (B, 4H) (its first H columns are s_t), the attention weights used (B, S) and the
         attention distribution softmax(e) (B, S) (equal to the weights in soft mode).
+
+        The same arithmetic as ``forward`` (to float rounding), arranged for few operations:
+        what depends only on y_{t-1} is a row of a table, and everything computed from s_t
+        (the next step's hidden gates, the scorer's query, the projection's share) is one
+        matrix product.
         """
-        if self.training or torch.is_grad_enabled():  # the modules' arithmetic, written out
-            emb = self._drop(F.embedding(y_prev, self.embed.weight))  # (B, E)
-            c = self.cell
-            s_new = torch.gru_cell(emb, s, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)  # (B, H)
-            context, weights, probs = self.attention(s_new, keys, values, mask)  # (B, H), (B, S), (B, S)
-            return self._predict(s_new, context, emb), s_new, weights, probs
-        # Inference: what depends only on y_{t-1} comes from token_table(), and the GRU cell is
-        # written out around it (same arithmetic as torch.gru_cell, to float rounding).
-        H = s.size(1)
-        gi, gp = self.token_table()[y_prev].split([3 * H, self.proj.out_features], dim=1)  # (B, 3H), (B, E)
-        gh = F.linear(s, self.cell.weight_hh, self.cell.bias_hh)  # (B, 3H)
+        w = self.step_weights()
+        H = self.cell.hidden_size
+        s, gh = state[:, :H], state[:, H:]  # (B, H), (B, 3H)
+        gi, gp = w.table[y_prev].split([3 * H, w.context.size(1)], dim=1)  # (B, 3H), (B, E)
         r, z = torch.sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H]).chunk(2, dim=1)
         n = torch.tanh(torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]))
-        s_new = torch.lerp(n, s, z)  # (1 - z) * n + z * s
-        context, weights, probs = self.attention(s_new, keys, values, mask)
-        o = torch.tanh(torch.addmm(gp, torch.cat([s_new, context], dim=1), self.proj.weight[:, : 2 * H].t()))
-        return F.linear(o, self.out.weight, self.out.bias), s_new, weights, probs
+        s_new = torch.lerp(n, s, z)  # (1 - z) * n + z * s: GRU(E y_{t-1}, s_{t-1})
+        E = gp.size(1)
+        gh_new, q, ps = torch.addmm(w.query_bias, s_new, w.query).split([3 * H, w.query.size(1) - 3 * H - E, E], dim=1)
+        scorer = self.attention.scorer
+        context, weights, probs = self.attention.weigh(scorer.score(s_new if scorer.query_weight is None else q, keys), values, mask)
+        o = torch.tanh(torch.addmm(gp + ps, context, w.context))  # (B, E)
+        return torch.addmm(w.out_bias, o, w.out), torch.cat([s_new, gh_new], dim=1), weights, probs
 
-    def token_table(self) -> torch.Tensor:
-        """(V, 3H + E): for every token y, the GRU's input gates W_ih E y + b_ih and the
-        projection's share W_p[:, 2H:] E y + b_p. Computed once per set of weights (it follows
+    def step_weights(self) -> StepWeights:
+        """The weights rearranged for ``step``. Computed once per set of weights (it follows
         in-place updates and moves between devices; weights made under inference mode have no
-        version counter and are taken as fixed) and used only for inference."""
-        weights = (self.embed.weight, self.cell.weight_ih, self.cell.bias_ih, self.proj.weight, self.proj.bias)
-        key = tuple((w.data_ptr(), -1 if w.is_inference() else w._version) for w in weights)
-        if self._table is None or self._table[0] != key:
-            E, H = self.embed.weight, self.cell.hidden_size
+        version counter and are taken as fixed)."""
+        params = tuple(self.parameters())
+        key = tuple((w.data_ptr(), -1 if w.is_inference() else w._version) for w in params)
+        if self._weights is None or self._weights[0] != key:
+            H, E = self.cell.hidden_size, self.embed.weight.size(1)
+            wq = self.attention.scorer.query_weight
+            wq = self.proj.weight.new_zeros(0, H) if wq is None else wq
+            p_s, p_c, p_y = self.proj.weight.split([H, H, E], dim=1)
             with torch.no_grad():
-                table = torch.cat([F.linear(E, self.cell.weight_ih, self.cell.bias_ih), F.linear(E, self.proj.weight[:, 2 * H :], self.proj.bias)], dim=1)
-            self._table = (key, table)
-        return self._table[1]
+                weights = StepWeights(
+                    table=torch.cat(
+                        [
+                            F.linear(self.embed.weight, self.cell.weight_ih, self.cell.bias_ih),
+                            F.linear(self.embed.weight, p_y, self.proj.bias),
+                        ],
+                        dim=1,
+                    ),
+                    query=torch.cat([self.cell.weight_hh, wq, p_s]).t().contiguous(),
+                    query_bias=torch.cat([self.cell.bias_hh, self.cell.bias_hh.new_zeros(wq.size(0) + E)]),
+                    context=p_c.t().contiguous(),
+                    out=self.out.weight.t().contiguous(),
+                    out_bias=self.out.bias.detach(),
+                )
+            self._weights = (key, weights)
+        return self._weights[1]
 
     def forward(
         self, y_prev: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
@@ -88,8 +124,9 @@ class Decoder(nn.Module):
         B, T = y_prev.shape
         emb = self._drop(self.embed(y_prev))  # (B, T, E)
         c = self.cell
-        states, _ = torch.gru(emb, s0.unsqueeze(0).contiguous(), [c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh],
-                              True, 1, 0.0, self.training, False, True)  # (B, T, H)
+        states, _ = torch.gru(
+            emb, s0.unsqueeze(0).contiguous(), [c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh], True, 1, 0.0, self.training, False, True
+        )  # (B, T, H)
 
         def per_step(x: torch.Tensor) -> torch.Tensor:  # (B, ...) -> (B * T, ...)
             return x.unsqueeze(1).expand(B, T, *x.shape[1:]).reshape(B * T, *x.shape[1:])

@@ -62,9 +62,10 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
     lengths = [0] * B
     rows = torch.arange(B, device=device)  # (n,) which sentences are still decoding
     y = torch.full((B,), BOS, dtype=torch.long, device=device)
-    s, keys, values, mask = enc.s0, enc.keys, enc.values, enc.mask
+    state, keys, values = model.decoder.start(enc.s0), enc.keys, enc.values  # (B, 4H), (B, S, K), (B, S, H)
+    mask = None if bool(enc.mask.all()) else enc.mask  # (B, S), or None: no padding to mask
     for t in range(records.size(1)):
-        logits, s, w, _ = model.decoder.step(y, s, keys, values, mask)
+        logits, state, w, _ = model.decoder.step(y, state, keys, values, mask)
         alt_p, alt_i = torch.softmax(logits, dim=-1).topk(K, dim=-1)  # (n, K)
         y = alt_i[:, 0]
         records[:, t].index_copy_(0, rows, step_record(alt_p, alt_i, w))
@@ -78,7 +79,8 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
         live = ~ended
         if not bool(live.any()):
             break
-        rows, y, s, keys, values, mask, cap = (x[live] for x in (rows, y, s, keys, values, mask, cap))
+        rows, y, state, keys, values, cap = (x[live] for x in (rows, y, state, keys, values, cap))
+        mask = None if mask is None else mask[live]
         first_cap = int(cap.min())
     host = records.cpu().numpy()
     src_lens = enc.mask.sum(1).tolist()

@@ -1,7 +1,9 @@
 """One registry of attention scoring functions e = f(s, h).
 
-Every scorer splits its work in two so decoding can cache the encoder side:
-``keys = scorer.prepare(h)`` once per sentence, then ``scorer(query, keys)`` per step.
+Every scorer splits its work so decoding can cache the encoder side and fuse the query side:
+``keys = scorer.prepare(h)`` once per sentence; per step ``scorer(s, keys)``, which is
+``scorer.score(q, keys)`` of the projected query q = W_q s (``query_weight``: W_q, or None
+when the query is used as it is, which lets the decoder fold W_q into its own matrices).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from torch.nn import functional as F
 
 
 class Scorer(nn.Module):
-    """Base class. ``prepare``: h (B, S, H) -> keys (B, S, K); ``forward``: s (B, H), keys -> e (B, S)."""
+    """Base class. ``prepare``: h (B, S, H) -> keys (B, S, K); ``forward``: s (B, H), keys -> e (B, S);
+    ``score``: projected query q (B, Q), keys -> e (B, S)."""
 
     formula = ""
 
@@ -22,11 +25,20 @@ class Scorer(nn.Module):
         super().__init__()
         self.hidden = hidden
 
+    @property
+    def query_weight(self) -> torch.Tensor | None:
+        """W_q (Q, H) of the query projection q = W_q s, or None (q = s)."""
+        return None
+
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return h
 
+    def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(keys, q.unsqueeze(2)).squeeze(2)  # (B, S)
+
     def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.bmm(keys, s.unsqueeze(2)).squeeze(2)  # (B, S)
+        w = self.query_weight
+        return self.score(s if w is None else F.linear(s, w), keys)
 
 
 class Dot(Scorer):
@@ -62,9 +74,8 @@ class Cosine(Scorer):
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return nn.functional.normalize(h, dim=-1)
 
-    def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        s = nn.functional.normalize(s, dim=-1)
-        return self.log_tau.exp() * torch.bmm(keys, s.unsqueeze(2)).squeeze(2)
+    def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return self.log_tau.exp() * super().score(nn.functional.normalize(q, dim=-1), keys)
 
 
 class Additive(Scorer):
@@ -79,8 +90,12 @@ class Additive(Scorer):
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return self.U(h)  # (B, S, H): U h_i, computed once per sentence
 
-    def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(keys + F.linear(s, self.W.weight).unsqueeze(1)) @ self.v.weight[0]  # (B, S)
+    @property
+    def query_weight(self) -> torch.Tensor:
+        return self.W.weight
+
+    def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(keys + q.unsqueeze(1)) @ self.v.weight[0]  # (B, S)
 
 
 SCORERS: dict[str, type[Scorer]] = {

@@ -98,9 +98,9 @@ def test_teacher_forcing_all_at_once_equals_step_by_step(scorer):
     tgt = torch.tensor([[4, 5, 3], [6, 3, 0]])
     logits, weights, probs = model(src, lengths, tgt)
     enc = model.encode(src, lengths)
-    s, y = enc.s0, torch.full((2,), 2)
+    state, y = model.decoder.start(enc.s0), torch.full((2,), 2)
     for t in range(tgt.size(1)):
-        lg, s, w, p = model.decoder.step(y, s, enc.keys, enc.values, enc.mask)
+        lg, state, w, p = model.decoder.step(y, state, enc.keys, enc.values, enc.mask)
         torch.testing.assert_close(lg, logits[:, t], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(w, weights[:, t], atol=1e-6, rtol=1e-5)
         y = tgt[:, t]
