@@ -31,7 +31,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
     padded = not bool(enc.mask.all())  # else no mask is needed
     keys, values, mask = beams.keys[:1], beams.values[:1], beams.mask[:1]  # (n, ...) for n live beams
     y = torch.full((1,), BOS, dtype=torch.long, device=device)  # (n,)
-    state = model.decoder.start(enc.s0)  # (n, 4H)
+    state, weights = model.decoder.start(enc.s0), model.decoder.step_weights()  # (n, 4H)
     scores = torch.zeros(1, device=device)  # (n,)
     rows: list[torch.Tensor] = []  # per step (n, 2K + S): each live beam's alternatives and attention
     probs: list[torch.Tensor] = []  # per step (m,): each candidate's token probability
@@ -43,7 +43,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         n = y.size(0)
         if keys.size(0) != n:
             keys, values, mask = beams.keys[:n], beams.values[:n], beams.mask[:n]
-        logits, state, w, _ = model.decoder.step(y, state, keys, values, mask if padded else None)
+        logits, state, w, _ = model.decoder.step(y, state, keys, values, mask if padded else None, weights)
         logp = torch.log_softmax(logits, dim=-1)  # (n, V)
         cand_scores, cand = (scores.unsqueeze(1) + logp).view(-1).topk(min(2 * k, n * V))  # (m,)
         alt_lp, alt_i = logp.topk(K, dim=-1)  # (n, K)

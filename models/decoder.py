@@ -55,13 +55,20 @@ class Decoder(nn.Module):
         return torch.cat([s0, F.linear(s0, self.cell.weight_hh, self.cell.bias_hh)], dim=1)
 
     def step(
-        self, y_prev: torch.Tensor, state: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None
+        self,
+        y_prev: torch.Tensor,
+        state: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        mask: torch.Tensor | None,
+        weights: StepWeights | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One decoding step (inference; training runs every step at once in ``forward``).
 
         y_prev (B,) previous token ids, state (B, 4H) from ``start`` or the previous step,
         keys (B, S, K) from ``scorer.prepare``, values (B, S, H) encoder states, mask (B, S)
-        real positions or None when there is no padding. Returns logits (B, V), the new state
+        real positions or None when there is no padding; ``weights`` from ``step_weights()``
+        (decoders fetch them once per sentence, not per step). Returns logits (B, V), the new state
         (B, 4H) (its first H columns are s_t), the attention weights used (B, S) and the
         attention distribution softmax(e) (B, S) (equal to the weights in soft mode).
 
@@ -70,7 +77,7 @@ class Decoder(nn.Module):
         (the next step's hidden gates, the scorer's query, the projection's share) is one
         matrix product.
         """
-        w = self.step_weights()
+        w = weights if weights is not None else self.step_weights()
         H = self.cell.hidden_size
         s, gh = state[:, :H], state[:, H:]  # (B, H), (B, 3H)
         gi, gp = w.table[y_prev].split([3 * H, w.context.size(1)], dim=1)  # (B, 3H), (B, E)

@@ -62,10 +62,11 @@ def greedy_decode(model: Seq2Seq, enc: Encoded, max_lens: list[int]) -> list[Dec
     lengths = [0] * B
     rows = torch.arange(B, device=device)  # (n,) which sentences are still decoding
     y = torch.full((B,), BOS, dtype=torch.long, device=device)
+    weights = model.decoder.step_weights()
     state, keys, values = model.decoder.start(enc.s0), enc.keys, enc.values  # (B, 4H), (B, S, K), (B, S, H)
     mask = None if bool(enc.mask.all()) else enc.mask  # (B, S), or None: no padding to mask
     for t in range(records.size(1)):
-        logits, state, w, _ = model.decoder.step(y, state, keys, values, mask)
+        logits, state, w, _ = model.decoder.step(y, state, keys, values, mask, weights)
         alt_p, alt_i = torch.softmax(logits, dim=-1).topk(K, dim=-1)  # (n, K)
         y = alt_i[:, 0]
         records[:, t].index_copy_(0, rows, step_record(alt_p, alt_i, w))
