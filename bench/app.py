@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import machine, markdown_table  # noqa: E402
+from bench.common import add_report_args, machine, markdown_table, report  # noqa: E402
 from models.tokenize import tokenizer_for  # noqa: E402
 from models.translator import resolve_device  # noqa: E402
 from tests.app_server import app_server, browser_page, go_to, open_app, type_sentence, wait_idle  # noqa: E402
@@ -87,6 +87,7 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, default=7, help="timed sentences per page (after one warm-up)")
     parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
     parser.add_argument("--shots", type=Path, help="also save a screenshot of every page here")
+    add_report_args(parser)
     args = parser.parse_args()
 
     folder = args.checkpoints or (registry.DEFAULT_DIR if registry.bundled_entries(registry.DEFAULT_DIR) else tiny_checkpoints())
@@ -111,7 +112,8 @@ def main() -> int:
 
     head = ["page", "models", "sentences", "median s", "min s", "max s"]
     table = [[name, str(models), str(len(times)), f"{statistics.median(times):.3f}", f"{min(times):.3f}", f"{max(times):.3f}"] for name, models, times in rows]
-    print(f"\n{machine(resolve_device('auto'))}\ncheckpoints: {folder}\n\n{markdown_table(head, table)}")
+    where = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
+    report("bench/app.py", sys.argv[1:], [f"Machine: {machine(resolve_device('auto'))}", f"Checkpoints: {where}", markdown_table(head, table)], args)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import time
@@ -14,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
+
+from models.bundle import replace_block
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "assets" / "checkpoints"
@@ -44,12 +47,22 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def report(script: str, argv: list[str], parts: list[str], out: Path | None) -> None:
-    """Print the parts, then the command that made them; also write it all to ``out``."""
+def add_report_args(parser: argparse.ArgumentParser) -> None:
+    """``--out FILE`` and ``--readme``, the options of ``report``."""
+    parser.add_argument("--out", type=Path, help="also write the report (Markdown) here")
+    parser.add_argument("--readme", action="store_true", help="also put the report in README.md, between this script's markers")
+
+
+def report(script: str, argv: list[str], parts: list[str], args: argparse.Namespace) -> None:
+    """Print the parts, then the command that made them; also write it all to ``args.out``
+    and, with ``args.readme``, into README.md between ``<!-- {script}:start -->`` and
+    ``<!-- {script}:end -->``."""
     text = "\n\n".join([*parts, f"Command: python {script} {' '.join(argv)}".rstrip()])
     print(text)
-    if out:
-        out.write_text(text + "\n")
+    if args.out:
+        args.out.write_text(text + "\n")
+    if args.readme:
+        replace_block(ROOT / "README.md", f"<!-- {script}:start -->", f"<!-- {script}:end -->", text)
 
 
 def sync(device: torch.device) -> None:

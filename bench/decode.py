@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from bench.common import CHECKPOINTS, Timer, machine, markdown_table, median_p95_ms, peak_tensor_mib, report
+from bench.common import CHECKPOINTS, Timer, add_report_args, machine, markdown_table, median_p95_ms, peak_tensor_mib, report
 from models.beam import beam_search
 from models.checkpoint import load_checkpoint
 from models.data import hsk_pairs
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="batched runs (the median is reported)")
     p.add_argument("--compare-sentences", type=int, default=20)
     p.add_argument("--clock", default="wall", choices=["wall", "cpu"], help="cpu: this process's CPU time (for a loaded machine)")
-    p.add_argument("--out", type=Path, help="also write the report (Markdown) here")
+    add_report_args(p)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     timer = Timer(resolve_device(args.device), args.clock)
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for path in paths for r in bench_model(path, args, timer)]
     head = ["model", "measure", "reference", "fast", "speed-up", "same output"]
     parts = [f"Machine: {machine(timer.device, timer.clock)}", markdown_table(head, rows), compare_line(paths, args, timer)]
-    report("bench/decode.py", sys.argv[1:] if argv is None else argv, parts, args.out)
+    report("bench/decode.py", sys.argv[1:] if argv is None else argv, parts, args)
     return 0
 
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from bench.app import DRAWN_JS, labels, tiny_checkpoints  # noqa: E402
-from bench.common import machine, markdown_table, report  # noqa: E402
+from bench.common import add_report_args, machine, markdown_table, report  # noqa: E402
 from models.checkpoint import load_checkpoint  # noqa: E402
 from tests.app_server import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle  # noqa: E402
 from tests.hostile_files import hostile_file, marker_path  # noqa: E402
@@ -217,7 +217,7 @@ def main() -> int:
     parser.add_argument("--soak", type=int, default=200, help="translations in the one-session soak (0: skip)")
     parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
     parser.add_argument("--session-ttl", type=int, default=10, help="seconds a closed session is kept for reconnecting")
-    parser.add_argument("--out", type=Path, help="also write the report here")
+    add_report_args(parser)
     args = parser.parse_args()
 
     folder = args.checkpoints or (registry.DEFAULT_DIR if registry.bundled_entries(registry.DEFAULT_DIR) else tiny_checkpoints())
@@ -283,7 +283,7 @@ def main() -> int:
             f"settled at {settled / MB:.0f} MB after {SETTLE_AFTER}, largest drift after that {drift:.1%}."
         )
     parts.append(f"Failures: {len(failures)}" + "".join(f"\n- {f}" for f in failures))
-    report("bench/load.py", sys.argv[1:], parts, args.out)
+    report("bench/load.py", sys.argv[1:], parts, args)
     return 1 if failures else 0
 
 

@@ -20,7 +20,7 @@ if __package__ in (None, ""):
 
 import torch
 
-from bench.common import Timer, machine, markdown_table, report
+from bench.common import Timer, add_report_args, machine, markdown_table, report
 from models.data import hsk_pairs
 from models.train import TrainConfig, train_model
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scorer", default="additive")
     p.add_argument("--mode", default="soft", choices=["soft", "hard"])
     p.add_argument("--clock", default="wall", choices=["wall", "cpu"], help="cpu: this process's CPU time (for a loaded machine)")
-    p.add_argument("--out", type=Path, help="also write the report (Markdown) here")
+    add_report_args(p)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     head = ["device", "model", "train pairs", "dev pairs", "epochs", "s/epoch", "sentences/s"]
     rows = [bench_device(d, args) for d in devices]
     argv = sys.argv[1:] if argv is None else argv
-    report("bench/train.py", argv, [f"Machine: {machine(devices[-1], args.clock)}", markdown_table(head, rows)], args.out)
+    report("bench/train.py", argv, [f"Machine: {machine(devices[-1], args.clock)}", markdown_table(head, rows)], args)
     return 0
 
 

@@ -101,12 +101,17 @@ def results_table(ckpt_dir: Path = CHECKPOINT_DIR) -> str:
     return "\n".join(rows)
 
 
+def replace_block(path: Path, start: str, end: str, body: str) -> None:
+    """Replace what lies between the markers ``start`` and ``end`` in the text file ``path``."""
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise ValueError(f"{path} lacks the {start} ... {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
+
+
 def write_report(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = Path("README.md")) -> None:
     """Replace the README's results block (between the markers) with a fresh table."""
-    text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{readme} lacks the {START} ... {END} markers")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{results_table(ckpt_dir)}\n{END}{tail}", encoding="utf-8")
+    replace_block(readme, START, END, results_table(ckpt_dir))
     print(f"updated the results table in {readme}")

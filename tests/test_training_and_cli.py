@@ -86,3 +86,14 @@ def test_cli_refuses_a_bad_checkpoint_without_a_traceback(tmp_path):
     r = _cli("translate", "--checkpoint", str(bad), "hello")
     assert r.returncode != 0
     assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_replace_block_rewrites_only_between_the_markers(tmp_path):
+    from models.bundle import replace_block
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- x:start -->\nold table\n<!-- x:end -->\noutro\n")
+    replace_block(readme, "<!-- x:start -->", "<!-- x:end -->", "new table")
+    assert readme.read_text() == "intro\n<!-- x:start -->\nnew table\n<!-- x:end -->\noutro\n"
+    with pytest.raises(ValueError, match="lacks"):
+        replace_block(readme, "<!-- y:start -->", "<!-- y:end -->", "t")
