@@ -168,3 +168,22 @@ def test_curated_examples_are_test_sentences_with_reference_links():
     notes = corpus.curated_notes()
     by_id = {e.id: e for e in corpus.test_examples("en-zh")}
     assert notes and all(i in by_id and by_id[i].links and by_id[i].note == n for i, n in notes.items())
+
+
+def test_app_sets_torch_threads_from_the_environment_once_per_process(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv(registry.THREADS_ENV, "2")
+        registry.configure_threads.clear()
+        assert registry.configure_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.delenv(registry.THREADS_ENV)
+        assert registry.configure_threads() == 2  # cached: set once per process
+        registry.configure_threads.clear()
+        assert registry.configure_threads() == 1 and torch.get_num_threads() == 1  # the default
+        monkeypatch.setenv(registry.THREADS_ENV, "two")
+        registry.configure_threads.clear()
+        with pytest.raises(ValueError, match="ATTNVIZ_TORCH_THREADS"):
+            registry.configure_threads()
+    finally:
+        registry.configure_threads.clear()
+        torch.set_num_threads(before)

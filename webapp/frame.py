@@ -21,7 +21,7 @@ import streamlit as st
 import torch
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from webapp import state
+from webapp import registry, state
 
 ROOT = Path(__file__).resolve().parent.parent
 # (file relative to app.py, title, icon); the first is the default page.
@@ -39,6 +39,7 @@ _inside = ContextVar("attnviz_inside_frame", default=False)
 def draw():
     """Draw the frame and return the page ``st.navigation`` chose (not yet run)."""
     st.set_page_config(page_title="Attention Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
+    registry.configure_threads()
     st.html(f"<style>{(ROOT / 'assets' / 'style.css').read_text(encoding='utf-8')}</style>")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=n == 0) for n, (path, title, icon) in enumerate(PAGES)])
     state.keep_valid_choice()

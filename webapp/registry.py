@@ -21,6 +21,7 @@ from models.scorers import SCORERS
 from models.translator import Translator
 
 CHECKPOINTS_ENV = "ATTNVIZ_CHECKPOINTS"
+THREADS_ENV = "ATTNVIZ_TORCH_THREADS"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
 SUFFIXES = (".safetensors", ".pt")
 MAX_UPLOADS = 5
@@ -39,6 +40,23 @@ class ModelEntry:
     origin: str  # "bundled" | "uploaded"
     fingerprint: str
     path: Path | None = None
+
+
+@st.cache_resource
+def configure_threads() -> int:
+    """Set torch's threads per operation for this process, once: ATTNVIZ_TORCH_THREADS, default 1.
+
+    Decoding one sentence is many small operations that a second thread barely speeds up, and
+    every session runs its script in a thread of its own: with two threads per operation, two
+    busy sessions (or the server's own work) make each operation wait for a descheduled thread,
+    and latency grows by orders of magnitude (see README, Speed). One thread per operation lets
+    sessions run side by side, one per core.
+    """
+    raw = os.environ.get(THREADS_ENV) or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{THREADS_ENV} must be a positive whole number, not {raw!r}")
+    torch.set_num_threads(int(raw))
+    return int(raw)
 
 
 def checkpoint_dir() -> Path:
