@@ -7,13 +7,18 @@ check that text which looks like HTML or script is shown, never interpreted.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import tomllib
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from types import FunctionType, MethodType, ModuleType
 
 import pytest
+import torch
+from plotly.basedatatypes import BaseFigure
+from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.testing.v1 import AppTest
 
 import webapp.registry as registry
@@ -50,6 +55,29 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 def uploaded_options(at: AppTest) -> list[str]:
     return [o for o in at.selectbox(key="model").options if o.endswith("(uploaded)")]
+
+
+def file_data_and_figures(at: AppTest) -> list[str]:
+    """What the session state holds that is file data or a figure: file objects, bytes of 4 KiB
+    or more, Plotly figures. Models, results and tables are the session's to keep; an uploaded
+    file is let go once read, figures live in a process-wide cache, downloads in Streamlit's
+    media store."""
+    found, seen = [], set()
+    todo = [(repr(k), at.session_state[k]) for k in at.session_state]
+    while todo:
+        where, obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (str, torch.Tensor, type, ModuleType, FunctionType, MethodType)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (io.IOBase, BaseFigure)) or (isinstance(obj, (bytes, bytearray, memoryview)) and len(obj) >= 4096):
+            found.append(f"{where}: {type(obj).__name__}")
+        elif isinstance(obj, dict):
+            todo += [(f"{where}[{k!r}]", v) for k, v in obj.items()]
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo += [(f"{where}[{n}]", v) for n, v in enumerate(obj)]
+        elif hasattr(obj, "__dict__"):
+            todo += [(f"{where}.{k}", v) for k, v in vars(obj).items()]
+    return found
 
 
 def every_view(at: AppTest) -> Iterator[AppTest]:
@@ -129,6 +157,46 @@ def test_bundled_models_are_loaded_once_for_all_sessions(monkeypatch: pytest.Mon
     for _ in range(3):
         translate(AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run(), "I love you .")
     assert loads and len(loads) == len(set(loads))
+
+
+def test_an_uploaded_file_is_let_go_once_it_is_read(monkeypatch: pytest.MonkeyPatch, app: AppTest, tmp_path: Path) -> None:
+    """Streamlit keeps an uploaded file in its uploaded-file store until the session ends: once
+    read (refused or loaded), the file leaves it, and the session keeps the model, no bytes."""
+    stored: list[str] = []
+    released: list[str] = []
+    add, remove = MemoryUploadedFileManager.add_file, MemoryUploadedFileManager.remove_file
+
+    def adding(self, session_id: str, file) -> None:
+        stored.append(file.file_id)
+        add(self, session_id, file)
+
+    def removing(self, session_id: str, file_id: str) -> None:
+        released.append(file_id)
+        remove(self, session_id, file_id)
+
+    monkeypatch.setattr(MemoryUploadedFileManager, "add_file", adding)
+    monkeypatch.setattr(MemoryUploadedFileManager, "remove_file", removing)
+    path = save_checkpoint(make_translator("dot", "soft", seed=4), tmp_path / "mine.safetensors")
+    at = upload(app, "broken.safetensors", b"\x00" * 64)
+    assert "broken.safetensors" in at.error[0].value
+    at = upload(at, path.name, path.read_bytes())
+    assert uploaded_options(at) == ["mine (uploaded)"] and at.success
+    assert stored and set(released) == set(stored)
+    at.button(key="use_upload").click().run()  # leaves Checkpoints: the uploader's value goes too
+    assert file_data_and_figures(at) == []
+    assert not translate(at, "I love you .").exception
+    assert file_data_and_figures(at) == []
+
+
+def test_a_session_keeps_no_figures_or_download_data_in_its_state(app: AppTest) -> None:
+    at = translate(app, "I love you .")
+    for run in every_view(at):
+        assert not run.exception
+    at = at.switch_page("pages/compare.py").run()
+    at.session_state["compare_heatmap_0_download"] = True
+    at = at.run()
+    assert not at.exception and at.get("plotly_chart") and at.download_button
+    assert file_data_and_figures(at) == []
 
 
 def test_an_uploaded_model_is_freed_with_its_session(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path, tmp_path: Path) -> None:

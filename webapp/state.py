@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import streamlit as st
 import torch
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.typing import UploadedFile
 
 from models.checkpoint import CheckpointError
 from models.translator import Translator, resolve_device
@@ -81,16 +83,35 @@ def keep_valid_choice() -> None:
 
 
 def handle_upload() -> None:
-    """Callback of the Checkpoints uploader: validate and keep the file, and leave a notice."""
+    """Callback of the Checkpoints uploader: validate and keep the file, and leave a notice.
+
+    The file's bytes are let go first (``release_upload``): the session keeps the model built
+    from them, or nothing when the file is refused."""
     file = st.session_state.get(UPLOADER_KEY)
-    if file is None:
+    if not isinstance(file, UploadedFile):  # None (removed in the widget), or released (release_upload)
         return
+    name, data = file.name, file.getvalue()
+    release_upload(file)
     try:
-        e = uploads().add(file.name, file.getvalue(), device())
+        e = uploads().add(name, data, device())
     except (CheckpointError, registry.UploadLimitError) as exc:
-        st.session_state[_UPLOAD_NOTICE] = ("error", f"{file.name}: {exc}")
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{name}: {exc}")
         return
     st.session_state[_UPLOAD_NOTICE] = ("success", e.id)
+
+
+def release_upload(file: UploadedFile) -> None:
+    """Let go of an uploaded file once its bytes have been read.
+
+    Streamlit keeps an uploaded file in its uploaded-file store until the user removes it in
+    the widget or the session ends: a checkpoint's bytes would stay beside the model built from
+    them for the whole session (and a refused file's for nothing). The store forgets it here.
+    The widget still shows the file's name; its value holds the bytes until the next rerun,
+    from which on it reads as a ``DeletedFile`` (and once the page is left, as nothing).
+    """
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        ctx.uploaded_file_mgr.remove_file(ctx.session_id, file.file_id)
 
 
 def upload_notice() -> tuple[str, str] | None:
