@@ -139,7 +139,9 @@ def _parse_json(text: str, what: str) -> object:
     """
     bound = text.count(",") + text.count("[") + text.count("{")
     if bound > MAX_JSON_VALUES:
-        raise CheckpointError(f"{what} holds about {bound:,} values, more than a checkpoint can need (at most {MAX_VOCAB:,} words per vocabulary)")
+        raise CheckpointError(
+            f"{what} holds about {bound:,} values, more than a checkpoint can need (at most {MAX_VOCAB:,} words per vocabulary)"
+        )
     try:
         return json.loads(text)
     except RecursionError:
@@ -218,7 +220,9 @@ def _read_pt(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
     except Exception:  # damaged entry or malformed pickle; genops only reads, it runs nothing
         raise CheckpointError("not a valid .pt file: its pickle is damaged") from None
     if ops > MAX_PICKLE_OPS:
-        raise CheckpointError(f"refused .pt file: its pickle has more than {MAX_PICKLE_OPS:,} instructions; a checkpoint needs a few hundred")
+        raise CheckpointError(
+            f"refused .pt file: its pickle has more than {MAX_PICKLE_OPS:,} instructions; a checkpoint needs a few hundred"
+        )
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything but tensors and plain containers
@@ -253,7 +257,11 @@ def _parse_meta(version: object, raw: object) -> dict:
     if not isinstance(meta, dict):
         raise CheckpointError("metadata field 'meta' must be a JSON object")
     meta = _defaults(meta, v)
-    if not isinstance(meta["training"], dict) or not isinstance(meta["metrics"], dict) or not all(isinstance(m, dict) for m in meta["metrics"].values()):
+    if (
+        not isinstance(meta["training"], dict)
+        or not isinstance(meta["metrics"], dict)
+        or not all(isinstance(m, dict) for m in meta["metrics"].values())
+    ):
         raise CheckpointError("metadata: 'training' must be a JSON object and 'metrics' an object of objects")
     if not isinstance(meta["name"], str) or len(meta["name"]) > MAX_NAME_CHARS:
         raise CheckpointError(f"metadata: 'name' must be a string of at most {MAX_NAME_CHARS} characters")
@@ -303,7 +311,9 @@ def _build(tensors: dict, meta: dict) -> Translator:
         expected = {k: v.shape for k, v in _own_state(Seq2Seq(config)).items()}
     missing, unexpected = expected.keys() - tensors.keys(), tensors.keys() - expected.keys()
     if missing or unexpected:
-        raise CheckpointError(f"weights do not match the config: missing {sorted(missing)[:5]}, unexpected {sorted(map(str, unexpected))[:5]}")
+        raise CheckpointError(
+            f"weights do not match the config: missing {sorted(missing)[:5]}, unexpected {sorted(map(str, unexpected))[:5]}"
+        )
     for k, shape in expected.items():
         t = tensors[k]
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
@@ -313,9 +323,17 @@ def _build(tensors: dict, meta: dict) -> Translator:
         if not torch.isfinite(t).all():
             raise CheckpointError(f"tensor {k!r} contains NaN or infinite values")
     model = Seq2Seq(config)
-    model.load_state_dict({k: tensors[k].float() for k in expected} | {"decoder.out.weight": tensors["decoder.embed.weight"].float()}, strict=True)
+    model.load_state_dict(
+        {k: tensors[k].float() for k in expected} | {"decoder.out.weight": tensors["decoder.embed.weight"].float()}, strict=True
+    )
     model.eval()
     return Translator(
-        model, src_vocab, tgt_vocab, tokenizers[0], tokenizers[1], langs[0], langs[1],
+        model,
+        src_vocab,
+        tgt_vocab,
+        tokenizers[0],
+        tokenizers[1],
+        langs[0],
+        langs[1],
         meta={"training": meta["training"], "metrics": meta["metrics"], "name": meta.get("name", "")},
     )
