@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import models.checkpoint as checkpoint
 from models.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint
 from models.scorers import SCORERS
 from tests.conftest import make_translator
@@ -49,6 +50,25 @@ def test_loads_from_bytes_like_an_upload(tiny_checkpoint):
     tr = load_checkpoint(tiny_checkpoint.read_bytes(), name="upload")
     assert tr.meta["name"] == "tiny-additive-soft"
     assert tr.translate("I love you.").source_tokens[-1] == "</s>"
+
+
+def test_loading_makes_no_weights_only_to_overwrite_them(monkeypatch, tiny_checkpoint):
+    """The model is built on the meta device and given the checkpoint's weights (an upload loads
+    in a session: no second set of weights, no random initialisation), the output layer tied."""
+    built: list[set[str]] = []  # the devices of each model's weights as it is built
+    real = checkpoint.Seq2Seq
+
+    def building(config):
+        model = real(config)
+        built.append({p.device.type for p in model.parameters()})
+        return model
+
+    monkeypatch.setattr(checkpoint, "Seq2Seq", building)
+    model = load_checkpoint(tiny_checkpoint.read_bytes()).model
+    assert built and all(devices == {"meta"} for devices in built)
+    assert all(p.device.type == "cpu" and p.dtype == torch.float32 and p.requires_grad for p in model.parameters())
+    assert model.decoder.out.weight is model.decoder.embed.weight
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in make_translator().model.parameters())
 
 
 def test_pt_file_with_the_same_layout_loads_through_weights_only(tmp_path, tiny_checkpoint):
