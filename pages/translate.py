@@ -78,22 +78,13 @@ with tabs[1]:
         with state.guarded("Highlighting"):
             hyp = result.hypotheses[hypothesis]
             by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", key="highlight_by")
-            if by == "a source token":
-                i = st.selectbox(
-                    "Source token (target tokens are shaded by how much they attended to it)",
-                    range(len(result.source_tokens)),
-                    format_func=lambda i: f"{i + 1}. {result.source_tokens[i]}",
-                    key="highlight_source",
-                )
-                st.html(highlight_html(result, hypothesis, source_index=i))
-            else:
-                j = st.selectbox(
-                    "Target token (source tokens are shaded by its attention weights)",
-                    range(len(hyp.tokens)),
-                    format_func=lambda j: f"{j + 1}. {hyp.tokens[j]}",
-                    key="highlight_target",
-                )
-                st.html(highlight_html(result, hypothesis, target_index=j))
+            side, tokens, label = (
+                ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
+                if by == "a source token"
+                else ("target", hyp.tokens, "Target token (source tokens are shaded by its attention weights)")
+            )
+            i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
+            st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
 with tabs[2]:
     if tabs[2].open:
         with state.guarded("Drawing the flow"):
