@@ -210,6 +210,13 @@ def warm_up(url: str, models: int, sentence: str) -> None:
         open_compare(page, models, sentence)
 
 
+def model_bytes(translator) -> int:
+    """Bytes of tensor storage a loaded model holds once it has decoded: its weights and the
+    tables ``Decoder.step`` builds from them (``StepWeights``), each storage counted once."""
+    tensors = [*translator.model.parameters(), *translator.model.decoder.step_weights()]
+    return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=8)
@@ -224,7 +231,7 @@ def main() -> int:
     entries = registry.bundled_entries(folder)
     models = len(registry.default_compare(entries)) or 1
     upload_file = next(e.path for e in entries if e.label.startswith("en-zh-"))
-    upload_bytes = load_checkpoint(upload_file).num_parameters * 4  # float32 in memory
+    upload_bytes = model_bytes(load_checkpoint(upload_file))
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     hostile = tmp / "hostile.pt"
     hostile.write_bytes(hostile_file(HOSTILE_CASE, tmp)[0])
@@ -268,7 +275,7 @@ def main() -> int:
     parts = [
         f"Machine: {machine(torch.device('cpu'))}",
         f"Bundled models: {folder} ({len(entries)}; Compare shows {models}). Upload per session: {upload_file.name}, "
-        f"{upload_bytes / MB:.1f} MB of float32 weights in memory.",
+        f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights and the decoder's step tables).",
         markdown_table(["session", "total s", "translate median s", "translate max s", "compare s", "uploads s", "failures"], rows),
         markdown_table(["server VmRSS", "MB"], mem_rows),
         f"Growth per additional session: {per_session / MB:.1f} MB, of which the uploaded model is {upload_bytes / MB:.1f} MB: "
