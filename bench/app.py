@@ -11,6 +11,7 @@ tokens): one model on Translate, up to seven on Compare. Prints medians; not a t
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,11 @@ DRAWN_JS = """([keys, labels]) => keys.every(key => {
     const ticks = [...root.querySelectorAll('.xtick text')].map(t => t.textContent.replace(/\u200b/g, ''));
     return ticks.length === labels.length && ticks.every((t, i) => t === labels[i] || t === labels[i] + '?');
 })"""
+
+
+def server_threads() -> str:
+    """The app server's torch threads per operation (it reads ATTNVIZ_TORCH_THREADS from this environment)."""
+    return f"torch threads {os.environ.get(registry.THREADS_ENV) or 1} ({registry.THREADS_ENV})"
 
 
 def tiny_checkpoints() -> Path:
@@ -113,7 +119,7 @@ def main() -> int:
     head = ["page", "models", "sentences", "median s", "min s", "max s"]
     table = [[name, str(models), str(len(times)), f"{statistics.median(times):.3f}", f"{min(times):.3f}", f"{max(times):.3f}"] for name, models, times in rows]
     where = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder
-    report("bench/app.py", sys.argv[1:], [f"Machine: {machine(resolve_device('auto'))}", f"Checkpoints: {where}", markdown_table(head, table)], args)
+    report("bench/app.py", sys.argv[1:], [f"Machine: {machine(resolve_device('auto'))}", f"Checkpoints: {where}; app server: {server_threads()}", markdown_table(head, table)], args)
     return 0
 
 
