@@ -261,3 +261,15 @@ def test_text_that_looks_like_html_is_never_interpreted_in_the_browser(tiny_chec
                 assert injected(page) == []
             assert page.locator(".st-key-translate_sentence input").input_value() == text
         assert dialogs == []
+
+
+def test_every_download_is_made_only_when_clicked(app: AppTest) -> None:
+    """Deferred downloads: no export bytes in the session, and the browser never checks (and
+    404s on) a file that a newer run has already replaced."""
+    at = translate(app, "I love you .")
+    at = at.switch_page("pages/compare.py").run()
+    at.session_state["compare_heatmap_0_download"] = True
+    for run in (translate(app, "I love you ."), at.run()):
+        assert run.download_button
+        for button in run.download_button:
+            assert button.proto.deferred_file_id and not button.proto.url, button.key

@@ -129,16 +129,17 @@ def chart(fig: go.Figure, key: str) -> None:
 
 def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: str) -> None:
     """CSV and JSON of the attention shown (tokens included); PNG and SVG of the figure when a
-    server-side renderer (kaleido) is installed, rendered only when clicked. The chart's own
-    camera button saves an SVG in any case."""
+    server-side renderer (kaleido) is installed. Every file is made only when its button is
+    clicked, so a session holds no export bytes, and the browser never checks a file that a
+    newer run has already replaced (which logged 404 errors when sentences came quickly). The
+    chart's own camera button saves an SVG in any case."""
     stem = f"attention-{result.scorer}-{result.mode}"
     with st.container(horizontal=True, key=f"{key}_exports"):
-        st.download_button(
-            "Attention CSV", attention_csv(result, hypothesis), f"{stem}.csv", "text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:"
-        )
-        st.download_button(
-            "Attention JSON", attention_json(result, hypothesis), f"{stem}.json", "application/json", key=f"{key}_json", on_click="ignore", icon=":material/download:"
-        )
+        for fmt, mime, build in (("csv", "text/csv", attention_csv), ("json", "application/json", attention_json)):
+            st.download_button(
+                f"Attention {fmt.upper()}", lambda build=build: build(result, hypothesis), f"{stem}.{fmt}", mime,
+                key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:",
+            )
         if IMAGE_EXPORT:
             for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
                 st.download_button(
