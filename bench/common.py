@@ -20,6 +20,13 @@ from models.bundle import replace_block
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = ROOT / "assets" / "checkpoints"
+MB = 2**20
+
+
+def rss(pid: int | str = "self") -> int:
+    """Resident memory of process ``pid`` (default: this one) in bytes (VmRSS)."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
 
 
 def cpu_model() -> str:

@@ -39,13 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from bench.app import DRAWN_JS, labels, tiny_checkpoints  # noqa: E402
-from bench.common import add_report_args, machine, markdown_table, report  # noqa: E402
+from bench.common import MB, add_report_args, machine, markdown_table, report, rss  # noqa: E402
 from models.checkpoint import load_checkpoint  # noqa: E402
 from tests.app_server import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle  # noqa: E402
 from tests.hostile_files import hostile_file, marker_path  # noqa: E402
 from webapp import corpus, registry  # noqa: E402
 
-MB = 2**20
 WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
 SETTLE_AFTER = 50  # soak translations before memory counts as settled
 HOSTILE_CASE = "pickle that runs code"
@@ -74,12 +73,6 @@ def server_pid() -> int:
         except (OSError, ValueError, IndexError):
             continue
     raise RuntimeError("the streamlit server process was not found")
-
-
-def rss(pid: int) -> int:
-    """Resident memory of ``pid`` in bytes (VmRSS)."""
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) * 1024
 
 
 class PeakRss(threading.Thread):

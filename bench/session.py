@@ -31,17 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from bench.common import ROOT, add_report_args, machine, markdown_table, report  # noqa: E402
+from bench.common import MB, ROOT, add_report_args, machine, markdown_table, report, rss  # noqa: E402
 from webapp import corpus, registry  # noqa: E402
 
-MB = 2**20
 TIMEOUT_S = 600
-
-
-def rss() -> int:
-    """This process's resident memory in bytes (VmRSS)."""
-    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmRSS:"))
-    return int(line.split()[1]) * 1024
 
 
 def tensor_storages() -> dict[int, int]:
