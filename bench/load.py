@@ -206,7 +206,8 @@ def warm_up(url: str, models: int, sentence: str) -> None:
 def model_bytes(translator) -> int:
     """Bytes of tensor storage a loaded model holds once it has decoded: its weights and the
     tables ``Decoder.step`` builds from them (``StepWeights``), each storage counted once."""
-    tensors = [*translator.model.parameters(), *translator.model.decoder.step_weights()]
+    tables = [t for t in translator.model.decoder.step_weights() if isinstance(t, torch.Tensor)]
+    tensors = [*translator.model.parameters(), *tables]
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
 
 

@@ -29,6 +29,7 @@ class StepWeights(NamedTuple):
     context: torch.Tensor  # (H, E): W_p[:, H:2H] transposed
     out: torch.Tensor  # (E, V): the output layer, transposed
     out_bias: torch.Tensor  # (V,)
+    split: tuple[int, int, int]  # (3H, Q, E): the parts of s_t @ query
 
 
 class Decoder(nn.Module):
@@ -80,16 +81,15 @@ class Decoder(nn.Module):
         w = weights if weights is not None else self.step_weights()
         H = self.cell.hidden_size
         s, gh = state[:, :H], state[:, H:]  # (B, H), (B, 3H)
-        gi, gp = w.table[y_prev].split([3 * H, w.context.size(1)], dim=1)  # (B, 3H), (B, E)
+        gi, gp = w.table[y_prev].split([3 * H, w.split[2]], dim=1)  # (B, 3H), (B, E)
         r, z = torch.sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H]).chunk(2, dim=1)
         n = torch.tanh(torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]))
         s_new = torch.lerp(n, s, z)  # (1 - z) * n + z * s: GRU(E y_{t-1}, s_{t-1})
-        E = gp.size(1)
-        gh_new, q, ps = torch.addmm(w.query_bias, s_new, w.query).split([3 * H, w.query.size(1) - 3 * H - E, E], dim=1)
-        scorer = self.attention.scorer
-        context, weights, probs = self.attention.weigh(scorer.score(s_new if scorer.query_weight is None else q, keys), values, mask)
+        gh_new, q, ps = torch.addmm(w.query_bias, s_new, w.query).split(w.split, dim=1)  # (B, 3H), (B, Q), (B, E)
+        e = self.attention.scorer.score(q if w.split[1] else s_new, keys)  # Q = 0: the scorer reads s_t as it is
+        context, attn, probs = self.attention.weigh(e, values, mask)  # (B, H), (B, S), (B, S)
         o = torch.tanh(torch.addmm(gp + ps, context, w.context))  # (B, E)
-        return torch.addmm(w.out_bias, o, w.out), torch.cat([s_new, gh_new], dim=1), weights, probs
+        return torch.addmm(w.out_bias, o, w.out), torch.cat([s_new, gh_new], dim=1), attn, probs
 
     def step_weights(self) -> StepWeights:
         """The weights rearranged for ``step``. Computed once per set of weights (it follows
@@ -116,6 +116,7 @@ class Decoder(nn.Module):
                     context=p_c.t().contiguous(),
                     out=self.out.weight.t().contiguous(),
                     out_bias=self.out.bias.detach(),
+                    split=(3 * H, wq.size(0), E),
                 )
             self._weights = (key, weights)
         return self._weights[1]
