@@ -12,6 +12,7 @@ switches the legacy router off for the rest of the process.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,11 +37,17 @@ PAGES = [
 _inside = ContextVar("attnviz_inside_frame", default=False)
 
 
+@functools.cache
+def _styles() -> str:
+    """assets/style.css, read once per process (the frame is drawn on every rerun)."""
+    return (ROOT / "assets" / "style.css").read_text(encoding="utf-8")
+
+
 def draw():
     """Draw the frame and return the page ``st.navigation`` chose (not yet run)."""
     st.set_page_config(page_title="Attention Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
     registry.configure_threads()
-    st.html(f"<style>{(ROOT / 'assets' / 'style.css').read_text(encoding='utf-8')}</style>")
+    st.html(f"<style>{_styles()}</style>")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=n == 0) for n, (path, title, icon) in enumerate(PAGES)])
     state.keep_valid_choice()
     with st.sidebar:
