@@ -134,18 +134,17 @@ def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: s
     newer run has already replaced (which logged 404 errors when sentences came quickly). The
     chart's own camera button saves an SVG in any case."""
     stem = f"attention-{result.scorer}-{result.mode}"
+    files = [  # (label, extension, MIME type, maker, icon, help)
+        ("Attention CSV", "csv", "text/csv", lambda: attention_csv(result, hypothesis), ":material/download:", None),
+        ("Attention JSON", "json", "application/json", lambda: attention_json(result, hypothesis), ":material/download:", None),
+    ]
+    if IMAGE_EXPORT:
+        rendered = "Rendered on the server when clicked (a few seconds)."
+        files += [(f"Heatmap {fmt.upper()}", fmt, mime, lambda fmt=fmt: figure_image(fig, fmt) or b"", ":material/image:", rendered)
+                  for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"))]
     with st.container(horizontal=True, key=f"{key}_exports"):
-        for fmt, mime, build in (("csv", "text/csv", attention_csv), ("json", "application/json", attention_json)):
-            st.download_button(
-                f"Attention {fmt.upper()}", lambda build=build: build(result, hypothesis), f"{stem}.{fmt}", mime,
-                key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:",
-            )
-        if IMAGE_EXPORT:
-            for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
-                st.download_button(
-                    f"Heatmap {fmt.upper()}", lambda fmt=fmt: figure_image(fig, fmt) or b"", f"{stem}.{fmt}", mime,
-                    key=f"{key}_{fmt}", on_click="ignore", icon=":material/image:", help="Rendered on the server when clicked (a few seconds).",
-                )
+        for label, ext, mime, make, icon, help_text in files:
+            st.download_button(label, make, f"{stem}.{ext}", mime, key=f"{key}_{ext}", on_click="ignore", icon=icon, help=help_text)
 
 
 def reference_rows(
