@@ -125,6 +125,30 @@ def test_heatmap_without_links_has_only_the_matrix():
     assert len(heatmap_figure(make_result(["a"], ["x"])).data) == 1
 
 
+def margins(fig: go.Figure) -> dict:
+    return fig.layout.margin.to_plotly_json()
+
+
+def test_heatmap_margins_grow_with_the_longest_target_label_counting_wide_characters_double():
+    short = margins(heatmap_figure(make_result(["a"], ["我", "</s>"])))
+    latin = margins(heatmap_figure(make_result(["a"], ["abcdefgh", "</s>"])))
+    wide = margins(heatmap_figure(make_result(["a"], ["我爱你们好", "</s>"])))
+    assert short["l"] < latin["l"] < wide["l"]
+
+
+def test_heatmap_bottom_margin_makes_room_for_source_labels_turned_when_columns_are_narrow():
+    result = make_result([f"word{i:02d}" for i in range(12)], ["x"])
+    wide, narrow = margins(heatmap_figure(result, width=2000)), margins(heatmap_figure(result, width=300))
+    assert narrow["b"] > wide["b"]
+
+
+def test_heatmap_top_margin_makes_room_for_the_links_legend_and_keeps_automargin_on():
+    result = make_result(["a", "b"], ["x", "</s>"])
+    assert margins(heatmap_figure(result, reference_links={(0, 0)}))["t"] > margins(heatmap_figure(result))["t"]
+    axes = heatmap_figure(result).layout.template.layout
+    assert axes.xaxis.automargin and axes.yaxis.automargin  # a short estimate still never cuts a label
+
+
 def test_hypothesis_index_selects_the_beam_hypothesis():
     result = make_result(["a", "b"], ["x", "</s>"], hypotheses=3)
     np.testing.assert_allclose(heatmap_figure(result, hypothesis=2).data[0].z, result.hypotheses[2].attention)

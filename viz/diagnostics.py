@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from models.evaluate import attention_stats
 from models.result import DecodeResult
 
-from .style import ACCENT, COLORSCALE, apply_layout, matrix_height, token_axis, weight_color
+from .style import ACCENT, COLORSCALE, matrix_height, styled_figure, token_axis, weight_color
 from .tokens import hover_token, pick, tick_label
 
 
@@ -33,21 +33,18 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
     T, S = hyp.attention.shape
     entropy = step_entropy(hyp.attention)
     uniform = math.log(S)
-    fig = go.Figure(
-        go.Scatter(
-            x=list(range(T)),
-            y=entropy,
-            mode="lines+markers",
-            name="entropy",
-            line={"color": weight_color(0.8)},
-            customdata=[hover_token(t) for t in hyp.tokens],
-            hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
-        )
+    line = go.Scatter(
+        x=list(range(T)),
+        y=entropy,
+        mode="lines+markers",
+        name="entropy",
+        line={"color": weight_color(0.8)},
+        customdata=[hover_token(t) for t in hyp.tokens],
+        hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
     )
-    fig.add_trace(_reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}"))
     top = max(uniform, float(entropy.max(initial=0.0))) * 1.1 or 0.1
-    return apply_layout(
-        fig,
+    return styled_figure(
+        [line, _reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}")],
         title="Attention entropy per decoding step",
         subtitle="low: focused on few source tokens; at the dashed line: spread evenly over all",
         xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": "target token"}),
@@ -61,19 +58,16 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     coverage = hyp.attention.sum(axis=0)
-    fig = go.Figure(
-        go.Bar(
-            x=list(range(S)),
-            y=coverage,
-            name="coverage",
-            marker={"color": coverage, "colorscale": COLORSCALE, "cmin": 0, "cmax": max(float(coverage.max(initial=0.0)), 1.0)},
-            customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
-            hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} steps)<extra></extra>",
-        )
+    bars = go.Bar(
+        x=list(range(S)),
+        y=coverage,
+        name="coverage",
+        marker={"color": coverage, "colorscale": COLORSCALE, "cmin": 0, "cmax": max(float(coverage.max(initial=0.0)), 1.0)},
+        customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
+        hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} steps)<extra></extra>",
     )
-    fig.add_trace(_reference_line(1.0, S, "1.0: one step's worth"))
-    return apply_layout(
-        fig,
+    return styled_figure(
+        [bars, _reference_line(1.0, S, "1.0: one step's worth")],
         title="Coverage: total attention each source token received",
         subtitle=f"sum over the {T} decoding steps; a token near 0 was hardly looked at",
         height=matrix_height(8),

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult
 
-from .style import FONT_SIZE, apply_layout, weight_color
+from .style import FONT_SIZE, styled_figure, weight_color
 from .tokens import hover_token, pick, tick_label
 
 BINS = 5  # line styles: weights are bucketed, one trace per bucket
@@ -82,14 +82,14 @@ def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.
     weights = attn[tgt, src]
     edges = np.linspace(threshold, 1.0, BINS + 1)
     bucket = np.clip(np.searchsorted(edges, weights, side="right") - 1, 0, BINS - 1)
-    fig = go.Figure()
+    traces = []
     for b in range(BINS):
         sel = bucket == b
         if not sel.any():
             continue
         n = int(sel.sum())
         mid = (edges[b] + edges[b + 1]) / 2
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=segments(xs[src[sel]], xt[tgt[sel]]),
                 y=segments(np.ones(n), np.zeros(n)),
@@ -102,7 +102,7 @@ def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.
                 legendgrouptitle={"text": "weight"},
             )
         )
-    fig.add_trace(
+    traces.append(
         go.Scatter(
             x=(xs[src] + xt[tgt]) / 2,
             y=np.full(len(weights), 0.5),
@@ -115,11 +115,10 @@ def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.
             hovertemplate="%{customdata}: %{text}<extra></extra>",
         )
     )
-    fig.add_trace(_token_row(result.source_tokens, result.source_known, xs, 1.0, "source"))
-    fig.add_trace(_token_row(hyp.tokens, [True] * T, xt, 0.0, "target"))
+    traces += [_token_row(result.source_tokens, result.source_known, xs, 1.0, "source"), _token_row(hyp.tokens, [True] * T, xt, 0.0, "target")]
     hidden = {"visible": False, "fixedrange": True}
-    return apply_layout(
-        fig,
+    return styled_figure(
+        traces,
         title=f"Where each target token looked (weights ≥ {threshold:.2f})",
         height=380,
         xaxis={**hidden, "range": [-0.05, 1.05]},

@@ -7,10 +7,44 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult
 
-from .style import ALIGNER_COLOR, CELL_PX, COLORSCALE, REFERENCE_COLOR, TEXT_CELLS_MAX, apply_layout, matrix_height, token_axis
-from .tokens import hover_token, pick, plotly_text, tick_label
+from .style import ALIGNER_COLOR, CELL_PX, COLORSCALE, FONT_SIZE, REFERENCE_COLOR, TEXT_CELLS_MAX, matrix_height, styled_figure, token_axis
+from .tokens import hover_token, pick, plotly_text, text_px, tick_label, truncate
 
 Links = set[tuple[int, int]]
+CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
+TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
+AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
+COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
+LEGEND_PX = 30  # room above the plot for the links legend
+
+
+def label_text(token: str, known: bool = True) -> str:
+    """The plain text of :func:`tick_label` (what takes room on the axis)."""
+    return truncate(token) + ("" if known else "?")
+
+
+def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool) -> dict:
+    """Margins (l, r, t, b in pixels) that fit the tick labels of a matrix drawn ``width``
+    pixels wide, from estimated label widths (plain text, not markup).
+
+    Plotly's automargin would find them too, but only by drawing the chart twice, which
+    doubles the time a new heatmap takes to appear. Given enough room from the start, it
+    draws once; when the estimate falls short (another width, a wider font), automargin still
+    widens the margins, so labels are never cut. x labels are laid out as Plotly's automatic
+    angle would: level when they fit their columns, else at 30 or 90 degrees.
+    """
+    widest_y = max((text_px(t, FONT_SIZE) for t in y_labels), default=0.0)
+    widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
+    left = 10 + widest_y + AXIS_TITLE_PX
+    spacing = (width - left - COLORBAR_PX) / max(len(x_labels), 1)
+    if widest_x + 4 <= spacing:
+        ticks = TICK_PX
+    elif spacing / 2 >= TICK_PX:
+        ticks = widest_x / 2 + TICK_PX
+    else:
+        ticks = widest_x + 4
+    return {"l": round(left), "r": COLORBAR_PX, "t": 60 + (LEGEND_PX if legend else 0), "b": round(10 + ticks + AXIS_TITLE_PX)}
+
 
 
 def matrix_figure(
@@ -25,12 +59,16 @@ def matrix_figure(
     cell_format: str = ".2f",
     value_name: str = "weight",
     title: str = "",
+    overlays: tuple[go.Scatter, ...] = (),
+    width: int = CHART_PX,
 ) -> go.Figure:
     """Heatmap of ``z`` (T, S) on the fixed colour range ``zrange``.
 
     Axes are positions 0..S-1 and 0..T-1 labelled with the tokens, so repeated tokens stay
     apart. Hover reads "target → source: value"; cells show their values when there are at most
-    TEXT_CELLS_MAX of them. ``title`` is Plotly markup (already escaped).
+    TEXT_CELLS_MAX of them. ``title`` is Plotly markup (already escaped); ``overlays`` are
+    drawn over the cells. ``width`` is the width in pixels the chart is expected to get; it only
+    sets the starting margins (:func:`matrix_margins`).
     """
     T, S = z.shape
     custom = np.empty((T, S, 2), dtype=object)
@@ -51,10 +89,13 @@ def matrix_figure(
         xgap=1,
         ygap=1,
     )
-    return apply_layout(
-        go.Figure(heat),
+    return styled_figure(
+        [heat, *overlays],
         title=title,
         height=matrix_height(T),
+        margin=matrix_margins(
+            [label_text(t, k) for t, k in zip(source_tokens, source_known)], [label_text(t) for t in target_tokens], width, bool(overlays)
+        ),
         xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}),
         yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": "target"}, autorange="reversed"),
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
@@ -82,17 +123,17 @@ def heatmap_figure(
     reference_links: Links | None = None,
     aligner_links: Links | None = None,
     title: str = "",
+    width: int = CHART_PX,
 ) -> go.Figure:
     """Attention (T, S) of one hypothesis, weights on the fixed range 0..1.
 
     ``reference_links`` and ``aligner_links`` are (source index, target index) pairs drawn as
     open squares and crosses, each a legend entry with its count. Source tokens missing from
-    the vocabulary are labelled in italics with a "?".
+    the vocabulary are labelled in italics with a "?". ``width``: see :func:`matrix_figure`.
     """
     hyp = pick(result, hypothesis)
-    fig = matrix_figure(hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title))
-    overlays = [(reference_links, "reference", "square-open", REFERENCE_COLOR), (aligner_links, "aligner", "x-thin-open", ALIGNER_COLOR)]
-    for links, name, symbol, color in overlays:
-        if links is not None:
-            fig.add_trace(links_trace(links, name, symbol, color, result.source_tokens, hyp.tokens))
-    return fig
+    marks = [(reference_links, "reference", "square-open", REFERENCE_COLOR), (aligner_links, "aligner", "x-thin-open", ALIGNER_COLOR)]
+    overlays = tuple(
+        links_trace(links, name, symbol, color, result.source_tokens, hyp.tokens) for links, name, symbol, color in marks if links is not None
+    )
+    return matrix_figure(hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width)

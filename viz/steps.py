@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult, Hypothesis
 
-from .style import COLORSCALE, apply_layout, matrix_height, token_axis, weight_color
+from .style import COLORSCALE, matrix_height, styled_figure, token_axis, weight_color
 from .tokens import hover_token, pick, plotly_text, target_joiner, tick_label, truncate
 
 CONTEXT_TOKENS = 12  # output tokens shown before the current one in a step's title
@@ -48,16 +48,19 @@ def _alternatives(hyp: Hypothesis, step: int, k: int = 5) -> str:
     return "top choices: " + " · ".join(f"{plotly_text(truncate(t))} {p:.2f}" for t, p in alts) if alts else ""
 
 
-def _layout(fig: go.Figure, result: DecodeResult, hyp: Hypothesis, step: int) -> go.Figure:
+def _figure(result: DecodeResult, hyp: Hypothesis, step: int, frames: list | None = None, extra_height: int = 0, **layout) -> go.Figure:
+    """Step ``step``'s bars with the shared axes and titles; ``layout`` adds to it."""
     labels = [tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)]
-    return apply_layout(
-        fig,
+    return styled_figure(
+        [_bar(result, hyp, step)],
         title=_title(result, hyp, step),
         subtitle=_alternatives(hyp, step),
-        height=matrix_height(8),
+        height=matrix_height(8) + extra_height,
+        frames=frames,
         xaxis=token_axis(labels, title={"text": "source token"}),
         yaxis={"range": [0, 1], "title": {"text": "attention"}},
         showlegend=False,
+        **layout,
     )
 
 
@@ -67,7 +70,7 @@ def step_figure(result: DecodeResult, step: int, hypothesis: int = 0) -> go.Figu
     model's top alternatives as subtitle."""
     hyp = pick(result, hypothesis)
     _check_step(hyp, step)
-    return _layout(go.Figure(_bar(result, hyp, step)), result, hyp, step)
+    return _figure(result, hyp, step)
 
 
 def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
@@ -83,10 +86,15 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         )
         for t in range(T)
     ]
-    fig = _layout(go.Figure(_bar(result, hyp, 0), frames=frames), result, hyp, 0)
     play = {"frame": {"duration": FRAME_MS, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
     jump = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
-    fig.update_layout(
+    return _figure(
+        result,
+        hyp,
+        0,
+        frames,
+        extra_height=120,
+        margin={"b": 130},
         updatemenus=[
             {
                 "type": "buttons",
@@ -115,5 +123,3 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
             }
         ],
     )
-    fig.update_layout(height=fig.layout.height + 120, margin={"b": 130})
-    return fig

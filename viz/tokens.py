@@ -37,6 +37,12 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def text_px(text: str, size: float) -> float:
+    """Width in pixels that ``text`` takes at font ``size``, estimated: 0.62 em per display
+    column (a CJK character is two). Meant to err wide for the app's sans-serif fonts."""
+    return 0.62 * size * display_width(text)
+
+
 def truncate(token: str, width: int = LABEL_WIDTH) -> str:
     """``token`` cut to at most ``width`` display columns, an ellipsis marking the cut."""
     if display_width(token) <= width:
