@@ -48,7 +48,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         cand_scores, cand = (scores.unsqueeze(1) + logp).view(-1).topk(min(2 * k, n * V))  # (m,)
         alt_lp, alt_i = logp.topk(K, dim=-1)  # (n, K)
         rows.append(step_record(alt_lp.exp(), alt_i, w))
-        probs.append(logp.view(-1)[cand].exp())
+        probs.append(logp.view(-1).index_select(0, cand).exp())
         cs, flat = torch.stack([cand_scores.double(), cand.double()]).tolist()  # one host read per step
         back, tok = zip(*(divmod(int(c), V) for c in flat))
         toks.append(list(tok))
@@ -59,7 +59,7 @@ def beam_search(model: Seq2Seq, enc: Encoded, beam_size: int, max_len: int) -> l
         if len(ended) >= k or not keep:
             break
         y = torch.tensor([tok[r] for r in keep], device=device)
-        state = state[torch.tensor([back[r] for r in keep], device=device)]
+        state = state.index_select(0, torch.tensor([back[r] for r in keep], device=device))
         scores = torch.tensor([cs[r] for r in keep], dtype=scores.dtype, device=device)
     else:  # length cap reached: the live beams end unfinished
         ended += [(max_len - 1, r, cs[r]) for r in kept[-1]]

@@ -81,7 +81,7 @@ class Decoder(nn.Module):
         w = weights if weights is not None else self.step_weights()
         H = self.cell.hidden_size
         s, gh = state[:, :H], state[:, H:]  # (B, H), (B, 3H)
-        gi, gp = w.table[y_prev].split([3 * H, w.split[2]], dim=1)  # (B, 3H), (B, E)
+        gi, gp = w.table.index_select(0, y_prev).split([3 * H, w.split[2]], dim=1)  # (B, 3H), (B, E)
         r, z = torch.sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H]).chunk(2, dim=1)
         n = torch.tanh(torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]))
         s_new = torch.lerp(n, s, z)  # (1 - z) * n + z * s: GRU(E y_{t-1}, s_{t-1})
