@@ -16,6 +16,7 @@ TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
 LEGEND_PX = 30  # room above the plot for the links legend
+PAD_PX = 8  # between the plot and its tick labels (set here: Streamlit's theme would set 8 too)
 
 
 def label_text(token: str, known: bool = True) -> str:
@@ -35,7 +36,7 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     """
     widest_y = max((text_px(t, FONT_SIZE) for t in y_labels), default=0.0)
     widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
-    left = 10 + widest_y + AXIS_TITLE_PX
+    left = 10 + PAD_PX + widest_y + AXIS_TITLE_PX
     spacing = (width - left - COLORBAR_PX) / max(len(x_labels), 1)
     if widest_x + 4 <= spacing:
         ticks = TICK_PX
@@ -43,7 +44,8 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
         ticks = widest_x / 2 + TICK_PX
     else:
         ticks = widest_x + 4
-    return {"l": round(left), "r": COLORBAR_PX, "t": 60 + (LEGEND_PX if legend else 0), "b": round(10 + ticks + AXIS_TITLE_PX)}
+    bottom = 10 + PAD_PX + ticks + AXIS_TITLE_PX
+    return {"l": round(left), "r": COLORBAR_PX, "t": 60 + (LEGEND_PX if legend else 0), "b": round(bottom), "pad": PAD_PX}
 
 
 
