@@ -4,7 +4,8 @@
                            [--sentences N] [--beam 5] [--batch 64] [--out FILE]
 
 For each model (default: every bundled model in assets/checkpoints) on the HSK test split of
-its direction: greedy and beam latency per sentence (median and 95th percentile), batched
+its direction: greedy latency per sentence (on the CPU the NumPy kernel of models/kernel.py, with
+PyTorch's decoder beside it) and beam latency (median and 95th percentile), batched
 greedy throughput and peak memory, each beside the reference decoder (models/reference.py:
 one sentence, one step at a time, nothing cached) run in the same process on the same
 sentences, with the speed-up and how many outputs were identical. Then one line for the
@@ -62,6 +63,12 @@ def cases_for(tr: Translator, limit: int | None) -> list[Case]:
 
 
 def fast_greedy(tr: Translator, c: Case):
+    """One sentence as ``translate()`` decodes it (on the CPU: the NumPy kernel)."""
+    return tr.decode(c.tokens)[0]
+
+
+def torch_greedy(tr: Translator, c: Case):
+    """One sentence through the batched PyTorch decoder (what a GPU runs)."""
     return greedy_decode(tr.model, tr.encode_sources([c.tokens]), [c.cap])[0]
 
 
@@ -116,9 +123,16 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
         rows.append([path.stem if not rows else "", measure, ref, fast, f"{speedup:.1f}×" if speedup else "", same])
 
     progress(f"{path.stem}: greedy")
-    g = interleaved({"ref": lambda c: ref_greedy(tr, c), "fast": lambda c: fast_greedy(tr, c), "translate": lambda c: tr.translate(c.text)}, cases, timer)
+    greedy_fns = {"ref": lambda c: ref_greedy(tr, c), "fast": lambda c: fast_greedy(tr, c), "translate": lambda c: tr.translate(c.text)}
+    if device.type == "cpu":  # fast is the NumPy kernel: show the PyTorch decoder beside it
+        greedy_fns["torch"] = lambda c: torch_greedy(tr, c)
+    g = interleaved(greedy_fns, cases, timer)
     (g_ref, ref_out), (g_fast, fast_out) = g["ref"], g["fast"]
-    row("greedy, ms/sentence, median (p95)", median_p95_ms(g_ref), median_p95_ms(g_fast), np.median(g_ref) / np.median(g_fast), f"{same_ids(ref_out, fast_out)}/{n}")
+    fast_name = "NumPy kernel" if device.type == "cpu" else "PyTorch"
+    row(f"greedy ({fast_name}), ms/sentence, median (p95)", median_p95_ms(g_ref), median_p95_ms(g_fast), np.median(g_ref) / np.median(g_fast), f"{same_ids(ref_out, fast_out)}/{n}")
+    if "torch" in g:
+        t, out = g["torch"]
+        row("greedy (PyTorch, batch of 1), ms/sentence, median (p95)", median_p95_ms(g_ref), median_p95_ms(t), np.median(g_ref) / np.median(t), f"{same_ids(ref_out, out)}/{n}")
     row("translate() greedy end to end, ms/sentence, median (p95)", "", median_p95_ms(g["translate"][0]), None, "")
     k = args.beam
     progress(f"{path.stem}: beam {k}")

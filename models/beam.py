@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .greedy import ALTERNATIVES, read_record, step_record
-from .result import DecodedIds
+from .greedy import read_record, step_record
+from .result import ALTERNATIVES, DecodedIds
 from .seq2seq import Encoded, Seq2Seq
 from .vocab import BOS, EOS
 

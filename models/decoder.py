@@ -32,6 +32,13 @@ class StepWeights(NamedTuple):
     split: tuple[int, int, int]  # (3H, Q, E): the parts of s_t @ query
 
 
+def weights_key(module: nn.Module) -> tuple:
+    """Changes whenever the module's weights do: in place (an optimiser step, a loaded state
+    dict) or by a move between devices. Weights made under inference mode have no version
+    counter and are taken as fixed."""
+    return tuple((w.data_ptr(), -1 if w.is_inference() else w._version) for w in module.parameters())
+
+
 class Decoder(nn.Module):
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, scorer: str, mode: str, dropout: float) -> None:
         super().__init__()
@@ -92,11 +99,8 @@ class Decoder(nn.Module):
         return torch.addmm(w.out_bias, o, w.out), torch.cat([s_new, gh_new], dim=1), attn, probs
 
     def step_weights(self) -> StepWeights:
-        """The weights rearranged for ``step``. Computed once per set of weights (it follows
-        in-place updates and moves between devices; weights made under inference mode have no
-        version counter and are taken as fixed)."""
-        params = tuple(self.parameters())
-        key = tuple((w.data_ptr(), -1 if w.is_inference() else w._version) for w in params)
+        """The weights rearranged for ``step``, computed once per set of weights (``weights_key``)."""
+        key = weights_key(self)
         if self._weights is None or self._weights[0] != key:
             H, E = self.cell.hidden_size, self.embed.weight.size(1)
             wq = self.attention.scorer.query_weight

@@ -11,11 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .result import DecodedIds
+from .result import ALTERNATIVES, DecodedIds
 from .seq2seq import Encoded, Seq2Seq
 from .vocab import BOS, EOS
-
-ALTERNATIVES = 5
 
 
 def step_record(alt_p: torch.Tensor, alt_i: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from .beam import LENGTH_ALPHA
-from .greedy import ALTERNATIVES
-from .result import DecodedIds
+from .result import ALTERNATIVES, DecodedIds
 from .seq2seq import Encoded, Seq2Seq
 from .vocab import BOS, EOS
 

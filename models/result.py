@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+ALTERNATIVES = 5  # the most likely tokens kept at each decoding step (K)
+
 
 @dataclass(frozen=True)
 class DecodedIds:

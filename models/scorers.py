@@ -9,7 +9,9 @@ when the query is used as it is, which lets the decoder fold W_q into its own ma
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -39,6 +41,11 @@ class Scorer(nn.Module):
     def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         w = self.query_weight
         return self.score(s if w is None else F.linear(s, w), keys)
+
+    def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``score`` for one sentence in NumPy (models/kernel.py): q (Q,), keys (S, K) -> e (S,).
+        It holds NumPy views of the scorer's weights as they are now."""
+        return lambda q, keys: keys @ q
 
 
 class Dot(Scorer):
@@ -77,6 +84,10 @@ class Cosine(Scorer):
     def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return self.log_tau.exp() * super().score(nn.functional.normalize(q, dim=-1), keys)
 
+    def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        tau = float(self.log_tau.detach().exp())
+        return lambda q, keys: tau * (keys @ (q / max(float(np.linalg.norm(q)), 1e-12)))  # normalize's eps
+
 
 class Additive(Scorer):
     formula = r"e_{ti} = v^\top \tanh(W s_{t-1} + U h_i)"
@@ -96,6 +107,10 @@ class Additive(Scorer):
 
     def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return torch.tanh(keys + q.unsqueeze(1)) @ self.v.weight[0]  # (B, S)
+
+    def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        v = self.v.weight.detach()[0].numpy()  # (H,)
+        return lambda q, keys: np.tanh(keys + q) @ v
 
 
 SCORERS: dict[str, type[Scorer]] = {

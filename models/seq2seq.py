@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .decoder import Decoder
+from .decoder import Decoder, weights_key
 from .encoder import Encoder
+from .kernel import CpuKernel
 from .vocab import BOS
 
 
@@ -34,6 +35,7 @@ class Seq2Seq(nn.Module):
         c = config
         self.encoder = Encoder(c.src_vocab_size, c.emb_dim, c.hidden, c.dropout)
         self.decoder = Decoder(c.tgt_vocab_size, c.emb_dim, c.hidden, c.scorer, c.mode, c.dropout)
+        self._kernel: tuple[tuple, CpuKernel] | None = None  # (weights' identity, kernel)
 
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Encoded:
         """src (B, S) ids padded with PAD, lengths (B,) -> Encoded."""
@@ -52,6 +54,14 @@ class Seq2Seq(nn.Module):
         enc = self.encode(src, lengths)
         y_prev = torch.cat([torch.full_like(tgt_out[:, :1], BOS), tgt_out[:, :-1]], dim=1)  # (B, T)
         return self.decoder(y_prev, enc.s0, enc.keys, enc.values, enc.mask)
+
+    def cpu_kernel(self) -> CpuKernel:
+        """The NumPy kernel for one sentence on the CPU (models/kernel.py), rebuilt whenever the
+        weights change (``weights_key``). The model must be on the CPU."""
+        key = weights_key(self)
+        if self._kernel is None or self._kernel[0] != key:
+            self._kernel = (key, CpuKernel(self))
+        return self._kernel[1]
 
     def max_len(self, src_len: int) -> int:
         """Length cap for decoding a source of ``src_len`` tokens, so decoding always ends."""

@@ -76,10 +76,14 @@ class Translator:
         cut = len(tokens) if len(tokens) > MAX_SOURCE_TOKENS else None
         return tokens[:MAX_SOURCE_TOKENS] + ["</s>"], cut
 
+    def source_ids(self, tokens: list[str]) -> list[int]:
+        """Tokens from ``source_tokens`` ("</s>" last) -> ids, the end token last."""
+        return self.src_vocab.encode(tokens[:-1]) + [EOS]
+
     @torch.inference_mode()
     def encode_sources(self, token_lists: list[list[str]]):
         """Token lists (each ending in "</s>") -> Encoded for the batch."""
-        ids = [self.src_vocab.encode(t[:-1]) + [EOS] for t in token_lists]
+        ids = [self.source_ids(t) for t in token_lists]
         S = max(len(x) for x in ids)
         src = torch.tensor([x + [PAD] * (S - len(x)) for x in ids], device=self.device)
         lengths = torch.tensor([len(x) for x in ids], device=self.device)
@@ -113,17 +117,9 @@ class Translator:
         tokens, cut = self.source_tokens(text)
         if len(tokens) == 1:
             raise ValueError("The input has no readable tokens (only spaces or invisible characters).")
-        if self.model.training:  # eval() walks every module: skip it when there is nothing to do
-            self.model.eval()
-        self.model.decoder.attention.hard_inference = hard_inference
         if seed is not None:
             torch.manual_seed(seed)
-        enc = self.encode_sources([tokens])
-        max_len = self.model.max_len(len(tokens))
-        if beam == 1:
-            decoded = greedy_decode(self.model, enc, [max_len])
-        else:
-            decoded = beam_search(self.model, enc, beam, max_len)
+        decoded = self.decode(tokens, beam, hard_inference)
         sampled = self.model.config.mode == "hard" and hard_inference == "sample"
         return DecodeResult(
             source_tokens=tokens,
@@ -135,6 +131,24 @@ class Translator:
             strategy=("greedy" if beam == 1 else f"beam-{beam}") + (" (sampled attention)" if sampled else ""),
             truncated_from=cut,
         )
+
+    @_serialised
+    @torch.inference_mode()
+    def decode(self, tokens: list[str], beam: int = 1, hard_inference: str = "argmax") -> list[DecodedIds]:
+        """Decode one token list from ``source_tokens``: greedy (``beam`` 1) or beam search.
+
+        Greedy decoding of one sentence on the CPU runs in NumPy (models/kernel.py), except
+        sampled hard attention, which draws from PyTorch's generator."""
+        if self.model.training:  # eval() walks every module: skip it when there is nothing to do
+            self.model.eval()
+        self.model.decoder.attention.hard_inference = hard_inference
+        max_len = self.model.max_len(len(tokens))
+        sampled = self.model.config.mode == "hard" and hard_inference == "sample"
+        if beam == 1 and not sampled and self.device.type == "cpu":
+            return [self.model.cpu_kernel().greedy(self.source_ids(tokens), max_len)]
+        if beam == 1:
+            return greedy_decode(self.model, self.encode_sources([tokens]), [max_len])
+        return beam_search(self.model, self.encode_sources([tokens]), beam, max_len)
 
     @_serialised
     @torch.inference_mode()
@@ -169,7 +183,7 @@ class Translator:
         per target token and one for the end token.
         """
         self.model.eval()
-        enc_ids = self.src_vocab.encode(source_tokens[:-1]) + [EOS]
+        enc_ids = self.source_ids(source_tokens)
         src = torch.tensor([enc_ids], device=self.device)
         tgt = torch.tensor([self.tgt_vocab.encode(target_tokens) + [EOS]], device=self.device)
         _, _, probs = self.model(src, torch.tensor([len(enc_ids)]), tgt)

@@ -1,6 +1,7 @@
-"""The fast decoders (greedy.py, beam.py) agree with the straightforward reference decoder
-(reference.py), for every scorer and both attention modes (hard attending by argmax), and
-batched greedy decoding agrees with decoding one sentence at a time."""
+"""The fast decoders (greedy.py, beam.py, and kernel.py's NumPy greedy for one sentence on the
+CPU) agree with the straightforward reference decoder (reference.py), for every scorer and both
+attention modes (hard attending by argmax), and batched greedy decoding agrees with decoding one
+sentence at a time."""
 
 import functools
 
@@ -89,6 +90,16 @@ def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias)
         assert_same(fast, reference_greedy(tr.model, enc, cap))
 
 
+@pytest.mark.parametrize("eos_bias", EOS_BIASES)
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_numpy_kernel_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias):
+    tr = lively(scorer, mode, eos_bias)
+    for text in sentences():
+        enc, [cap] = encode(tr, [text])
+        fast = tr.model.cpu_kernel().greedy(tr.source_ids(tr.source_tokens(text)[0]), cap)
+        assert_same(fast, reference_greedy(tr.model, enc, cap))
+
+
 @pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
 def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias):
@@ -131,21 +142,30 @@ def test_beam_of_one_is_greedy(scorer, mode):
 
 
 def test_fast_decoding_follows_changes_to_the_weights():
-    """The decoder's per-token table is rebuilt after in-place updates (an optimiser step, a
-    loaded state dict), so decoding never uses stale weights."""
+    """The decoder's per-token table and the NumPy kernel are rebuilt after in-place updates (an
+    optimiser step, a loaded state dict), so decoding never uses stale weights."""
     tr = lively("additive", "soft", EOS_BIASES[1])
-    enc, [cap] = encode(tr, [sentences()[0]])
-    greedy_decode(tr.model, enc, [cap])  # builds the table
-    d = tr.model.decoder
+    text = sentences()[0]
+    ids = tr.source_ids(tr.source_tokens(text)[0])
+
+    def fast_and_reference():
+        enc, [cap] = encode(tr, [text])
+        return greedy_decode(tr.model, enc, [cap])[0], tr.model.cpu_kernel().greedy(ids, cap), reference_greedy(tr.model, enc, cap)
+
+    fast_and_reference()  # builds the table and the kernel
     with torch.no_grad():
-        d.embed.weight.mul_(-1.5)
-        d.cell.bias_ih.add_(0.5)
-        d.proj.weight[:, -1].add_(1.0)
-    [after_update] = greedy_decode(tr.model, enc, [cap])
-    assert_same(after_update, reference_greedy(tr.model, enc, cap))
+        tr.model.decoder.embed.weight.mul_(-1.5)
+        tr.model.decoder.cell.bias_ih.add_(0.5)
+        tr.model.decoder.proj.weight[:, -1].add_(1.0)
+        tr.model.encoder.rnn.weight_hh_l0.mul_(-1.0)
+        tr.model.decoder.attention.scorer.v.weight.mul_(2.0)
+    fast, kernel, ref = fast_and_reference()
+    assert_same(fast, ref)
+    assert_same(kernel, ref)
     tr.model.load_state_dict(lively("additive", "soft", EOS_BIASES[0]).model.state_dict())
-    [after_load] = greedy_decode(tr.model, enc, [cap])
-    assert_same(after_load, reference_greedy(tr.model, enc, cap))
+    fast, kernel, ref = fast_and_reference()
+    assert_same(fast, ref)
+    assert_same(kernel, ref)
 
 
 def test_a_model_built_under_inference_mode_decodes_like_the_reference():
