@@ -1,8 +1,9 @@
-"""Greedy decoding of one sentence on the CPU in NumPy.
+"""One sentence on the CPU in NumPy: the encoder, the decoder's step, greedy decoding, and the
+decoder behind beam search.
 
 For one sentence every operand is a vector or a small matrix, so the cost is in the calls, not in
 the arithmetic: on this project's CPUs a PyTorch operation costs 3-10 µs of dispatch, a NumPy one
-about 1 µs, and OpenBLAS (NumPy's) computes these matrix-vector products about twice as fast as
+about 1 µs, and OpenBLAS (NumPy's) computes these small matrix products about twice as fast as
 MKL (PyTorch's) does on AMD processors. ``CpuKernel`` runs ``Seq2Seq.encode`` and
 ``Decoder.step`` with the same arithmetic as PyTorch (to float rounding), on NumPy views of the
 model's own weights (no copies but a few small transposes). It covers soft attention and hard
@@ -34,11 +35,38 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def top_k(x: np.ndarray, k: int) -> np.ndarray:
+    """Indices (..., k) of the k largest values along the last axis, largest first."""
+    idx = np.argpartition(-x, k - 1, axis=-1)[..., :k]
+    order = np.argsort(-np.take_along_axis(x, idx, axis=-1), axis=-1, kind="stable")
+    return np.take_along_axis(idx, order, axis=-1)
+
+
 class _GruDirection(NamedTuple):
     """One direction of the encoder's GRU, hidden size h."""
 
     w_hh: np.ndarray  # (h, 3h): W_hh transposed (gates r, z, n)
     b_hh: np.ndarray  # (3h,)
+
+
+class KernelEncoded(NamedTuple):
+    """One sentence of S tokens as the decoder reads it."""
+
+    keys: np.ndarray  # (S, K) scorer.prepare(values)
+    values: np.ndarray  # (S, H) encoder states
+    s0: np.ndarray  # (H,) initial decoder state
 
 
 class CpuKernel:
@@ -59,15 +87,15 @@ class CpuKernel:
         self.bridge_bias = _np(enc.bridge.bias)
         scorer = dec.attention.scorer
         self.prepare: Callable[[torch.Tensor], torch.Tensor] = scorer.prepare  # once per sentence, on PyTorch
-        self.score = scorer.numpy_score()  # q (Q,), keys (S, K) -> e (S,)
+        self.score = scorer.numpy_score()  # q (n, Q), keys (S, K) -> e (n, S)
         self.hard = dec.attention.mode == "hard"
         w = dec.step_weights()
         self.table, self.query, self.query_bias = _np(w.table), _np(w.query), _np(w.query_bias)
         self.context, self.out, self.out_bias = _np(w.context), _np(w.out), _np(w.out_bias)
-        self.split = (w.split[0], w.split[0] + w.split[1])  # where q and the projection's share start in s @ query
+        self.q_at, self.p_at = w.split[0], w.split[0] + w.split[1]  # where q and the projection's share start in s @ query
 
-    def encode(self, ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Source ids (S,), the end token last -> keys (S, K), values (S, H), s0 (H,)."""
+    def encode(self, ids: list[int]) -> KernelEncoded:
+        """Source ids (S,), the end token last."""
         h2 = self.hidden // 2
         S = len(ids)
         gates_in = self.src_embed[ids] @ self.w_ih + self.b_ih  # (S, 6h): the input side of every step, both directions
@@ -87,46 +115,51 @@ class CpuKernel:
         s0 = np.tanh(np.concatenate(last) @ self.bridge + self.bridge_bias)  # (H,)
         with torch.inference_mode():
             keys = _np(self.prepare(torch.from_numpy(values)))  # (S, K)
-        return keys, values, s0
+        return KernelEncoded(keys, values, s0)
+
+    def start(self, s: np.ndarray) -> np.ndarray:
+        """Decoding state (n, 4H) from states s (n, H): [s ; W_hh s + b_hh], as ``Decoder.start``."""
+        return np.concatenate([s, s @ self.query[:, : self.q_at] + self.query_bias[: self.q_at]], axis=1)
+
+    def step(self, y: np.ndarray, state: np.ndarray, enc: KernelEncoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``Decoder.step`` for n hypotheses of one sentence: previous tokens y (n,), state (n, 4H)
+        -> logits (n, V), the new state (n, 4H) and the attention weights used (n, S)."""
+        H = self.hidden
+        s, gh = state[:, :H], state[:, H:]  # (n, H), (n, 3H)
+        row = self.table[y]  # (n, 3H + E): W_ih E y + b_ih | W_p[:, 2H:] E y + b_p
+        rz = _sigmoid(row[:, : 2 * H] + gh[:, : 2 * H])
+        n = np.tanh(row[:, 2 * H : 3 * H] + rz[:, :H] * gh[:, 2 * H :])
+        s = n + rz[:, H:] * (s - n)  # (n, H) s_t
+        mixed = s @ self.query + self.query_bias  # (n, 3H + Q + E): next gates | q | projection's share
+        e = self.score(mixed[:, self.q_at : self.p_at] if self.p_at > self.q_at else s, enc.keys)  # (n, S)
+        if self.hard:
+            a = np.zeros_like(e)
+            np.put_along_axis(a, e.argmax(axis=1)[:, None], 1.0, axis=1)
+        else:
+            a = softmax(e)
+        o = np.tanh((a @ enc.values) @ self.context + row[:, 3 * H :] + mixed[:, self.p_at :])  # (n, E)
+        return o @ self.out + self.out_bias, np.concatenate([s, mixed[:, : self.q_at]], axis=1), a
 
     def greedy(self, ids: list[int], max_len: int) -> DecodedIds:
         """Greedy decoding of one sentence (source ids, the end token last) for at most max_len
         tokens: what ``greedy_decode`` gives for it."""
-        H, (q_at, p_at) = self.hidden, self.split
-        keys, values, s = self.encode(ids)
+        enc = self.encode(ids)
         K = min(ALTERNATIVES, self.out.shape[1])
-        gh = s @ self.query[:, :q_at] + self.query_bias[:q_at]  # (3H,) the hidden side of the first step's gates
-        y = BOS
-        out_ids: list[int] = []
+        state = self.start(enc.s0[None])  # (1, 4H)
+        y = np.array([BOS])
         attention, alt_ids, alt_probs = [], [], []
         for _ in range(max_len):
-            row = self.table[y]  # (3H + E,): W_ih E y + b_ih, W_p[:, 2H:] E y + b_p
-            rz = _sigmoid(row[: 2 * H] + gh[: 2 * H])
-            n = np.tanh(row[2 * H : 3 * H] + rz[:H] * gh[2 * H :])
-            s = n + rz[H:] * (s - n)  # (H,) s_t
-            mixed = s @ self.query + self.query_bias  # (3H + Q + E,)
-            gh = mixed[:q_at]
-            e = self.score(mixed[q_at:p_at] if p_at > q_at else s, keys)  # (S,)
-            if self.hard:
-                a = np.zeros_like(e)
-                a[e.argmax()] = 1.0
-            else:
-                a = np.exp(e - e.max())
-                a /= a.sum()
-            o = np.tanh((a @ values) @ self.context + row[3 * H :] + mixed[p_at:])  # (E,)
-            logits = o @ self.out + self.out_bias  # (V,)
-            p = np.exp(logits - logits.max())
-            p /= p.sum()
-            top = np.argpartition(p, -K)[-K:]
-            top = top[np.argsort(-p[top], kind="stable")]  # (K,) most likely first
-            y = int(top[0])
-            out_ids.append(y)
-            attention.append(a)
+            logits, state, a = self.step(y, state, enc)
+            p = softmax(logits[0])  # (V,)
+            top = top_k(p, K)  # (K,)
+            y = top[:1]
+            attention.append(a[0])
             alt_ids.append(top)
             alt_probs.append(p[top])
-            if y == EOS:
+            if y[0] == EOS:
                 break
         probs = np.array([q[0] for q in alt_probs], dtype=np.float32)
+        out_ids = [int(i[0]) for i in alt_ids]
         return DecodedIds(
             ids=out_ids,
             attention=np.array(attention, dtype=np.float32),
@@ -134,5 +167,21 @@ class CpuKernel:
             alt_ids=np.array(alt_ids, dtype=np.int64),
             alt_probs=np.array(alt_probs, dtype=np.float32),
             score=float(np.log(probs, dtype=np.float64).sum()),
-            finished=y == EOS,
+            finished=bool(out_ids and out_ids[-1] == EOS),
         )
+
+
+class KernelStepper:
+    """The kernel as the decoder behind beam search (models/beam.py ``Stepper``) for one sentence."""
+
+    def __init__(self, kernel: CpuKernel, ids: list[int]) -> None:
+        self.kernel = kernel
+        self.enc = kernel.encode(ids)
+        self.state = kernel.start(self.enc.s0[None])  # (n, 4H)
+
+    def step(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, self.state, a = self.kernel.step(y, self.state, self.enc)
+        return log_softmax(logits), a
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.state = self.state[rows]

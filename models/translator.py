@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .beam import beam_search
+from .beam import TorchStepper, beam_search
 from .greedy import greedy_decode
+from .kernel import KernelStepper
 from .result import DecodedIds, DecodeResult, Hypothesis
 from .seq2seq import Seq2Seq
 from .tokenize import Tokenizer
@@ -137,18 +138,22 @@ class Translator:
     def decode(self, tokens: list[str], beam: int = 1, hard_inference: str = "argmax") -> list[DecodedIds]:
         """Decode one token list from ``source_tokens``: greedy (``beam`` 1) or beam search.
 
-        Greedy decoding of one sentence on the CPU runs in NumPy (models/kernel.py), except
-        sampled hard attention, which draws from PyTorch's generator."""
+        On the CPU the decoder is the NumPy kernel (models/kernel.py), except for sampled hard
+        attention, which draws from PyTorch's generator."""
         if self.model.training:  # eval() walks every module: skip it when there is nothing to do
             self.model.eval()
         self.model.decoder.attention.hard_inference = hard_inference
         max_len = self.model.max_len(len(tokens))
         sampled = self.model.config.mode == "hard" and hard_inference == "sample"
-        if beam == 1 and not sampled and self.device.type == "cpu":
-            return [self.model.cpu_kernel().greedy(self.source_ids(tokens), max_len)]
+        if self.device.type == "cpu" and not sampled:
+            kernel = self.model.cpu_kernel()
+            if beam == 1:
+                return [kernel.greedy(self.source_ids(tokens), max_len)]
+            return beam_search(KernelStepper(kernel, self.source_ids(tokens)), beam, max_len)
+        enc = self.encode_sources([tokens])
         if beam == 1:
-            return greedy_decode(self.model, self.encode_sources([tokens]), [max_len])
-        return beam_search(self.model, self.encode_sources([tokens]), beam, max_len)
+            return greedy_decode(self.model, enc, [max_len])
+        return beam_search(TorchStepper(self.model, enc, beam), beam, max_len)
 
     @_serialised
     @torch.inference_mode()

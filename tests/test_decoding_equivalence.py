@@ -1,7 +1,7 @@
-"""The fast decoders (greedy.py, beam.py, and kernel.py's NumPy greedy for one sentence on the
-CPU) agree with the straightforward reference decoder (reference.py), for every scorer and both
-attention modes (hard attending by argmax), and batched greedy decoding agrees with decoding one
-sentence at a time."""
+"""The fast decoders (greedy.py; kernel.py's NumPy greedy for one sentence on the CPU; beam.py
+over either decoder, kernel.py's or PyTorch's) agree with the straightforward reference decoder
+(reference.py), for every scorer and both attention modes (hard attending by argmax), and
+batched greedy decoding agrees with decoding one sentence at a time."""
 
 import functools
 
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from models.beam import beam_search
+from models.beam import TorchStepper, beam_search
 from models.data import hsk_pairs
 from models.greedy import greedy_decode
+from models.kernel import KernelStepper
 from models.reference import reference_beam, reference_greedy
 from models.result import DecodedIds
 from models.scorers import SCORERS
@@ -21,6 +22,7 @@ from tests.conftest import EN, make_translator
 CONFIGS = [(scorer, mode) for scorer in sorted(SCORERS) for mode in ("soft", "hard")]
 EOS_BIASES = [-2.0, 0.0, 1.0]  # shifts of the end token's bias: early, middle and late endings
 SEEDS = range(1, 9)
+STEPPERS = ("torch", "kernel")  # the decoders behind beam search
 
 
 @functools.cache
@@ -69,6 +71,14 @@ def encode(tr, texts: list[str]):
     return tr.encode_sources(toks), [tr.model.max_len(len(t)) for t in toks]
 
 
+def stepper(tr, text: str, kind: str, beam_size: int):
+    """Beam search's decoder for one sentence: PyTorch's ``Decoder.step`` or the NumPy kernel."""
+    tokens = tr.source_tokens(text)[0]
+    if kind == "kernel":
+        return KernelStepper(tr.model.cpu_kernel(), tr.source_ids(tokens))
+    return TorchStepper(tr.model, tr.encode_sources([tokens]), beam_size)
+
+
 def assert_same(fast: DecodedIds, ref: DecodedIds) -> None:
     assert fast.ids == ref.ids
     assert fast.finished == ref.finished
@@ -100,13 +110,14 @@ def test_numpy_kernel_greedy_gives_the_reference_tokens_and_attention(scorer, mo
         assert_same(fast, reference_greedy(tr.model, enc, cap))
 
 
+@pytest.mark.parametrize("kind", STEPPERS)
 @pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias):
+def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias, kind):
     tr = lively(scorer, mode, eos_bias)
     for text in sentences()[::4]:
         enc, [cap] = encode(tr, [text])
-        fast, ref = beam_search(tr.model, enc, 3, cap), reference_beam(tr.model, enc, 3, cap)
+        fast, ref = beam_search(stepper(tr, text, kind, 3), 3, cap), reference_beam(tr.model, enc, 3, cap)
         assert len(fast) == len(ref)
         for f, r in zip(fast, ref):
             assert_same(f, r)
@@ -131,13 +142,14 @@ def test_the_models_used_here_end_sentences_at_different_steps(scorer, mode):
     assert seed_for(scorer, mode) in SEEDS
 
 
+@pytest.mark.parametrize("kind", STEPPERS)
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_beam_of_one_is_greedy(scorer, mode):
+def test_beam_of_one_is_greedy(scorer, mode, kind):
     tr = lively(scorer, mode, EOS_BIASES[1])
     for text in sentences()[::2]:
         enc, [cap] = encode(tr, [text])
         [g] = greedy_decode(tr.model, enc, [cap])
-        [b] = beam_search(tr.model, enc, 1, cap)
+        [b] = beam_search(stepper(tr, text, kind, 1), 1, cap)
         assert_same(b, g)
 
 
