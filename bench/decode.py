@@ -5,7 +5,7 @@
 
 For each model (default: every bundled model in assets/checkpoints) on the HSK test split of
 its direction: greedy latency per sentence (on the CPU the NumPy kernel of models/kernel.py, with
-PyTorch's decoder beside it) and beam latency (median and 95th percentile), batched
+PyTorch's decoder beside it) and beam latency (likewise; median and 95th percentile), batched
 greedy throughput and peak memory, each beside the reference decoder (models/reference.py:
 one sentence, one step at a time, nothing cached) run in the same process on the same
 sentences, with the speed-up and how many outputs were identical. Then one line for the
@@ -30,14 +30,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-import torch
 
 from bench.common import CHECKPOINTS, Timer, add_report_args, machine, markdown_table, median_p95_ms, peak_tensor_mib, report
-from models.beam import beam_search
+from models.beam import TorchStepper, beam_search
 from models.checkpoint import load_checkpoint
 from models.data import hsk_pairs
 from models.greedy import greedy_decode
 from models.reference import reference_beam, reference_greedy
+from models.threads import set_threads
 from models.translator import Translator, resolve_device
 
 COMPARE_MODELS = 7
@@ -136,16 +136,18 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
     row("translate() greedy end to end, ms/sentence, median (p95)", "", median_p95_ms(g["translate"][0]), None, "")
     k = args.beam
     progress(f"{path.stem}: beam {k}")
-    b = interleaved(
-        {
-            "ref": lambda c: reference_beam(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
-            "fast": lambda c: beam_search(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
-        },
-        cases,
-        timer,
-    )
+    beam_fns = {
+        "ref": lambda c: reference_beam(tr.model, tr.encode_sources([c.tokens]), k, c.cap),
+        "fast": lambda c: tr.decode(c.tokens, beam=k),
+    }
+    if device.type == "cpu":
+        beam_fns["torch"] = lambda c: beam_search(TorchStepper(tr.model, tr.encode_sources([c.tokens]), k), k, c.cap)
+    b = interleaved(beam_fns, cases, timer)
     (b_ref, ref_out), (b_fast, fast_out) = b["ref"], b["fast"]
-    row(f"beam {k}, ms/sentence, median (p95)", median_p95_ms(b_ref), median_p95_ms(b_fast), np.median(b_ref) / np.median(b_fast), f"{same_ids(ref_out, fast_out)}/{n}")
+    row(f"beam {k} ({fast_name}), ms/sentence, median (p95)", median_p95_ms(b_ref), median_p95_ms(b_fast), np.median(b_ref) / np.median(b_fast), f"{same_ids(ref_out, fast_out)}/{n}")
+    if "torch" in b:
+        t, out = b["torch"]
+        row(f"beam {k} (PyTorch), ms/sentence, median (p95)", median_p95_ms(b_ref), median_p95_ms(t), np.median(b_ref) / np.median(t), f"{same_ids(ref_out, out)}/{n}")
 
     progress(f"{path.stem}: batched, memory, translate()")
     runs = [timer(fast_batched, tr, cases, args.batch) for _ in range(args.repeats)]
@@ -191,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", nargs="+", type=Path, help="checkpoints (default: assets/checkpoints/*.safetensors)")
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--threads", type=int, default=2, help="threads per operation (torch and NumPy's BLAS)")
     p.add_argument("--sentences", type=int, help="use the first N test sentences (default: all)")
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", default="wall", choices=["wall", "cpu"], help="cpu: this process's CPU time (for a loaded machine)")
     add_report_args(p)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     timer = Timer(resolve_device(args.device), args.clock)
     paths = args.checkpoint or sorted(CHECKPOINTS.glob("*.safetensors"))
     if not paths:

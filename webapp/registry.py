@@ -18,6 +18,7 @@ import torch
 
 from models.checkpoint import load_checkpoint
 from models.scorers import SCORERS
+from models.threads import set_threads
 from models.translator import Translator
 
 CHECKPOINTS_ENV = "ATTNVIZ_CHECKPOINTS"
@@ -44,7 +45,8 @@ class ModelEntry:
 
 @st.cache_resource
 def configure_threads() -> int:
-    """Set torch's threads per operation for this process, once: ATTNVIZ_TORCH_THREADS, default 1.
+    """Set the threads per operation of torch and of NumPy's BLAS for this process, once:
+    ATTNVIZ_TORCH_THREADS, default 1.
 
     Decoding one sentence is many small operations that a second thread barely speeds up, and
     every session runs its script in a thread of its own: with two threads per operation, two
@@ -55,7 +57,7 @@ def configure_threads() -> int:
     raw = os.environ.get(THREADS_ENV) or "1"
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{THREADS_ENV} must be a positive whole number, not {raw!r}")
-    torch.set_num_threads(int(raw))
+    set_threads(int(raw))
     return int(raw)
 
 
