@@ -22,7 +22,7 @@ from tests.conftest import EN, make_translator
 CONFIGS = [(scorer, mode) for scorer in sorted(SCORERS) for mode in ("soft", "hard")]
 EOS_BIASES = [-2.0, 0.0, 1.0]  # shifts of the end token's bias: early, middle and late endings
 SEEDS = range(1, 9)
-STEPPERS = ("torch", "kernel")  # the decoders behind beam search
+DECODERS = ("torch", "kernel")  # PyTorch's decoder, or the NumPy kernel (models/kernel.py)
 
 
 @functools.cache
@@ -90,27 +90,21 @@ def assert_same(fast: DecodedIds, ref: DecodedIds) -> None:
     assert fast.score == pytest.approx(ref.score, abs=1e-4)
 
 
+@pytest.mark.parametrize("kind", DECODERS)
 @pytest.mark.parametrize("eos_bias", EOS_BIASES)
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias):
+def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias, kind):
     tr = lively(scorer, mode, eos_bias)
     for text in sentences():
         enc, [cap] = encode(tr, [text])
-        [fast] = greedy_decode(tr.model, enc, [cap])
+        if kind == "kernel":
+            fast = tr.model.cpu_kernel().greedy(tr.source_ids(tr.source_tokens(text)[0]), cap)
+        else:
+            [fast] = greedy_decode(tr.model, enc, [cap])
         assert_same(fast, reference_greedy(tr.model, enc, cap))
 
 
-@pytest.mark.parametrize("eos_bias", EOS_BIASES)
-@pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_numpy_kernel_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias):
-    tr = lively(scorer, mode, eos_bias)
-    for text in sentences():
-        enc, [cap] = encode(tr, [text])
-        fast = tr.model.cpu_kernel().greedy(tr.source_ids(tr.source_tokens(text)[0]), cap)
-        assert_same(fast, reference_greedy(tr.model, enc, cap))
-
-
-@pytest.mark.parametrize("kind", STEPPERS)
+@pytest.mark.parametrize("kind", DECODERS)
 @pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
 def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias, kind):
@@ -142,7 +136,7 @@ def test_the_models_used_here_end_sentences_at_different_steps(scorer, mode):
     assert seed_for(scorer, mode) in SEEDS
 
 
-@pytest.mark.parametrize("kind", STEPPERS)
+@pytest.mark.parametrize("kind", DECODERS)
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
 def test_beam_of_one_is_greedy(scorer, mode, kind):
     tr = lively(scorer, mode, EOS_BIASES[1])
