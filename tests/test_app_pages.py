@@ -101,6 +101,8 @@ def test_a_typed_sentence_gives_a_translation_and_a_heatmap(app):
     assert heatmap["type"] == "heatmap"
     assert matrix(heatmap).shape[1] == 5  # I love you . </s>
     assert any("title=\"p = " in h.proto.body for h in at.html)
+    chart = at.get("plotly_chart")[0].proto
+    assert chart.theme == ""  # theme=None: the figure's own look, which Streamlit's theme would rewrite
 
 
 def test_empty_input_asks_for_a_sentence(app):

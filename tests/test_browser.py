@@ -77,6 +77,39 @@ def test_translate_compare_and_an_uploaded_model_draw_their_charts(page, checkpo
     wait_heatmap(page, "translate_heatmap", "love", WAIT_MS)
 
 
+# Counts plotly.js's full draws (plotly_beforeplot) of every chart after its first one.
+COUNT_REDRAWS_JS = """
+window.redraws = 0;
+const watched = new WeakSet();
+new MutationObserver(() => {
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        if (watched.has(gd) || !gd.on) continue;  // gd.on: Plotly has started its first draw
+        watched.add(gd);
+        gd.on('plotly_beforeplot', () => { window.redraws += 1; });
+    }
+}).observe(document, {subtree: true, childList: true});
+"""
+
+
+def test_a_new_heatmap_is_drawn_once(url):
+    """Streamlit hands plotly.js every new figure a second time right after mounting it; that
+    must not draw it again (viz.style.LOOK, webapp.views.chart)."""
+    with browser_page() as (pg, problems):
+        pg.add_init_script(COUNT_REDRAWS_JS)
+        open_app(pg, url, WAIT_MS)
+        # Plotly draws a chart again when a web font it used was still loading: load them all first.
+        pg.evaluate("async () => { await Promise.allSettled([...document.fonts].map(f => f.load())); }")
+        for sentence, token in [("I love you.", "love"), ("The cat sat on the mat.", "cat")]:
+            pg.evaluate("window.redraws = 0")
+            type_sentence(pg, "translate", sentence)
+            wait_heatmap(pg, "translate_heatmap", token, WAIT_MS)
+            wait_idle(pg, WAIT_MS)
+            pg.wait_for_timeout(1000)
+            assert pg.evaluate("window.redraws") == 0
+        assert exceptions(pg) == []
+        assert problems == []
+
+
 @pytest.mark.parametrize("title", ["Evaluate", "About", "Translate"])
 def test_every_other_page_opens_cleanly(page, title):
     go_to(page, title, WAIT_MS)

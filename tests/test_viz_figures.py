@@ -27,7 +27,7 @@ from viz import (
     step_figure,
 )
 from viz.flow import BINS
-from viz.style import TEXT_CELLS_MAX
+from viz.style import FONT_SIZE, LOOK, TEXT_CELLS_MAX, merged
 from viz.tokens import plotly_text
 
 FIGURES = {
@@ -145,8 +145,26 @@ def test_heatmap_bottom_margin_makes_room_for_source_labels_turned_when_columns_
 def test_heatmap_top_margin_makes_room_for_the_links_legend_and_keeps_automargin_on():
     result = make_result(["a", "b"], ["x", "</s>"])
     assert margins(heatmap_figure(result, reference_links={(0, 0)}))["t"] > margins(heatmap_figure(result))["t"]
-    axes = heatmap_figure(result).layout.template.layout
+    axes = heatmap_figure(result).layout
     assert axes.xaxis.automargin and axes.yaxis.automargin  # a short estimate still never cuts a label
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_figures_carry_their_look_in_their_own_layout_without_a_template(name):
+    """Streamlit's default template (or any) would make plotly.js draw a chart twice; the look is
+    in each figure's layout, axis defaults merged with the figure's own axis settings."""
+    spec = json.loads(FIGURES[name](make_result(["a", "b"], ["x", "</s>"]), 0).to_json())
+    layout = spec["layout"]
+    assert "template" not in layout
+    assert layout["datarevision"] == 0 and layout["plot_bgcolor"] == "white" and layout["font"]["size"] == FONT_SIZE
+    assert layout["xaxis"]["gridcolor"] == LOOK["xaxis"]["gridcolor"] and layout["xaxis"]["title"]["standoff"] == 15
+
+
+def test_merged_lays_dicts_over_each_other_at_any_depth():
+    base = {"a": {"b": {"c": 1, "d": 2}, "e": 3}, "f": [1]}
+    assert merged(base, {"a": {"b": {"c": 9}}, "f": [2], "g": 4}) == {"a": {"b": {"c": 9, "d": 2}, "e": 3}, "f": [2], "g": 4}
+    assert merged(base, {"a": 5}) == {"a": 5, "f": [1]}
+    assert base == {"a": {"b": {"c": 1, "d": 2}, "e": 3}, "f": [1]}  # inputs are left as they were
 
 
 def test_hypothesis_index_selects_the_beam_hypothesis():

@@ -16,7 +16,7 @@ TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
 LEGEND_PX = 30  # room above the plot for the links legend
-PAD_PX = 8  # between the plot and its tick labels (set here: Streamlit's theme would set 8 too)
+PAD_PX = 8  # between the plot and its tick labels
 
 
 def label_text(token: str, known: bool = True) -> str:

@@ -46,9 +46,11 @@ def matrix_height(rows: int) -> int:
     return min(max(220 + CELL_PX * rows, 320), 2400)
 
 
-# The 2-D part of Plotly's "plotly_white" look. The full template (3-D scenes, maps, ternary
-# plots) is 7 KB that Plotly validates and copies into every figure: a third of the time to
-# build a heatmap, for nothing these figures use.
+# The 2-D part of Plotly's "plotly_white" look, written into each figure's own layout. Not as a
+# template: right after mounting a chart, Streamlit hands plotly.js a fresh copy of its figure (even
+# with theme=None), and plotly.js draws the chart again from scratch when the template in it is a
+# new object, so a templated chart was drawn twice. (Plotly's full template would also be 7 KB to
+# validate and copy into every figure, for nothing these figures use.)
 _AXIS = {
     "gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "zerolinewidth": 2, "ticks": "",
     "title": {"standoff": 15},
@@ -56,38 +58,47 @@ _AXIS = {
     # overflow check (its default, which measures every label once per label) is not needed.
     "automargin": True, "ticklabeloverflow": "allow",
 }
-TEMPLATE = go.layout.Template(
-    layout={
-        "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"],
-        "font": {"color": "#2a3f5f"},
-        "hovermode": "closest",
-        "hoverlabel": {"align": "left"},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "xaxis": _AXIS,
-        "yaxis": _AXIS,
-        "coloraxis": {"colorbar": {"outlinewidth": 0, "ticks": ""}},
-    }
-)
+LOOK = {
+    "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880", "#FF97FF", "#FECB52"],
+    "font": {"family": FONT_FAMILY, "size": FONT_SIZE, "color": "#2a3f5f"},
+    "hovermode": "closest",
+    "hoverlabel": {"align": "left", "font": {"family": FONT_FAMILY, "size": FONT_SIZE}},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "xaxis": _AXIS,
+    "yaxis": _AXIS,
+    # A drawn chart's data never changes: a new figure is a new Streamlit element. A fixed data
+    # revision tells plotly.js so; without one, the arrays of that fresh copy are new objects,
+    # which plotly.js takes for new data, and it draws the chart again.
+    "datarevision": 0,
+}
+
+
+def merged(base: dict, over: dict) -> dict:
+    """``base`` with ``over`` laid on top: dicts in both merge key by key, at any depth; any other
+    value in ``over`` replaces the one in ``base``."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def styled_figure(data: list, title: str = "", height: int | None = None, subtitle: str = "", frames: list | None = None, **layout) -> go.Figure:
-    """A figure of the traces ``data`` with the shared look (template, fonts, margins, hover
-    font) plus any ``layout`` overrides (a key given here replaces the default's whole value).
+    """A figure of the traces ``data`` with the shared look (``LOOK``, title, margins) plus any
+    ``layout`` overrides, merged into it (:func:`merged`). It has no template, not even
+    Plotly's default one.
 
     Built in one go: Plotly's update_layout on an existing figure costs about ten times as
     much. ``title`` and ``subtitle`` are Plotly markup: escape tokens (tokens.plotly_text) first.
     """
-    defaults = {
-        "template": TEMPLATE,
-        "font": {"family": FONT_FAMILY, "size": FONT_SIZE},
+    defaults = LOOK | {
         "title": {"text": title, "x": 0, "xanchor": "left", "pad": {"l": 8}, "subtitle": {"text": subtitle}},
-        "hoverlabel": {"font": {"family": FONT_FAMILY, "size": FONT_SIZE}},
         "margin": {"l": 10, "r": 10, "t": 90 if subtitle else 60, "b": 10},
         "height": height,
     }
-    merged = defaults | {k: defaults[k] | v if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v for k, v in layout.items()}
-    return go.Figure(data=data, layout=merged, frames=frames)
+    fig = go.Figure(data=data, layout=merged(defaults, layout), frames=frames)
+    fig.layout.template = None  # go.Figure puts in the default template (Streamlit's) when none is given
+    return fig
 
 
 def token_axis(labels: list[str], **extra) -> dict:

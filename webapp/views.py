@@ -124,7 +124,10 @@ def figure(build: Callable[..., go.Figure], result: DecodeResult, *args) -> go.F
 
 
 def chart(fig: go.Figure, key: str) -> None:
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+    """Draw ``fig`` full width with its own look (``viz.style.LOOK``). theme=None: Streamlit's
+    theme puts a new template into the figure when it hands plotly.js the figure a second time,
+    right after mounting the chart, and plotly.js then draws the whole chart again."""
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None)
 
 
 def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: str) -> None:
