@@ -11,6 +11,7 @@ from webapp import corpus, frame, inference, registry, state, views
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
 MAX_MODELS = 7
+VIEWS = ["Side by side", "Difference", "Soft vs hard"]
 COLUMNS = 2
 
 st.title("Compare")
@@ -82,39 +83,36 @@ def panel(label: str, own_result, shown_result, key: str) -> None:
                 views.export_buttons(shown_result, 0, fig, key)
 
 
-tabs = st.tabs(["Side by side", "Difference", "Soft vs hard"], key="compare_view", on_change="rerun")
-with tabs[0]:
-    if tabs[0].open:
-        with state.guarded("Summarising"):
-            st.caption("Each model's own translation:")
-            st.dataframe(metrics_frame(own), key="compare_metrics")
-        items = list(shown.items())
-        for start in range(0, len(items), COLUMNS):
-            for col, (n, (label, r)) in zip(st.columns(COLUMNS), enumerate(items[start : start + COLUMNS], start)):
-                with col:
-                    panel(label, own[label], r, f"compare_heatmap_{n}")
-with tabs[1]:
-    if tabs[1].open:
-        labels = list(shown)
-        left, right = st.columns(2)
-        a = left.selectbox("Model A", labels, index=0, key="compare_a")
-        b = right.selectbox("Model B", labels, index=1, key="compare_b")
-        with state.guarded("Drawing the difference"):
-            ra, rb = shown[a], shown[b]
-            if ra.target_tokens != rb.target_tokens:
-                target = words(ra.best)
-                ra, rb = (inference.forced(e, t, text, target) for label in (a, b) for e, t in loaded if e.label == label)
-                st.caption("The two translations differ, so both models are fed A's translation (teacher forcing) to put them on the same rows.")
-            views.chart(views.figure(difference_figure, ra, rb, f"A − B: {a} minus {b}"), "compare_difference")
-with tabs[2]:
-    if tabs[2].open:
-        pairs = registry.soft_hard_pairs(entries, direction)
-        if not pairs:
-            st.info(f"No scorer has both a soft and a hard bundled model for {direction}.")
-        else:
-            scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
-            for col, e, mode in zip(st.columns(2), pairs[scorer], ("soft", "hard")):
-                with col, state.guarded(f"Running {e.label}"):
-                    t = state.load(e)
-                    r = inference.translate(e, t, text)
-                    panel(e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}")
+view = views.view_picker(VIEWS, "compare_view")
+if view == "Side by side":
+    with state.guarded("Summarising"):
+        st.caption("Each model's own translation:")
+        st.dataframe(metrics_frame(own), key="compare_metrics")
+    items = list(shown.items())
+    for start in range(0, len(items), COLUMNS):
+        for col, (n, (label, r)) in zip(st.columns(COLUMNS), enumerate(items[start : start + COLUMNS], start)):
+            with col:
+                panel(label, own[label], r, f"compare_heatmap_{n}")
+elif view == "Difference":
+    labels = list(shown)
+    left, right = st.columns(2)
+    a = left.selectbox("Model A", labels, index=0, key="compare_a")
+    b = right.selectbox("Model B", labels, index=1, key="compare_b")
+    with state.guarded("Drawing the difference"):
+        ra, rb = shown[a], shown[b]
+        if ra.target_tokens != rb.target_tokens:
+            target = words(ra.best)
+            ra, rb = (inference.forced(e, t, text, target) for label in (a, b) for e, t in loaded if e.label == label)
+            st.caption("The two translations differ, so both models are fed A's translation (teacher forcing) to put them on the same rows.")
+        views.chart(views.figure(difference_figure, ra, rb, f"A − B: {a} minus {b}"), "compare_difference")
+elif view == "Soft vs hard":
+    pairs = registry.soft_hard_pairs(entries, direction)
+    if not pairs:
+        st.info(f"No scorer has both a soft and a hard bundled model for {direction}.")
+    else:
+        scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
+        for col, e, mode in zip(st.columns(2), pairs[scorer], ("soft", "hard")):
+            with col, state.guarded(f"Running {e.label}"):
+                t = state.load(e)
+                r = inference.translate(e, t, text)
+                panel(e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}")

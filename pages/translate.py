@@ -13,6 +13,7 @@ from webapp import corpus, frame, inference, registry, state, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
+VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"]
 SUMMARY = {
     "mean_entropy": "Mean entropy (nats)",
     "uniform_entropy": "Uniform: log S",
@@ -63,60 +64,55 @@ st.caption("Translation: hover a token for the probability the model gave it (th
 st.html(translation_html(result, hypothesis))
 example = corpus.find(examples, text)
 
-tabs = st.tabs(["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"], key="translate_view", on_change="rerun")
-with tabs[0]:
-    if tabs[0].open:
-        st.caption(
-            "Each row is one token the model wrote; its cells show how much the model looked at each source token "
-            "while writing it (a row sums to 1). Hover a cell for the weight."
+view = views.view_picker(VIEWS, "translate_view")
+if view == "Heatmap":
+    st.caption(
+        "Each row is one token the model wrote; its cells show how much the model looked at each source token "
+        "while writing it (a row sums to 1). Hover a cell for the weight."
+    )
+    with state.guarded("Drawing the heatmap"):
+        shown, shown_hyp, links = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
+        views.heatmap_with_exports(shown, shown_hyp, "translate_heatmap", links)
+elif view == "Highlight":
+    with state.guarded("Highlighting"):
+        hyp = result.hypotheses[hypothesis]
+        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", key="highlight_by")
+        side, tokens, label = (
+            ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
+            if by == "a source token"
+            else ("target", hyp.tokens, "Target token (source tokens are shaded by its attention weights)")
         )
-        with state.guarded("Drawing the heatmap"):
-            shown, shown_hyp, links = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
-            views.heatmap_with_exports(shown, shown_hyp, "translate_heatmap", links)
-with tabs[1]:
-    if tabs[1].open:
-        with state.guarded("Highlighting"):
-            hyp = result.hypotheses[hypothesis]
-            by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", key="highlight_by")
-            side, tokens, label = (
-                ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
-                if by == "a source token"
-                else ("target", hyp.tokens, "Target token (source tokens are shaded by its attention weights)")
-            )
-            i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
-            st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
-with tabs[2]:
-    if tabs[2].open:
-        with state.guarded("Drawing the flow"):
-            threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-            views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart")
-with tabs[3]:
-    if tabs[3].open:
-        with state.guarded("Stepping through"):
-            tokens = result.hypotheses[hypothesis].tokens
-            left, right = st.columns(2)
-            with left:
-                st.subheader("Step by step")
-                step = st.select_slider(
-                    "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {tokens[j]}", key="step_slider"
-                ) if len(tokens) > 1 else 0
-                views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
-            with right:
-                st.subheader("Attention over time")
-                views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart")
-with tabs[4]:
-    if tabs[4].open:
-        with state.guarded("Computing diagnostics"):
-            summary = attention_summary(result, hypothesis)
-            for col, (name, value) in zip(st.columns(len(SUMMARY)), ((n, summary[k]) for k, n in SUMMARY.items())):
-                col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
-            left, right = st.columns(2)
-            with left:
-                views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart")
-            with right:
-                views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart")
-            if len(result.hypotheses) > 1:
-                st.subheader("Every finished beam hypothesis")
-                for n, hyp in enumerate(result.hypotheses):
-                    st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
-                    views.chart(views.figure(heatmap_figure, result, n), f"beam_heatmap_{n}")
+        i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
+        st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
+elif view == "Flow":
+    with state.guarded("Drawing the flow"):
+        threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
+        views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart")
+elif view == "Step through":
+    with state.guarded("Stepping through"):
+        tokens = result.hypotheses[hypothesis].tokens
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Step by step")
+            step = st.select_slider(
+                "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {tokens[j]}", key="step_slider"
+            ) if len(tokens) > 1 else 0
+            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
+        with right:
+            st.subheader("Attention over time")
+            views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart")
+elif view == "Diagnostics":
+    with state.guarded("Computing diagnostics"):
+        summary = attention_summary(result, hypothesis)
+        for col, (name, value) in zip(st.columns(len(SUMMARY)), ((n, summary[k]) for k, n in SUMMARY.items())):
+            col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
+        left, right = st.columns(2)
+        with left:
+            views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart")
+        with right:
+            views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart")
+        if len(result.hypotheses) > 1:
+            st.subheader("Every finished beam hypothesis")
+            for n, hyp in enumerate(result.hypotheses):
+                st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
+                views.chart(views.figure(heatmap_figure, result, n), f"beam_heatmap_{n}")

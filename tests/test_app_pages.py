@@ -153,6 +153,16 @@ def test_unknown_words_are_named(app):
     assert any("zebras" in c.value and "vocabulary" in c.value for c in at.caption)
 
 
+def test_translate_and_compare_pick_their_view_with_a_segmented_control_that_starts_on_the_heatmaps(app):
+    at = translate(app, "I love you.")
+    picker = at.segmented_control(key="translate_view")
+    assert picker.value == "Heatmap" and picker.options[0] == "Heatmap"
+    assert not at.get("tab")  # views.view_picker: no tab panels
+    at = at.switch_page("pages/compare.py").run()
+    assert at.segmented_control(key="compare_view").value == "Side by side"
+    assert_clean(at)
+
+
 @pytest.mark.parametrize("view, charts", [("Highlight", 0), ("Flow", 1), ("Step through", 2), ("Diagnostics", 2)])
 def test_every_translate_view_draws(app, view, charts):
     at = translate(app, "I love you.")

@@ -87,6 +87,15 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
     return text
 
 
+def view_picker(names: list[str], key: str) -> str:
+    """Which of a page's views to draw (the first by default); only that one is drawn.
+
+    Not st.tabs: react-aria's tab panel walks its content for a focusable element on every
+    change inside it, forcing style recalculations while a chart draws (about a quarter of
+    the browser's time from Enter to the Translate heatmap)."""
+    return st.segmented_control("View", names, default=names[0], required=True, key=key, label_visibility="collapsed")
+
+
 def input_notes(result: DecodeResult) -> None:
     """Say when the input was cut and which words the model does not know."""
     if result.truncated_from:
