@@ -41,7 +41,7 @@ def cpu_model() -> str:
 
 def machine(device: torch.device, clock: str = "wall") -> str:
     """One line: CPU, cores, torch threads and version, device, clock, and the load average (other processes)."""
-    parts = [f"CPU {cpu_model()}", f"{os.cpu_count()} cores", f"threads per operation {torch.get_num_threads()}", f"torch {torch.__version__}"]
+    parts = [f"CPU {cpu_model()}", f"{os.cpu_count()} cores", f"torch threads {torch.get_num_threads()}", f"torch {torch.__version__}"]
     parts.append(f"device {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "device CPU")
     parts.append(f"{clock} clock")
     if hasattr(os, "getloadavg"):

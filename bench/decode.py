@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", nargs="+", type=Path, help="checkpoints (default: assets/checkpoints/*.safetensors)")
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=2, help="threads per operation (torch and NumPy's BLAS)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads per operation (NumPy's BLAS: one, models/threads.py)")
     p.add_argument("--sentences", type=int, help="use the first N test sentences (default: all)")
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)

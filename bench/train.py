@@ -41,7 +41,7 @@ def bench_device(device: torch.device, args) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CPU, then CUDA when present")
-    p.add_argument("--threads", type=int, default=2, help="threads per operation (torch and NumPy's BLAS)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads per operation (NumPy's BLAS: one, models/threads.py)")
     p.add_argument("--pairs", type=int, help="train on the first N training pairs (default: all)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--scorer", default="additive")

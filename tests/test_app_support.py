@@ -176,12 +176,13 @@ def blas_threads() -> int:
     return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "openblas" in i["prefix"])
 
 
-def test_app_sets_torch_and_numpy_threads_from_the_environment_once_per_process(monkeypatch):
+def test_app_sets_torch_threads_from_the_environment_once_per_process_and_numpy_blas_to_one(monkeypatch):
     before = torch.get_num_threads(), blas_threads()
     try:
         monkeypatch.setenv(registry.THREADS_ENV, "2")
         registry.configure_threads.clear()
-        assert registry.configure_threads() == 2 and torch.get_num_threads() == 2 and blas_threads() == 2
+        threadpool_limits(limits=2, user_api="blas")
+        assert registry.configure_threads() == 2 and torch.get_num_threads() == 2 and blas_threads() == 1
         monkeypatch.delenv(registry.THREADS_ENV)
         assert registry.configure_threads() == 2  # cached: set once per process
         registry.configure_threads.clear()

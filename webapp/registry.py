@@ -45,8 +45,8 @@ class ModelEntry:
 
 @st.cache_resource
 def configure_threads() -> int:
-    """Set the threads per operation of torch and of NumPy's BLAS for this process, once:
-    ATTNVIZ_TORCH_THREADS, default 1.
+    """Set torch's threads per operation for this process, once: ATTNVIZ_TORCH_THREADS, default 1
+    (and NumPy's BLAS to one: models/threads.py).
 
     Decoding one sentence is many small operations that a second thread barely speeds up, and
     every session runs its script in a thread of its own: with two threads per operation, two
