@@ -50,6 +50,8 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
 def top_k(x: np.ndarray, k: int) -> np.ndarray:
     """Indices (..., k) of the k largest values along the last axis, largest first."""
     idx = np.argpartition(-x, k - 1, axis=-1)[..., :k]
+    if x.ndim == 1:  # plain indexing: take_along_axis costs more than the rest for one row
+        return idx[np.argsort(-x[idx], kind="stable")]
     order = np.argsort(-np.take_along_axis(x, idx, axis=-1), axis=-1, kind="stable")
     return np.take_along_axis(idx, order, axis=-1)
 
