@@ -71,6 +71,12 @@ def test_heatmap_matrix_is_target_rows_by_source_columns_on_a_fixed_range():
     assert (heat.zmin, heat.zmax) == (0, 1)
 
 
+def test_heatmaps_of_any_size_show_the_same_colour_bar_ticks():
+    short = heatmap_figure(make_result(["a", "b"], ["x", "</s>"])).data[0]
+    tall = heatmap_figure(make_result(["a", "b"], [*"xyzuvwpq", "</s>"])).data[0]
+    assert list(short.colorbar.tickvals) == list(tall.colorbar.tickvals) == [0, 0.25, 0.5, 0.75, 1]
+
+
 def test_heatmap_labels_are_the_tokens_in_order_and_repeats_stay_apart():
     result = make_result(["the", "cat", "the", "cat"], ["猫", "猫", "</s>"])
     fig = heatmap_figure(result)

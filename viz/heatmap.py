@@ -83,7 +83,9 @@ def matrix_figure(
         zmin=zrange[0],
         zmax=zrange[1],
         colorscale=colorscale,
-        colorbar={"title": {"text": value_name}, "thickness": 14},
+        # The same five ticks on every chart of a range (Plotly's own thin out on short charts,
+        # so side-by-side panels on Compare disagreed).
+        colorbar={"title": {"text": value_name}, "thickness": 14, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
         texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX else None,
