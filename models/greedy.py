@@ -8,10 +8,9 @@ the buffer once, at the end.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from .result import ALTERNATIVES, DecodedIds
+from .result import ALTERNATIVES, DecodedIds, read_record
 from .seq2seq import Encoded, Seq2Seq
 from .vocab import BOS, EOS
 
@@ -22,26 +21,6 @@ def step_record(alt_p: torch.Tensor, alt_i: torch.Tensor, weights: torch.Tensor)
     attention used. One tensor instead of three keeps the per-step work to a single copy; ids
     are exact in float32 (vocabularies are far below 2**24 entries)."""
     return torch.cat([alt_p, alt_i.to(alt_p.dtype), weights], dim=1)
-
-
-def read_record(
-    rec: np.ndarray, k: int, src_len: int, ids: list[int] | None = None, probs: np.ndarray | None = None, score: float | None = None
-) -> DecodedIds:
-    """(T, 2K + S) rows from ``step_record`` for one hypothesis -> DecodedIds, the attention cut
-    to its ``src_len`` real source tokens. The chosen tokens ``ids`` and their ``probs``
-    default to the most likely ones (greedy); ``score`` to the sum of their log-probabilities."""
-    alt_i = rec[:, k : 2 * k].astype(np.int64)
-    ids = alt_i[:, 0].tolist() if ids is None else ids
-    probs = np.ascontiguousarray(rec[:, 0]) if probs is None else probs
-    return DecodedIds(
-        ids=ids,
-        attention=np.ascontiguousarray(rec[:, 2 * k : 2 * k + src_len]),
-        token_probs=probs,
-        alt_ids=alt_i,
-        alt_probs=np.ascontiguousarray(rec[:, :k]),
-        score=float(np.log(probs, dtype=np.float64).sum()) if score is None else score,
-        finished=bool(ids and ids[-1] == EOS),
-    )
 
 
 @torch.inference_mode()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import torch
 
-from .result import ALTERNATIVES, DecodedIds
+from .result import ALTERNATIVES, DecodedIds, read_record
 from .vocab import BOS, EOS
 
 if TYPE_CHECKING:
@@ -149,28 +149,16 @@ class CpuKernel:
         K = min(ALTERNATIVES, self.out.shape[1])
         state = self.start(enc.s0[None])  # (1, 4H)
         y = np.array([BOS])
-        attention, alt_ids, alt_probs = [], [], []
+        records = []  # per step (2K + S,): as greedy.py's step_record
         for _ in range(max_len):
             logits, state, a = self.step(y, state, enc)
             p = softmax(logits[0])  # (V,)
             top = top_k(p, K)  # (K,)
             y = top[:1]
-            attention.append(a[0])
-            alt_ids.append(top)
-            alt_probs.append(p[top])
+            records.append(np.concatenate([p[top], top.astype(np.float32), a[0]]))
             if y[0] == EOS:
                 break
-        probs = np.array([q[0] for q in alt_probs], dtype=np.float32)
-        out_ids = [int(i[0]) for i in alt_ids]
-        return DecodedIds(
-            ids=out_ids,
-            attention=np.array(attention, dtype=np.float32),
-            token_probs=probs,
-            alt_ids=np.array(alt_ids, dtype=np.int64),
-            alt_probs=np.array(alt_probs, dtype=np.float32),
-            score=float(np.log(probs, dtype=np.float64).sum()),
-            finished=bool(out_ids and out_ids[-1] == EOS),
-        )
+        return read_record(np.array(records, dtype=np.float32), K, len(ids))
 
 
 class KernelStepper:

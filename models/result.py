@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .vocab import EOS
+
 ALTERNATIVES = 5  # the most likely tokens kept at each decoding step (K)
 
 
@@ -23,6 +25,25 @@ class DecodedIds:
     alt_probs: np.ndarray  # (T, K) and their probabilities
     score: float  # sum of log-probabilities
     finished: bool  # ended with the end token (else hit the length cap)
+
+
+def read_record(rec: np.ndarray, k: int, src_len: int) -> DecodedIds:
+    """A greedy hypothesis from its steps' records (T, 2K + S): per step the K most likely
+    tokens' probabilities, their ids (as floats) and the attention used (greedy.py
+    ``step_record``). The chosen token is the most likely one; the attention is cut to the
+    ``src_len`` real source tokens."""
+    alt_i = rec[:, k : 2 * k].astype(np.int64)
+    ids = alt_i[:, 0].tolist()
+    probs = np.ascontiguousarray(rec[:, 0])
+    return DecodedIds(
+        ids=ids,
+        attention=np.ascontiguousarray(rec[:, 2 * k : 2 * k + src_len]),
+        token_probs=probs,
+        alt_ids=alt_i,
+        alt_probs=np.ascontiguousarray(rec[:, :k]),
+        score=float(np.log(probs, dtype=np.float64).sum()),
+        finished=bool(ids and ids[-1] == EOS),
+    )
 
 
 @dataclass(frozen=True)
