@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.app import DRAWN_JS, labels, tiny_checkpoints  # noqa: E402
@@ -203,12 +204,28 @@ def warm_up(url: str, models: int, sentence: str) -> None:
         open_compare(page, models, sentence)
 
 
+def _owned_arrays(value) -> list[np.ndarray]:
+    """The NumPy arrays that own their memory behind ``value`` (an array, or tuples of them);
+    views of tensors own nothing."""
+    if isinstance(value, tuple):
+        return [a for v in value for a in _owned_arrays(v)]
+    if not isinstance(value, np.ndarray):
+        return []
+    while isinstance(value.base, np.ndarray):
+        value = value.base
+    return [value] if value.base is None else []
+
+
 def model_bytes(translator) -> int:
-    """Bytes of tensor storage a loaded model holds once it has decoded: its weights and the
-    tables ``Decoder.step`` builds from them (``StepWeights``), each storage counted once."""
+    """Bytes a loaded model holds once it has decoded: its weights, the tables ``Decoder.step``
+    builds from them (``StepWeights``), each storage counted once, and the few arrays the CPU
+    kernel (models/kernel.py) copies rather than views."""
     tables = [t for t in translator.model.decoder.step_weights() if isinstance(t, torch.Tensor)]
     tensors = [*translator.model.parameters(), *tables]
-    return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
+    kernel = _owned_arrays(tuple(vars(translator.model.cpu_kernel()).values()))
+    return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values()) + sum(
+        {id(a): a.nbytes for a in kernel}.values()
+    )
 
 
 def main() -> int:
