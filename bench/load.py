@@ -286,7 +286,7 @@ def main() -> int:
     parts = [
         f"Machine: {machine(torch.device('cpu'))}",
         f"Bundled models: {folder} ({len(entries)}; Compare shows {models}). Upload per session: {upload_file.name}, "
-        f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights and the decoder's step tables).",
+        f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights, the decoder's step tables and the CPU kernel's copies).",
         markdown_table(["session", "total s", "translate median s", "translate max s", "compare s", "uploads s", "failures"], rows),
         markdown_table(["server VmRSS", "MB"], mem_rows),
         f"Growth per additional session: {per_session / MB:.1f} MB, of which the uploaded model is {upload_bytes / MB:.1f} MB: "
