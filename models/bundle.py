@@ -74,7 +74,7 @@ def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs:
 
 COLUMNS = [
     ("model", None), ("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("chrF", "chrf"), ("AER", "aer"), ("AER all words", "aer_all"),
-    ("AER next step", "aer_next"), ("diagonal AER", "diagonal_aer"), ("eflomal AER", "eflomal_aer"),
+    ("AER next step", "aer_next"), ("AER posterior", "aer_posterior"), ("diagonal AER", "diagonal_aer"), ("eflomal AER", "eflomal_aer"),
     ("entropy", "entropy"), ("final-token share", "final_token_share"), ("EOS share", "eos_share"),
     ("ms/sentence", "ms_per_sentence"), ("train s", None), ("params", None),
 ]

@@ -18,6 +18,8 @@ from torch.nn import functional as F
 
 from .attention import Attention
 
+POSTERIOR_CHUNK = 1 << 24  # logits per chunk in ``posterior`` (64 MiB of float32)
+
 
 class StepWeights(NamedTuple):
     """The decoder's weights as ``Decoder.step`` uses them (H hidden, E embedding, Q the
@@ -133,6 +135,40 @@ class Decoder(nn.Module):
         Returns logits (B, T, V), attention weights (B, T, S) and distributions (B, T, S); the
         same numbers as T calls of ``step``.
         """
+        states, emb, context, weights, probs = self._teacher_forced(y_prev, s0, keys, values, mask)
+        return self._predict(states, context, emb), weights, probs
+
+    def posterior(
+        self, y_prev: torch.Tensor, y: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
+        prior_power: float,
+    ) -> torch.Tensor:
+        """Alignment posterior of the written words y (B, T) (y_prev (B, T) the words before):
+        p(a_t = i | y_t) ∝ α_ti^prior_power · p(y_t | s_t, h_i, y_{t-1}), the attention
+        distribution reweighted by how well source state h_i alone, put in place of the context,
+        predicts the word written. prior_power 1 is Bayes' rule (exact for hard attention,
+        where the context is one h_i); below 1 it trusts the attention less. Returns (B, T, S),
+        rows summing to 1, zero at padding. Inference only (no dropout).
+        """
+        states, emb, _, _, probs = self._teacher_forced(y_prev, s0, keys, values, mask)
+        B, T, S = probs.shape
+        out = probs.new_empty(B, T, S)
+        rows = max(1, POSTERIOR_CHUNK // (S * self.out.weight.size(0)))  # target steps per chunk: bounded memory
+        for t in range(0, T, rows):
+            sl = slice(t, t + rows)
+            n = states[:, sl].size(1)
+            logits = self._predict(  # (B, n, S, V): context h_i for every source position i
+                states[:, sl, None].expand(B, n, S, -1), values[:, None].expand(B, n, S, -1), emb[:, sl, None].expand(B, n, S, -1)
+            )
+            word = y[:, sl, None, None].expand(B, n, S, 1)
+            out[:, sl] = torch.log_softmax(logits, dim=-1).gather(-1, word).squeeze(-1)  # log p(y_t | h_i)
+        score = prior_power * torch.log(probs.clamp_min(1e-30)) + out  # (B, T, S)
+        return torch.softmax(score.masked_fill(~mask[:, None], float("-inf")), dim=-1)
+
+    def _teacher_forced(
+        self, y_prev: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """States s_t (B, T, H), embeddings E y_{t-1} (B, T, E), contexts (B, T, H), attention
+        weights and distributions (B, T, S) of every teacher-forced step."""
         B, T = y_prev.shape
         emb = self._drop(self.embed(y_prev))  # (B, T, E)
         c = self.cell
@@ -144,8 +180,7 @@ class Decoder(nn.Module):
             return x.unsqueeze(1).expand(B, T, *x.shape[1:]).reshape(B * T, *x.shape[1:])
 
         context, weights, probs = self.attention(states.reshape(B * T, -1), per_step(keys), per_step(values), per_step(mask))
-        logits = self._predict(states, context.view(B, T, -1), emb)
-        return logits, weights.view(B, T, -1), probs.view(B, T, -1)
+        return states, emb, context.view(B, T, -1), weights.view(B, T, -1), probs.view(B, T, -1)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop(x) if self.training else x

@@ -44,7 +44,8 @@ def evaluate(
     Translations are made one sentence at a time (timed: ``ms_per_sentence``). Attention
     metrics use the model's attention when fed the reference translation (teacher forcing);
     ``aer`` counts only target words that have a reference link, ``aer_all`` every word,
-    ``aer_next`` reads each word's alignment from the next decoder step. With HSK references,
+    ``aer_next`` reads each word's alignment from the next decoder step, ``aer_posterior`` from the
+    alignment posterior given the word (``Seq2Seq.posterior``). With HSK references,
     ``eflomal_aer``/``eflomal_aer_all`` score the stored eflomal links of the same pairs
     (best symmetrisation, named in ``eflomal_method``). ``also_beam`` = k adds ``bleu_beamk``
     and ``chrf_beamk`` from beam search with k beams.
@@ -68,7 +69,7 @@ def evaluate(
         beamed = [translator.translate(p.src, beam=also_beam).translation for p in pairs]
         b, c = bleu_chrf(beamed, [p.tgt for p in pairs], translator.tgt_lang)
         out |= {f"bleu_beam{also_beam}": round(b, 2), f"chrf_beam{also_beam}": round(c, 2)}
-    scores = {k: AlignmentScore() for k in ("attn", "attn_all", "attn_next", "diag", "diag_all")}
+    scores = {k: AlignmentScore() for k in ("attn", "attn_all", "attn_next", "posterior", "diag", "diag_all")}
     stats = []
     for p in pairs:
         src, _ = translator.source_tokens(p.src)
@@ -83,6 +84,8 @@ def evaluate(
         scores["attn"].add(restrict(links, ref), ref)
         scores["attn_all"].add(links, ref)
         scores["attn_next"].add(restrict(attention_links(attn, src[:-1], tgt, shift=1), ref), ref)
+        posterior = translator.force(src, tgt, posterior=True).numpy()  # (T + 1, S)
+        scores["posterior"].add(restrict(attention_links(posterior, src[:-1], tgt), ref), ref)
         scores["diag"].add(restrict(diag, ref), ref)
         scores["diag_all"].add(diag, ref)
     for key in ("entropy", "final_token_share", "eos_share"):
@@ -92,6 +95,7 @@ def evaluate(
         out |= {"precision": round(a.precision, 4), "recall": round(a.recall, 4), "aer": round(a.aer, 4)}
         out["aer_all"] = round(scores["attn_all"].aer, 4)
         out["aer_next"] = round(scores["attn_next"].aer, 4)
+        out["aer_posterior"] = round(scores["posterior"].aer, 4)
         d = scores["diag"]
         out |= {"diagonal_precision": round(d.precision, 4), "diagonal_recall": round(d.recall, 4), "diagonal_aer": round(d.aer, 4)}
         out["diagonal_aer_all"] = round(scores["diag_all"].aer, 4)

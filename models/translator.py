@@ -181,8 +181,9 @@ class Translator:
 
     @_serialised
     @torch.inference_mode()
-    def force(self, source_tokens: list[str], target_tokens: list[str]) -> torch.Tensor:
-        """Attention distributions when the model is fed a given target (teacher forcing).
+    def force(self, source_tokens: list[str], target_tokens: list[str], posterior: bool = False) -> torch.Tensor:
+        """Attention distributions when the model is fed a given target (teacher forcing), or
+        with ``posterior`` the alignment posterior given each word (``Seq2Seq.posterior``).
 
         source_tokens end in "</s>"; target_tokens are words only. Returns (T + 1, S): one row
         per target token and one for the end token.
@@ -191,7 +192,6 @@ class Translator:
         enc_ids = self.source_ids(source_tokens)
         src = torch.tensor([enc_ids], device=self.device)
         tgt = torch.tensor([self.tgt_vocab.encode(target_tokens) + [EOS]], device=self.device)
-        _, _, probs = self.model(src, torch.tensor([len(enc_ids)]), tgt)
-        return probs[0].cpu()
-
-
+        lengths = torch.tensor([len(enc_ids)])
+        rows = self.model.posterior(src, lengths, tgt) if posterior else self.model(src, lengths, tgt)[2]
+        return rows[0].cpu()

@@ -149,12 +149,14 @@ def test_evaluate_scores_attention_as_alignment_like_a_hand_count(monkeypatch):
             [0.0, 0.0, 0.0, 0.5, 0.5],
         ]
     )
-    monkeypatch.setattr(tr, "force", lambda src, tgt: torch.tensor(attention))
+    given_word = attention[:, [1, 0, 2, 3, 4]]  # the posterior's row argmaxes: 1, 1, 0, 2, (3/4)
+    monkeypatch.setattr(tr, "force", lambda src, tgt, posterior=False: torch.tensor(given_word if posterior else attention))
     out = evaluate(tr, [Pair("I love you .", "我爱你。", "toy-1")], {"toy-1": {(0, 0), (1, 1)}})
     # links {(0,0), (0,1), (1,2)}; restricted to targets 0 and 1: {(0,0), (0,1)}, 1 hit
     assert (out["precision"], out["recall"], out["aer"]) == (0.5, 0.5, 0.5)
     assert out["aer_all"] == 0.6  # 1 hit, 3 predicted, 2 reference: 1 - 2/5
     assert out["aer_next"] == 0.0  # rows 1, 2 give (0,0), (1,1); (2,2) is restricted away
+    assert out["aer_posterior"] == 0.5  # {(1,0), (1,1)} restricted: 1 hit, 2 predicted, 2 reference
     assert (out["diagonal_aer"], out["diagonal_aer_all"]) == (0.0, 0.2)
     assert (out["final_token_share"], out["eos_share"]) == (0.24, 0.1)
     assert "eflomal_aer" not in out  # no stored eflomal links for this pair id

@@ -1,0 +1,71 @@
+"""The alignment posterior p(a_t = i | y_t) ∝ α_ti^β · p(y_t | s_t, h_i): Seq2Seq.posterior."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models import decoder as decoder_module
+from models.scorers import SCORERS
+from models.vocab import BOS, EOS
+
+from .conftest import make_translator
+
+
+def _batch(tr, pairs):
+    """Padded source ids (B, S), lengths (B,), targets ending in EOS padded with PAD (B, T)."""
+    src = [tr.source_ids(tr.source_tokens(s)[0]) for s, _ in pairs]
+    tgt = [tr.tgt_vocab.encode(tr.tgt_tokenizer.tokenize(t)) + [EOS] for _, t in pairs]
+    pad = lambda rows: torch.tensor([r + [0] * (max(map(len, rows)) - len(r)) for r in rows])  # noqa: E731
+    return pad(src), torch.tensor([len(s) for s in src]), pad(tgt)
+
+
+def _brute_force(model, src, lengths, tgt, prior_power):
+    """Bayes' rule by hand for one sentence: p(y_t | h_i) from ``Decoder.step`` with the mask
+    opening only position i (so the context is exactly h_i), times the attention α_ti^β."""
+    enc = model.encode(src, lengths)
+    S, T = int(lengths[0]), tgt.size(1)
+    _, _, alpha = model(src, lengths, tgt)  # (1, T, S)
+    loglik = torch.empty(T, S)
+    for i in range(S):
+        only_i = torch.zeros(1, S, dtype=torch.bool)
+        only_i[0, i] = True
+        state, y_prev = model.decoder.start(enc.s0), torch.tensor([BOS])
+        for t in range(T):
+            logits, state, _, _ = model.decoder.step(y_prev, state, enc.keys, enc.values, only_i)
+            loglik[t, i] = torch.log_softmax(logits, -1)[0, tgt[0, t]]
+            y_prev = tgt[:, t]
+    return torch.softmax(prior_power * torch.log(alpha[0]) + loglik, dim=-1)  # (T, S)
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard"])
+@pytest.mark.parametrize("scorer", sorted(SCORERS))
+@pytest.mark.parametrize("prior_power", [0.5, 1.0])
+def test_posterior_is_bayes_rule_over_source_positions(scorer, mode, prior_power):
+    tr = make_translator(scorer, mode, seed=3)
+    src, lengths, tgt = _batch(tr, [("I love you .", "我爱你。")])
+    with torch.inference_mode():
+        got = tr.model.posterior(src, lengths, tgt, prior_power)[0]
+        want = _brute_force(tr.model, src, lengths, tgt, prior_power)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_posterior_rows_sum_to_one_are_zero_at_padding_and_match_one_sentence_at_a_time(monkeypatch):
+    monkeypatch.setattr(decoder_module, "POSTERIOR_CHUNK", 1)  # one target step per chunk
+    tr = make_translator("general", seed=5)
+    pairs = [("the cat sat on the mat .", "猫坐在垫子上。"), ("we like tea .", "我们喜欢茶。")]
+    src, lengths, tgt = _batch(tr, pairs)
+    with torch.inference_mode():
+        both = tr.model.posterior(src, lengths, tgt)
+        second = tr.model.posterior(src[1:, : lengths[1]], lengths[1:], tgt[1:, :7])[0]
+    torch.testing.assert_close(both.sum(-1), torch.ones(2, tgt.size(1)))
+    assert (both[1, :, int(lengths[1]) :] == 0).all()
+    torch.testing.assert_close(both[1, :7, : int(lengths[1])], second, atol=1e-6, rtol=1e-5)
+
+
+def test_the_word_written_moves_the_posterior_but_not_the_attention():
+    tr = make_translator(seed=7)
+    source = tr.source_tokens("I love you .")[0]
+    a, b = tr.tgt_tokenizer.tokenize("我爱你。"), tr.tgt_tokenizer.tokenize("我爱茶。")
+    torch.testing.assert_close(tr.force(source, a)[2], tr.force(source, b)[2])  # row 2 is computed before the word
+    assert not torch.allclose(tr.force(source, a, posterior=True)[2], tr.force(source, b, posterior=True)[2])
