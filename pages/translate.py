@@ -71,8 +71,8 @@ if view == "Heatmap":
         "while writing it (a row sums to 1). Hover a cell for the weight."
     )
     with state.guarded("Drawing the heatmap"):
-        shown, shown_hyp, links = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
-        views.heatmap_with_exports(shown, shown_hyp, "translate_heatmap", links)
+        rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
+        views.heatmap_with_exports(views.cells_reading(entry, translator, text, rows, "translate"), "translate_heatmap")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from models.aligner import load_links
 from models.alignments import Links, flip, reference_links
 
 EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "assets" / "examples.json"
 HSK_DIRECTIONS = ("en-zh", "zh-en")
+ALIGNER_METHOD = "gdfa"  # eflomal's links drawn on the heatmap: grow-diag-final-and, as guided training uses
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Example:
     target: str
     links: frozenset[tuple[int, int]]
     note: str = ""
+    aligner_links: frozenset[tuple[int, int]] = frozenset()  # eflomal's (ALIGNER_METHOD), when stored
 
 
 @st.cache_resource(show_spinner="Loading the HSK test sentences…")
@@ -39,11 +42,16 @@ def test_examples(direction: str) -> list[Example]:
     from models.data import hsk_splits
 
     notes = curated_notes()
+    try:
+        aligned = load_links("test", ALIGNER_METHOD, direction)
+    except FileNotFoundError:
+        aligned = {}
     out = []
     for e in hsk_splits()["test"]:
         links: Links = reference_links(e.en, e.zh, e.zh_words)
         src, tgt = (e.en, e.zh) if direction == "en-zh" else (e.zh, e.en)
-        out.append(Example(e.id, src, tgt, frozenset(links if direction == "en-zh" else flip(links)), notes.get(e.id, "")))
+        links = links if direction == "en-zh" else flip(links)
+        out.append(Example(e.id, src, tgt, frozenset(links), notes.get(e.id, ""), frozenset(aligned.get(e.id, ()))))
     return out
 
 

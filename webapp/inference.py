@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
@@ -60,6 +62,21 @@ def forced(entry: ModelEntry, translator: Translator, text: str, target_words: l
     own output: one hypothesis, rows = the words then "</s>", token probabilities unknown (NaN).
     In hard-attention models the rows are the distributions softmax(e) it would sample from."""
     return _forced(translator, model_key(entry, translator), text, tuple(target_words))
+
+
+@st.cache_data(max_entries=MAX_CACHED, show_spinner=False)
+def _posterior(_translator: Translator, key: str, text: str, target_words: tuple[str, ...]) -> np.ndarray:
+    return _translator.force(_translator.source_tokens(text)[0], list(target_words), posterior=True).numpy()  # (T + 1, S)
+
+
+def posterior(entry: ModelEntry, translator: Translator, result: DecodeResult, hypothesis: int, text: str) -> DecodeResult:
+    """``result`` with one hypothesis, the chosen one, its attention rows replaced by the
+    alignment posterior given each token it wrote (``Seq2Seq.posterior``)."""
+    hyp = result.hypotheses[hypothesis]
+    target_words = tuple(hyp.tokens[:-1] if hyp.finished else hyp.tokens)
+    rows = _posterior(translator, model_key(entry, translator), text, target_words)
+    # an unfinished hypothesis has no end row; the rows before it never see later tokens
+    return replace(result, hypotheses=[replace(hyp, attention=rows[: len(hyp.tokens)])])
 
 
 def reference_words(translator: Translator, reference: str) -> list[str]:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from typing import NamedTuple
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from models.result import DecodeResult
+from models.seq2seq import PRIOR_POWER
 from models.translator import Translator
 from viz.export import attention_csv, attention_json, figure_image
 from viz.heatmap import heatmap_figure
@@ -27,6 +29,7 @@ LANGUAGES = {"en": "English", "zh": "Chinese"}
 MAX_FIGURES = 128
 IMAGE_EXPORT = importlib.util.find_spec("kaleido") is not None
 ROWS_OWN, ROWS_REFERENCE = "Model's own translation", "Reference translation (teacher-forced)"
+CELLS_ATTENTION, CELLS_POSTERIOR = "Attention", "Alignment posterior"
 SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widget keys are per page)
 # The sentence box keeps at most this many characters: far more than the translator reads
 # (models.translator.MAX_SOURCE_TOKENS tokens, noted on the page), little enough that a huge paste
@@ -159,18 +162,27 @@ def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: s
             st.download_button(label, make, f"{stem}.{ext}", mime, key=f"{key}_{ext}", on_click="ignore", icon=icon, help=help_text)
 
 
+class Rows(NamedTuple):
+    """What a heatmap draws: a result and its hypothesis, and the links to outline (or None)."""
+
+    result: DecodeResult
+    hypothesis: int
+    reference_links: set | None = None
+    aligner_links: set | None = None
+
+
 def reference_rows(
     entry: ModelEntry, translator: Translator, text: str, result: DecodeResult, hypothesis: int, example: Example | None, key: str
-) -> tuple[DecodeResult, int, set | None]:
-    """Choose what the heatmap rows are: (result to draw, its hypothesis, reference links or None).
+) -> Rows:
+    """Choose what the heatmap rows are and which word alignments to outline on them.
 
-    Reference links index the reference translation's tokens, so they can be drawn on the
-    model's own output only when it spells the reference; otherwise the user can feed the
-    model the reference (teacher forcing) and see its attention on those rows.
+    Reference and aligner links index the reference translation's tokens, so they can be drawn
+    on the model's own output only when it spells the reference; otherwise the user can feed
+    the model the reference (teacher forcing) and see its attention on those rows.
     """
     if example is None:
         st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
-        return result, hypothesis, None
+        return Rows(result, hypothesis)
     rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, key=f"{key}_rows", persist_state="session")
     reference = inference.reference_words(translator, example.target)
     if rows == ROWS_REFERENCE:
@@ -178,7 +190,8 @@ def reference_rows(
         if result.mode == "hard":
             st.caption("A hard-attention model fed the reference: each row is the distribution it picks its one source token from.")
     fits = words(result.hypotheses[hypothesis]) == reference
-    overlay = st.toggle(
+    left, right = st.columns(2)
+    overlay = left.toggle(
         "Show reference links (outlined cells)",
         value=True,
         disabled=not fits,
@@ -186,15 +199,46 @@ def reference_rows(
         help="Gloss-derived word alignment of the test sentence. It indexes the reference translation, "
         "so it can only be drawn on rows that spell the reference.",
     )
+    aligner = right.toggle(
+        "Show eflomal's links (crosses)",
+        value=False,
+        disabled=not fits or not example.aligner_links,
+        key=f"{key}_aligner_links",
+        help="The statistical aligner eflomal's links for this sentence (grow-diag-final-and), the baseline "
+        "attention is measured against. Like the reference, they index the reference translation.",
+    )
     if not fits:
         st.caption(f"The model's translation differs from the reference ({plain(example.target)}); choose *{ROWS_REFERENCE}* to see the links.")
-    return result, hypothesis, (set(example.links) if overlay and fits else None)
+    return Rows(result, hypothesis, set(example.links) if overlay and fits else None, set(example.aligner_links) if aligner and fits else None)
 
 
-def heatmap_with_exports(result: DecodeResult, hypothesis: int, key: str, reference_links: set | None = None, title: str = "") -> go.Figure:
-    fig = figure(heatmap_figure, result, hypothesis, reference_links, None, title)
+def cells_reading(entry: ModelEntry, translator: Translator, text: str, rows: Rows, key: str) -> Rows:
+    """Let the user read the cells as attention (what the model used) or as the alignment
+    posterior given each word it wrote (``inference.posterior``)."""
+    cells = st.segmented_control(
+        "Cells show",
+        [CELLS_ATTENTION, CELLS_POSTERIOR],
+        default=CELLS_ATTENTION,
+        key=f"{key}_cells",
+        persist_state="session",
+        help="Attention is computed before the word is chosen, so it cannot know which word comes out. The posterior "
+        "asks afterwards: given the word written, which source word explains it? It reweights the attention α by "
+        f"how well each source word alone predicts that word: p(i | word) ∝ α_i^{PRIOR_POWER:g} · p(word | h_i).",
+    )
+    if cells != CELLS_POSTERIOR:
+        return rows
+    st.caption(
+        "Alignment posterior: each row shows which source token best explains the token written, combining where the "
+        "model looked with what each source token alone would make it write. This is an alignment read from the model, "
+        "not the attention it used."
+    )
+    return rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
+
+
+def heatmap_with_exports(rows: Rows, key: str) -> go.Figure:
+    fig = figure(heatmap_figure, rows.result, rows.hypothesis, rows.reference_links, rows.aligner_links)
     chart(fig, key)
-    export_buttons(result, hypothesis, fig, key)
+    export_buttons(rows.result, rows.hypothesis, fig, key)
     return fig
 
 
