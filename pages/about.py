@@ -44,11 +44,23 @@ st.markdown(
 It is tempting to read the heatmap as "which word translates which". Sometimes it does, often it does not:
 the decoder may attend to a word *before* or *after* it writes the translation of it, park weight on the final
 token or on `</s>`, or spread it thinly while the recurrent state carries the meaning. Several scorers can give
-the same translation with different attention. So treat the figures as a view of what the model read, and check
-claims against references:
+the same translation with different attention. One reason is built in: at each step the model attends *before*
+it chooses the word, with a state that has read only the words before it, so its attention is a guess at where
+the next word will come from, and nothing in the translation loss asks that guess to match a word alignment.
+
+**What guided training changes.** Models marked *guided* were trained with an extra loss (Garg et al., 2019)
+that pulls each attention row toward the links a statistical word aligner, eflomal, found for that word in the
+training sentences. Their attention is sharper, parks less weight on the full stop and `</s>`, and matches the
+reference alignments far better (Evaluate has the numbers). It is still a guess made before the word is written,
+so on new sentences it errs most where the word order changes.
+
+**The alignment posterior** (Translate → Heatmap → *Cells show*) asks afterwards: given the word the model
+wrote, which source word explains it? It reweights the attention by how well each source word alone predicts
+that word. It is read from the same model and is usually the better alignment, but it is not what the model
+used while translating. Treat every figure as a view of what the model read, and check claims against references:
 """
 )
-st.page_link("pages/translate.py", label="Translate: overlay the reference links of a test sentence on the heatmap", icon=":material/translate:")
+st.page_link("pages/translate.py", label="Translate: overlay the reference links and eflomal's links of a test sentence on the heatmap", icon=":material/translate:")
 st.page_link("pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
-st.page_link("pages/evaluate.py", label="Evaluate: alignment error rate of attention against references, next to a diagonal baseline", icon=":material/analytics:")
+st.page_link("pages/evaluate.py", label="Evaluate: alignment error rate of attention and of the posterior, next to eflomal and a diagonal baseline", icon=":material/analytics:")
 st.page_link("pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")

@@ -11,8 +11,9 @@ st.title("Evaluate")
 st.markdown(
     "Corpus-level results on the HSK test split: **BLEU** of the translations, **AER** (alignment error rate) of "
     "attention read as a word alignment against the gloss-derived references (each target word linked to the source "
-    "token it attends to most, while the model is fed the reference translation), mean attention **entropy** per step, "
-    "and decoding speed."
+    "token it attends to most, while the model is fed the reference translation), the same for the **alignment "
+    "posterior** given each word, beside eflomal (a statistical word aligner) and a diagonal guess, mean attention "
+    "**entropy** per step, and decoding speed."
 )
 entries = state.entries()
 if not entries:

@@ -12,6 +12,7 @@ METRICS = {
     "bleu": "BLEU",
     "chrf": "chrF",
     "aer": "AER",
+    "aer_posterior": "AER of the posterior",
     "diagonal_aer": "AER of the diagonal",
     "eflomal_aer": "AER of eflomal",
     "precision": "Align. precision",
@@ -22,7 +23,7 @@ METRICS = {
     "ms_per_sentence": "ms / sentence",
     "sentences": "Sentences",
 }
-CHART_METRICS = ("bleu", "aer", "entropy", "ms_per_sentence")
+CHART_METRICS = ("bleu", "aer", "aer_posterior", "entropy", "ms_per_sentence")
 
 
 def _text(value: object) -> str:
