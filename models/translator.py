@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -148,7 +149,7 @@ class Translator:
         if self.device.type == "cpu" and not sampled:
             kernel = self.model.cpu_kernel()
             if beam == 1:
-                return [kernel.greedy(self.source_ids(tokens), max_len)]
+                return kernel.greedy([self.source_ids(tokens)], [max_len])
             return beam_search(KernelStepper(kernel, self.source_ids(tokens)), beam, max_len)
         enc = self.encode_sources([tokens])
         if beam == 1:
@@ -161,18 +162,36 @@ class Translator:
         """Greedy decoding of many token lists (each ending in "</s>"), in input order.
 
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
-        output is the same as decoding one sentence at a time.
+        output is the same as decoding one sentence at a time. On the CPU the batches run in the
+        NumPy kernel, on as many threads as PyTorch is set to use; elsewhere in PyTorch
+        (``greedy_decode``).
         """
         if self.model.training:
             self.model.eval()
         self.model.decoder.attention.hard_inference = "argmax"
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         decoded: dict[int, DecodedIds] = {}
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            toks = [token_lists[i] for i in idx]
-            decoded.update(zip(idx, greedy_decode(self.model, self.encode_sources(toks), [self.model.max_len(len(t)) for t in toks])))
+        parts = max(1, torch.get_num_threads()) if self.device.type == "cpu" else 1
+        with ThreadPoolExecutor(parts) as pool:
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                toks = [token_lists[i] for i in idx]
+                caps = [self.model.max_len(len(t)) for t in toks]
+                if self.device.type == "cpu":
+                    decoded.update(zip(idx, self._kernel_greedy(pool, parts, [self.source_ids(t) for t in toks], caps)))
+                else:
+                    decoded.update(zip(idx, greedy_decode(self.model, self.encode_sources(toks), caps)))
         return [decoded[i] for i in range(len(token_lists))]
+
+    def _kernel_greedy(self, pool: ThreadPoolExecutor, parts: int, ids: list[list[int]], caps: list[int]) -> list[DecodedIds]:
+        """One batch through the NumPy kernel, its rows dealt out to ``parts`` threads (every
+        ``parts``-th row to each, so that each gets sentences of every length); NumPy releases
+        the interpreter lock while it computes, so the threads share the cores."""
+        kernel = self.model.cpu_kernel()
+        out: list = [None] * len(ids)
+        for k, part in enumerate(pool.map(lambda k: kernel.greedy(ids[k::parts], caps[k::parts]), range(min(parts, len(ids))))):
+            out[k::parts] = part
+        return out
 
     def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
         """Greedy translations of many sentences, batched (same output as one at a time)."""
