@@ -109,8 +109,20 @@ class Additive(Scorer):
         return torch.tanh(keys + q.unsqueeze(1)) @ self.v.weight[0]  # (B, S)
 
     def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """vᵀ tanh(x) computed as 2 vᵀ σ(2x) − Σv: NumPy's float32 exp takes less than half the
+        time of its tanh on these CPUs, and this is the kernel's costliest elementwise step."""
         v = self.v.weight.detach()[0].numpy()  # (H,)
-        return lambda q, keys: np.tanh(keys + q[:, None, :]) @ v
+        two_v, v_sum = 2 * v, v.sum()
+
+        def score(q: np.ndarray, keys: np.ndarray) -> np.ndarray:
+            x = keys + q[:, None, :]  # (n, S, K)
+            x *= -2.0
+            np.exp(x, out=x)
+            x += 1.0
+            np.reciprocal(x, out=x)  # σ(2 (U h_i + W s))
+            return x @ two_v - v_sum
+
+        return score
 
 
 SCORERS: dict[str, type[Scorer]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -171,27 +172,25 @@ class Translator:
         self.model.decoder.attention.hard_inference = "argmax"
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         decoded: dict[int, DecodedIds] = {}
-        parts = max(1, torch.get_num_threads()) if self.device.type == "cpu" else 1
-        with ThreadPoolExecutor(parts) as pool:
+        parts = torch.get_num_threads() if self.device.type == "cpu" else 1
+        with ThreadPoolExecutor(parts) if parts > 1 else contextlib.nullcontext() as pool:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 toks = [token_lists[i] for i in idx]
                 caps = [self.model.max_len(len(t)) for t in toks]
-                if self.device.type == "cpu":
-                    decoded.update(zip(idx, self._kernel_greedy(pool, parts, [self.source_ids(t) for t in toks], caps)))
-                else:
+                if self.device.type != "cpu":
                     decoded.update(zip(idx, greedy_decode(self.model, self.encode_sources(toks), caps)))
+                    continue
+                ids, kernel = [self.source_ids(t) for t in toks], self.model.cpu_kernel()
+                if pool is None:
+                    decoded.update(zip(idx, kernel.greedy(ids, caps)))
+                    continue
+                # every parts-th row to each thread, so that each gets sentences of every length;
+                # NumPy releases the interpreter lock while it computes, so the threads share the cores
+                shares = [(ids[k::parts], caps[k::parts]) for k in range(min(parts, len(ids)))]
+                for k, part in enumerate(pool.map(kernel.greedy, *zip(*shares))):
+                    decoded.update(zip(idx[k::parts], part))
         return [decoded[i] for i in range(len(token_lists))]
-
-    def _kernel_greedy(self, pool: ThreadPoolExecutor, parts: int, ids: list[list[int]], caps: list[int]) -> list[DecodedIds]:
-        """One batch through the NumPy kernel, its rows dealt out to ``parts`` threads (every
-        ``parts``-th row to each, so that each gets sentences of every length); NumPy releases
-        the interpreter lock while it computes, so the threads share the cores."""
-        kernel = self.model.cpu_kernel()
-        out: list = [None] * len(ids)
-        for k, part in enumerate(pool.map(lambda k: kernel.greedy(ids[k::parts], caps[k::parts]), range(min(parts, len(ids))))):
-            out[k::parts] = part
-        return out
 
     def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
         """Greedy translations of many sentences, batched (same output as one at a time)."""
