@@ -6,7 +6,6 @@ import argparse
 import os
 import platform
 import time
-import tracemalloc
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,10 +138,8 @@ class TensorMemory(TorchDispatchMode):
         self.live -= nbytes
 
 
-def peak_memory_mib(device: torch.device, fn: Callable, *args) -> float:
-    """Peak memory of ``fn(*args)`` in MiB. CUDA: the allocator's peak. CPU: the peak of
-    ``TensorMemory`` (PyTorch's tensors, on this thread) plus that of ``tracemalloc`` (NumPy's
-    arrays, which it reports there, and Python objects); run ``fn`` on one thread."""
+def peak_tensor_mib(device: torch.device, fn: Callable, *args) -> float:
+    """Peak tensor memory of ``fn(*args)`` in MiB: the allocator's peak on CUDA, else ``TensorMemory``."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         base = torch.cuda.memory_allocated(device)
@@ -150,11 +147,6 @@ def peak_memory_mib(device: torch.device, fn: Callable, *args) -> float:
         fn(*args)
         torch.cuda.synchronize(device)
         return (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    tracemalloc.start()
-    try:
-        with TensorMemory() as mem:
-            fn(*args)
-        numpy_peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return (mem.peak + numpy_peak) / 2**20
+    with TensorMemory() as mem:
+        fn(*args)
+    return mem.peak / 2**20

@@ -30,9 +30,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-import torch
 
-from bench.common import CHECKPOINTS, Timer, add_report_args, machine, markdown_table, median_p95_ms, peak_memory_mib, report
+from bench.common import CHECKPOINTS, Timer, add_report_args, machine, markdown_table, median_p95_ms, peak_tensor_mib, report
 from models.beam import TorchStepper, beam_search
 from models.checkpoint import load_checkpoint
 from models.data import hsk_pairs
@@ -161,12 +160,9 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
         fast_rate / ref_rate,
         f"{batched_same}/{n} same as one at a time",
     )
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # decode_batch on one thread, so that every allocation is seen (peak_memory_mib)
-    mem_ref = max(peak_memory_mib(device, ref_greedy, tr, c) for c in cases)
-    mem_fast = peak_memory_mib(device, fast_batched, tr, cases, args.batch)
-    torch.set_num_threads(threads)
-    row("peak memory, MiB (tensors and arrays; same runs as above, one thread)", f"{mem_ref:.2f}", f"{mem_fast:.2f}", None, "")
+    mem_ref = max(peak_tensor_mib(device, ref_greedy, tr, c) for c in cases)
+    mem_fast = peak_tensor_mib(device, fast_batched, tr, cases, args.batch)
+    row("peak tensor memory, MiB (same runs as above)", f"{mem_ref:.2f}", f"{mem_fast:.2f}", None, "")
     return rows
 
 

@@ -1,10 +1,10 @@
-"""Decoding on the CPU in NumPy: the encoder, the decoder's step, batched greedy decoding (one
-sentence is a batch of one), and the decoder behind beam search.
+"""One sentence on the CPU in NumPy: the encoder, the decoder's step, greedy decoding, and the
+decoder behind beam search.
 
 For one sentence every operand is a vector or a small matrix, so the cost is in the calls, not in
 the arithmetic: on this project's CPUs a PyTorch operation costs 3-10 µs of dispatch, a NumPy one
-about 1 µs. For batches the cost is in the matrix products, and OpenBLAS (NumPy's) computes them
-about twice as fast as MKL (PyTorch's) does on AMD processors. ``CpuKernel`` runs ``Seq2Seq.encode`` and
+about 1 µs, and OpenBLAS (NumPy's) computes these small matrix products about twice as fast as
+MKL (PyTorch's) does on AMD processors. ``CpuKernel`` runs ``Seq2Seq.encode`` and
 ``Decoder.step`` with the same arithmetic as PyTorch (to float rounding), on NumPy views of the
 model's own weights (no copies but a few small transposes). It covers soft attention and hard
 attention by argmax; sampled hard attention draws from PyTorch's generator and stays on PyTorch.
@@ -55,8 +55,8 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
 
 def top_k(x: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest values along the last axis, largest first: (k,) for a vector,
-    (n, k) for rows. Rows take k passes of argmax (five times quicker than argpartition for 64
-    rows of a vocabulary), writing -inf over each pick and restoring it afterwards."""
+    (n, k) for rows. Rows take k passes of argmax (for beam search's few rows of a vocabulary
+    about twice as quick as argpartition), writing -inf over each pick and restoring it."""
     if x.ndim == 1:  # plain indexing: take_along_axis costs more than the rest for one row
         idx = np.argpartition(-x, k - 1)[:k]
         return idx[np.argsort(-x[idx], kind="stable")]
@@ -80,22 +80,15 @@ class _GruDirection(NamedTuple):
 
 
 class KernelEncoded(NamedTuple):
-    """B sentences of up to S tokens as the decoder reads them (B = 1 for beam search, whose
-    beams share one sentence: the arrays broadcast over them)."""
+    """One sentence of S tokens as the decoder reads it."""
 
-    keys: np.ndarray  # (B, S, K) scorer.prepare(values)
-    values: np.ndarray  # (B, S, H) encoder states, zero at padding
-    s0: np.ndarray  # (B, H) initial decoder states
-    bias: np.ndarray | None  # (B, S) added to the scores: 0 at real positions, -inf at padding; None without padding
-    lengths: np.ndarray  # (B,) source lengths
-
-    def select(self, rows: np.ndarray) -> KernelEncoded:
-        """The sentences at ``rows`` (a boolean mask or indices)."""
-        return KernelEncoded(self.keys[rows], self.values[rows], self.s0[rows], None if self.bias is None else self.bias[rows], self.lengths[rows])
+    keys: np.ndarray  # (S, K) scorer.prepare(values)
+    values: np.ndarray  # (S, H) encoder states
+    s0: np.ndarray  # (H,) initial decoder state
 
 
 class CpuKernel:
-    """NumPy views of one model's weights and the arithmetic of ``encode`` and ``step``."""
+    """NumPy views of one model's weights and the arithmetic of ``encode`` and ``step`` for one sentence."""
 
     def __init__(self, model: Seq2Seq) -> None:
         enc, dec = model.encoder, model.decoder
@@ -111,58 +104,44 @@ class CpuKernel:
         self.bridge = _np(enc.bridge.weight).T  # (H, H)
         self.bridge_bias = _np(enc.bridge.bias)
         scorer = dec.attention.scorer
-        self.prepare: Callable[[torch.Tensor], torch.Tensor] = scorer.prepare  # once per batch, on PyTorch
-        self.score = scorer.numpy_score()  # q (n, Q), keys (n or 1, S, K) -> e (n, S)
+        self.prepare: Callable[[torch.Tensor], torch.Tensor] = scorer.prepare  # once per sentence, on PyTorch
+        self.score = scorer.numpy_score()  # q (n, Q), keys (S, K) -> e (n, S)
         self.hard = dec.attention.mode == "hard"
         w = dec.step_weights()
         self.table, self.query, self.query_bias = _np(w.table), _np(w.query), _np(w.query_bias)
         self.context, self.out, self.out_bias = _np(w.context), _np(w.out), _np(w.out_bias)
         self.q_at, self.p_at = w.split[0], w.split[0] + w.split[1]  # where q and the projection's share start in s @ query
 
-    def encode(self, id_lists: list[list[int]]) -> KernelEncoded:
-        """Source id lists (each ending in the end token) -> the batch, padded to the longest.
-
-        Padding is masked in the recurrence: the forward GRU keeps its state past a sentence's
-        end and the backward GRU starts at its last real token, as PyTorch's packed sequences do."""
+    def encode(self, ids: list[int]) -> KernelEncoded:
+        """Source ids (S,), the end token last."""
         h2 = self.hidden // 2
-        lengths = np.array([len(x) for x in id_lists])
-        B, S = len(id_lists), int(lengths.max())
-        padded = np.zeros((B, S), dtype=np.int64)
-        for b, ids in enumerate(id_lists):
-            padded[b, : len(ids)] = ids
-        real = np.arange(S) < lengths[:, None]  # (B, S)
-        ragged = not real.all()
-        gates_in = (self.src_embed[padded.ravel()] @ self.w_ih + self.b_ih).reshape(B, S, -1)  # (B, S, 6h): the input side of every step, both directions
-        values = np.zeros((B, S, self.hidden), dtype=np.float32)
+        S = len(ids)
+        gates_in = self.src_embed[ids] @ self.w_ih + self.b_ih  # (S, 6h): the input side of every step, both directions
+        values = np.empty((S, self.hidden), dtype=np.float32)
         last = []
         for d, order in enumerate((range(S), range(S - 1, -1, -1))):
             w = self.directions[d]
-            gi = gates_in[:, :, 3 * h2 * d : 3 * h2 * (d + 1)]  # (B, S, 3h)
-            h = np.zeros((B, h2), dtype=np.float32)
+            gi = gates_in[:, 3 * h2 * d : 3 * h2 * (d + 1)]  # (S, 3h)
+            h = np.zeros(h2, dtype=np.float32)
             for t in order:
-                gh = h @ w.w_hh + w.b_hh  # (B, 3h)
-                rz = _sigmoid(gi[:, t, : 2 * h2] + gh[:, : 2 * h2])
-                n = np.tanh(gi[:, t, 2 * h2 :] + rz[:, :h2] * gh[:, 2 * h2 :])
-                new = n + rz[:, h2:] * (h - n)  # (1 - z) n + z h
-                h = np.where(real[:, t, None], new, h) if ragged else new
-                values[:, t, h2 * d : h2 * (d + 1)] = h
+                gh = h @ w.w_hh + w.b_hh  # (3h,)
+                rz = _sigmoid(gi[t, : 2 * h2] + gh[: 2 * h2])
+                n = np.tanh(gi[t, 2 * h2 :] + rz[:h2] * gh[2 * h2 :])
+                h = n + rz[h2:] * (h - n)  # (1 - z) n + z h
+                values[t, h2 * d : h2 * (d + 1)] = h
             last.append(h)
-        if ragged:
-            values[~real] = 0.0
-        s0 = np.tanh(np.concatenate(last, axis=1) @ self.bridge + self.bridge_bias)  # (B, H)
+        s0 = np.tanh(np.concatenate(last) @ self.bridge + self.bridge_bias)  # (H,)
         with torch.inference_mode():
-            keys = _np(self.prepare(torch.from_numpy(values)))  # (B, S, K)
-        bias = np.where(real, np.float32(0.0), np.float32(-np.inf)) if ragged else None
-        return KernelEncoded(keys, values, s0, bias, lengths)
+            keys = _np(self.prepare(torch.from_numpy(values)))  # (S, K)
+        return KernelEncoded(keys, values, s0)
 
     def start(self, s: np.ndarray) -> np.ndarray:
         """Decoding state (n, 4H) from states s (n, H): [s ; W_hh s + b_hh], as ``Decoder.start``."""
         return np.concatenate([s, s @ self.query[:, : self.q_at] + self.query_bias[: self.q_at]], axis=1)
 
     def step(self, y: np.ndarray, state: np.ndarray, enc: KernelEncoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``Decoder.step`` for n rows: previous tokens y (n,), state (n, 4H), ``enc`` holding n
-        sentences or one that every row shares -> logits (n, V), the new state (n, 4H) and the
-        attention weights used (n, S)."""
+        """``Decoder.step`` for n hypotheses of one sentence: previous tokens y (n,), state (n, 4H)
+        -> logits (n, V), the new state (n, 4H) and the attention weights used (n, S)."""
         H = self.hidden
         s, gh = state[:, :H], state[:, H:]  # (n, H), (n, 3H)
         row = self.table[y]  # (n, 3H + E): W_ih E y + b_ih | W_p[:, 2H:] E y + b_p
@@ -171,45 +150,31 @@ class CpuKernel:
         s = n + rz[:, H:] * (s - n)  # (n, H) s_t
         mixed = s @ self.query + self.query_bias  # (n, 3H + Q + E): next gates | q | projection's share
         e = self.score(mixed[:, self.q_at : self.p_at] if self.p_at > self.q_at else s, enc.keys)  # (n, S)
-        if enc.bias is not None:
-            e = e + enc.bias
         if self.hard:
             a = np.zeros_like(e)
             np.put_along_axis(a, e.argmax(axis=1)[:, None], 1.0, axis=1)
         else:
             a = softmax(e)
-        context = (a[:, None, :] @ enc.values)[:, 0]  # (n, H)
-        o = np.tanh(context @ self.context + row[:, 3 * H :] + mixed[:, self.p_at :])  # (n, E)
+        o = np.tanh((a @ enc.values) @ self.context + row[:, 3 * H :] + mixed[:, self.p_at :])  # (n, E)
         return o @ self.out + self.out_bias, np.concatenate([s, mixed[:, : self.q_at]], axis=1), a
 
-    def greedy(self, id_lists: list[list[int]], max_lens: list[int]) -> list[DecodedIds]:
-        """Greedy decoding of B sentences at once (source ids, the end token last): sentence b
-        stops at its end token or after max_lens[b] tokens, and then leaves the batch. What
-        ``greedy_decode`` gives for them."""
-        enc = self.encode(id_lists)
-        B, S = enc.bias.shape if enc.bias is not None else (len(id_lists), enc.keys.shape[1])
+    def greedy(self, ids: list[int], max_len: int) -> DecodedIds:
+        """Greedy decoding of one sentence (source ids, the end token last) for at most max_len
+        tokens: what ``greedy_decode`` gives for it."""
+        enc = self.encode(ids)
         K = min(ALTERNATIVES, self.out.shape[1])
-        records = np.zeros((B, max(max_lens), 2 * K + S), dtype=np.float32)  # (B, T, 2K + S): as greedy.py's step_record
-        lengths = np.zeros(B, dtype=np.int64)
-        rows, caps = np.arange(B), np.array(max_lens)  # the sentences still decoding, their caps
-        state, y = self.start(enc.s0), np.full(B, BOS)  # (n, 4H), (n,)
-        for t in range(records.shape[1]):
+        state = self.start(enc.s0[None])  # (1, 4H)
+        y = np.array([BOS])
+        records = []  # per step (2K + S,): as greedy.py's step_record
+        for _ in range(max_len):
             logits, state, a = self.step(y, state, enc)
-            p = softmax(logits)  # (n, V)
-            top = top_k(p, K)  # (n, K)
-            y = top[:, 0]
-            records[rows, t, :K] = np.take_along_axis(p, top, axis=1)
-            records[rows, t, K : 2 * K] = top
-            records[rows, t, 2 * K :] = a
-            ended = (y == EOS) | (caps <= t + 1)
-            if ended.any():
-                lengths[rows[ended]] = t + 1
-                if ended.all():
-                    break
-                live = ~ended
-                rows, caps, y, state, enc = rows[live], caps[live], y[live], state[live], enc.select(live)
-        src_lens = [len(x) for x in id_lists]
-        return [read_record(records[b, : lengths[b]], K, src_lens[b]) for b in range(B)]
+            p = softmax(logits[0])  # (V,)
+            top = top_k(p, K)  # (K,)
+            y = top[:1]
+            records.append(np.concatenate([p[top], top.astype(np.float32), a[0]]))
+            if y[0] == EOS:
+                break
+        return read_record(np.array(records, dtype=np.float32), K, len(ids))
 
 
 class KernelStepper:
@@ -217,8 +182,8 @@ class KernelStepper:
 
     def __init__(self, kernel: CpuKernel, ids: list[int]) -> None:
         self.kernel = kernel
-        self.enc = kernel.encode([ids])  # one sentence that every beam shares
-        self.state = kernel.start(self.enc.s0)  # (n, 4H)
+        self.enc = kernel.encode(ids)
+        self.state = kernel.start(self.enc.s0[None])  # (n, 4H)
 
     def step(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         logits, self.state, a = self.kernel.step(y, self.state, self.enc)

@@ -43,9 +43,9 @@ class Scorer(nn.Module):
         return self.score(s if w is None else F.linear(s, w), keys)
 
     def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-        """``score`` in NumPy (models/kernel.py): q (n, Q), keys (n, S, K), or (1, S, K) shared by
-        the n rows -> e (n, S). It holds NumPy views of the scorer's weights as they are now."""
-        return lambda q, keys: (keys @ q[:, :, None])[..., 0]
+        """``score`` for one sentence in NumPy (models/kernel.py): q (n, Q), keys (S, K) -> e (n, S).
+        It holds NumPy views of the scorer's weights as they are now."""
+        return lambda q, keys: q @ keys.T
 
 
 class Dot(Scorer):
@@ -86,7 +86,7 @@ class Cosine(Scorer):
 
     def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         tau = float(self.log_tau.detach().exp())
-        return lambda q, keys: tau * (keys @ (q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-12))[:, :, None])[..., 0]  # normalize's eps
+        return lambda q, keys: tau * ((q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-12)) @ keys.T)  # normalize's eps
 
 
 class Additive(Scorer):

@@ -1,5 +1,5 @@
 """Threads per operation for the CPU's two math libraries: PyTorch's (MKL, OpenMP) and NumPy's
-BLAS (OpenBLAS, which only the NumPy kernel of models/kernel.py uses)."""
+BLAS (OpenBLAS, which only the one-sentence kernel of models/kernel.py uses)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -150,7 +148,7 @@ class Translator:
         if self.device.type == "cpu" and not sampled:
             kernel = self.model.cpu_kernel()
             if beam == 1:
-                return kernel.greedy([self.source_ids(tokens)], [max_len])
+                return [kernel.greedy(self.source_ids(tokens), max_len)]
             return beam_search(KernelStepper(kernel, self.source_ids(tokens)), beam, max_len)
         enc = self.encode_sources([tokens])
         if beam == 1:
@@ -163,33 +161,17 @@ class Translator:
         """Greedy decoding of many token lists (each ending in "</s>"), in input order.
 
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
-        output is the same as decoding one sentence at a time. On the CPU the batches run in the
-        NumPy kernel, on as many threads as PyTorch is set to use; elsewhere in PyTorch
-        (``greedy_decode``).
+        output is the same as decoding one sentence at a time.
         """
         if self.model.training:
             self.model.eval()
         self.model.decoder.attention.hard_inference = "argmax"
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         decoded: dict[int, DecodedIds] = {}
-        parts = torch.get_num_threads() if self.device.type == "cpu" else 1
-        with ThreadPoolExecutor(parts) if parts > 1 else contextlib.nullcontext() as pool:
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                toks = [token_lists[i] for i in idx]
-                caps = [self.model.max_len(len(t)) for t in toks]
-                if self.device.type != "cpu":
-                    decoded.update(zip(idx, greedy_decode(self.model, self.encode_sources(toks), caps)))
-                    continue
-                ids, kernel = [self.source_ids(t) for t in toks], self.model.cpu_kernel()
-                if pool is None:
-                    decoded.update(zip(idx, kernel.greedy(ids, caps)))
-                    continue
-                # every parts-th row to each thread, so that each gets sentences of every length;
-                # NumPy releases the interpreter lock while it computes, so the threads share the cores
-                shares = [(ids[k::parts], caps[k::parts]) for k in range(min(parts, len(ids)))]
-                for k, part in enumerate(pool.map(kernel.greedy, *zip(*shares))):
-                    decoded.update(zip(idx[k::parts], part))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            toks = [token_lists[i] for i in idx]
+            decoded.update(zip(idx, greedy_decode(self.model, self.encode_sources(toks), [self.model.max_len(len(t)) for t in toks])))
         return [decoded[i] for i in range(len(token_lists))]
 
     def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
