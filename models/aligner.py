@@ -121,16 +121,21 @@ def word_links(links: Links, src_tokens: list[str], tgt_tokens: list[str]) -> Li
 
 
 def score_links(
-    predicted: list[Links], references: list[Links], src_tokens: list[list[str]], tgt_tokens: list[list[str]]
-) -> dict[str, float]:
-    """Precision, recall and AER of word links restricted to target words that have a
-    reference link (the headline ``aer`` of models.evaluate), and ``aer_all`` over all words."""
+    predicted: list[Links], references: list[Links], src_tokens: list[list[str]], tgt_tokens: list[list[str]], keys: list[str] | None = None
+) -> tuple[AlignmentScore, AlignmentScore]:
+    """Word links scored restricted to target words that have a reference link (the headline
+    ``aer`` of models.evaluate), and over all words; ``keys`` name the sentences."""
     restricted, every = AlignmentScore(), AlignmentScore()
-    for pred, ref, s, t in zip(predicted, references, src_tokens, tgt_tokens):
+    for n, (pred, ref, s, t) in enumerate(zip(predicted, references, src_tokens, tgt_tokens)):
         words = word_links(pred, s, t)
-        restricted.add(restrict(words, ref), ref)
+        restricted.add(restrict(words, ref), ref, keys[n] if keys else None)
         every.add(words, ref)
-    r = restricted
+    return restricted, every
+
+
+def summary(scores: tuple[AlignmentScore, AlignmentScore]) -> dict[str, float]:
+    """Precision, recall and AER of ``score_links``' restricted score, ``aer_all`` of the other."""
+    r, every = scores
     return {"precision": round(r.precision, 4), "recall": round(r.recall, 4), "aer": round(r.aer, 4), "aer_all": round(every.aer, 4)}
 
 
@@ -157,7 +162,7 @@ def align_hsk(out: str | Path = ALIGNMENTS_DIR, n_samplers: int = 3) -> dict[str
     refs = hsk_references("en-zh")
     test = slice(len(order) - len(splits["test"]), len(order))
     ref_list = [refs[e.id] for e in splits["test"]]
-    return {m: score_links(by_method[m][test], ref_list, en[test], zh[test]) for m in METHODS}
+    return {m: summary(score_links(by_method[m][test], ref_list, en[test], zh[test])) for m in METHODS}
 
 
 def _read_with_ids(path: Path) -> dict[str, Links]:
@@ -178,9 +183,12 @@ def load_links(split: str, method: str = "gdfa", direction: str = "en-zh", path:
     return {k: flip(v) for k, v in links.items()} if direction == "zh-en" else links
 
 
-def stored_scores(pairs: list[Pair], references: dict[str, Links], direction: str, path: str | Path = ALIGNMENTS_DIR) -> dict[str, dict[str, float]]:
-    """Scores (see score_links) of the stored eflomal links of every method on those ``pairs``
-    that have stored dev/test links and a reference; {} when there are none."""
+def stored_scores(
+    pairs: list[Pair], references: dict[str, Links], direction: str, path: str | Path = ALIGNMENTS_DIR
+) -> dict[str, tuple[AlignmentScore, AlignmentScore]]:
+    """``score_links`` of the stored eflomal links of every method, by method, on those ``pairs``
+    that have stored dev/test links and a reference (sentences keyed by pair id); {} when there
+    are none."""
     out = {}
     for method in METHODS:
         try:
@@ -192,25 +200,13 @@ def stored_scores(pairs: list[Pair], references: dict[str, Links], direction: st
             return {}
         src = [_TOKENIZER.tokenize(p.src) for p in scored]
         tgt = [_TOKENIZER.tokenize(p.tgt) for p in scored]
-        out[method] = score_links([links[p.id] for p in scored], [references[p.id] for p in scored], src, tgt)
+        out[method] = score_links([links[p.id] for p in scored], [references[p.id] for p in scored], src, tgt, [p.id for p in scored])
     return out
 
 
-def aligner_scores(direction: str, split: str = "test", path: str | Path = ALIGNMENTS_DIR) -> dict[str, dict[str, float]]:
-    """Scores of the stored eflomal links of every method on an HSK split, by method."""
-    from .data import hsk_pairs, hsk_references
-
-    return stored_scores(hsk_pairs(direction)[split], hsk_references(direction), direction, path)
-
-
-def eflomal_summary(pairs: list[Pair], references: dict[str, Links], direction: str, path: str | Path = ALIGNMENTS_DIR) -> dict:
-    """eflomal's best symmetrisation (lowest ``aer``) on ``pairs``, as evaluation keys
-    ``eflomal_aer``, ``eflomal_aer_all`` and ``eflomal_method``; {} without stored links."""
-    scores = stored_scores(pairs, references, direction, path)
-    if not scores:
-        return {}
-    best = min(SYMMETRISATIONS, key=lambda m: scores[m]["aer"])
-    return {"eflomal_aer": scores[best]["aer"], "eflomal_aer_all": scores[best]["aer_all"], "eflomal_method": best}
+def best_method(scores: dict[str, tuple[AlignmentScore, AlignmentScore]]) -> str:
+    """The symmetrisation with the lowest (restricted) AER in ``stored_scores``' result."""
+    return min(SYMMETRISATIONS, key=lambda m: scores[m][0].aer)
 
 
 def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None) -> dict[str, Links]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -117,16 +117,21 @@ def read_pharaoh(path: str | Path) -> list[Links]:
 
 @dataclass
 class AlignmentScore:
-    """Counts summed over a corpus; precision, recall and AER (sure = possible = reference)."""
+    """Counts summed over a corpus; precision, recall and AER (sure = possible = reference).
+    Sentences added with a ``key`` keep their own counts, for ``paired_bootstrap``."""
 
     hits: int = 0
     predicted: int = 0
     reference: int = 0
+    sentences: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # key -> (hits, predicted, reference)
 
-    def add(self, predicted: Links, reference: Links) -> None:
-        self.hits += len(predicted & reference)
-        self.predicted += len(predicted)
-        self.reference += len(reference)
+    def add(self, predicted: Links, reference: Links, key: str | None = None) -> None:
+        counts = (len(predicted & reference), len(predicted), len(reference))
+        self.hits += counts[0]
+        self.predicted += counts[1]
+        self.reference += counts[2]
+        if key is not None:
+            self.sentences[key] = counts
 
     @property
     def precision(self) -> float:
@@ -138,8 +143,28 @@ class AlignmentScore:
 
     @property
     def aer(self) -> float:
-        total = self.predicted + self.reference
-        return 1.0 - 2.0 * self.hits / total if total else 1.0
+        return float(_aer(np.array([self.hits, self.predicted, self.reference])))
+
+
+def _aer(counts: np.ndarray) -> np.ndarray:
+    """AER of (..., 3) counts (hits, predicted, reference); 1 where there is nothing to count."""
+    total = counts[..., 1] + counts[..., 2]
+    return np.where(total > 0, 1.0 - 2.0 * counts[..., 0] / np.maximum(total, 1), 1.0)
+
+
+def paired_bootstrap(a: AlignmentScore, b: AlignmentScore, samples: int = 2000, seed: int = 0) -> dict[str, float]:
+    """AER(a) − AER(b) over the sentences both scored (by key), with a 95% interval from
+    resampling those sentences with replacement, the same draw for both (a paired bootstrap),
+    and the share of draws in which a has the lower AER. Negative differences favour a."""
+    keys = sorted(a.sentences.keys() & b.sentences.keys())
+    if not keys:
+        raise ValueError("the two scores share no sentence")
+    A = np.array([a.sentences[k] for k in keys])  # (N, 3)
+    B = np.array([b.sentences[k] for k in keys])
+    draws = np.random.default_rng(seed).integers(0, len(keys), size=(samples, len(keys)))  # (samples, N)
+    diff = _aer(A[draws].sum(axis=1)) - _aer(B[draws].sum(axis=1))  # (samples,)
+    low, high = np.percentile(diff, [2.5, 97.5])
+    return {"diff": float(_aer(A.sum(0)) - _aer(B.sum(0))), "low": float(low), "high": float(high), "a_better": float((diff < 0).mean())}
 
 
 def attention_links(attention: np.ndarray, src_tokens: list[str], tgt_tokens: list[str], shift: int = 0) -> Links:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import sacrebleu
 
-from .aligner import eflomal_summary
-from .alignments import AlignmentScore, Links, attention_links, diagonal_links, restrict
+from .aligner import best_method, stored_scores
+from .alignments import AlignmentScore, Links, attention_links, diagonal_links, paired_bootstrap, restrict
 from .data import Pair
 
 
@@ -47,7 +47,9 @@ def evaluate(
     ``aer_next`` reads each word's alignment from the next decoder step, ``aer_posterior`` from the
     alignment posterior given the word (``Seq2Seq.posterior``). With HSK references,
     ``eflomal_aer``/``eflomal_aer_all`` score the stored eflomal links of the same pairs
-    (best symmetrisation, named in ``eflomal_method``). ``also_beam`` = k adds ``bleu_beamk``
+    (best symmetrisation, named in ``eflomal_method``), and ``posterior_vs_eflomal`` is the
+    posterior's AER minus eflomal's with the 95% interval of a paired bootstrap over sentences
+    (``_low``, ``_high``). ``also_beam`` = k adds ``bleu_beamk``
     and ``chrf_beamk`` from beam search with k beams.
     """
     hyps, times = [], []
@@ -85,7 +87,7 @@ def evaluate(
         scores["attn_all"].add(links, ref)
         scores["attn_next"].add(restrict(attention_links(attn, src[:-1], tgt, shift=1), ref), ref)
         posterior = translator.force(src, tgt, posterior=True).numpy()  # (T + 1, S)
-        scores["posterior"].add(restrict(attention_links(posterior, src[:-1], tgt), ref), ref)
+        scores["posterior"].add(restrict(attention_links(posterior, src[:-1], tgt), ref), ref, p.id)
         scores["diag"].add(restrict(diag, ref), ref)
         scores["diag_all"].add(diag, ref)
     for key in ("entropy", "final_token_share", "eos_share"):
@@ -100,5 +102,16 @@ def evaluate(
         out |= {"diagonal_precision": round(d.precision, 4), "diagonal_recall": round(d.recall, 4), "diagonal_aer": round(d.aer, 4)}
         out["diagonal_aer_all"] = round(scores["diag_all"].aer, 4)
         out["reference_links"] = a.reference
-        out |= eflomal_summary(pairs, references, translator.direction)
+        eflomal = stored_scores(pairs, references, translator.direction)
+        if eflomal:
+            best = best_method(eflomal)
+            vs = paired_bootstrap(scores["posterior"], eflomal[best][0])
+            out |= {
+                "eflomal_aer": round(eflomal[best][0].aer, 4),
+                "eflomal_aer_all": round(eflomal[best][1].aer, 4),
+                "eflomal_method": best,
+                "posterior_vs_eflomal": round(vs["diff"], 4),
+                "posterior_vs_eflomal_low": round(vs["low"], 4),
+                "posterior_vs_eflomal_high": round(vs["high"], 4),
+            }
     return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.aligner import score_links, symmetrise
-from models.alignments import AlignmentScore, flip, read_pharaoh, reference_links, restrict, write_pharaoh
+from models.aligner import score_links, summary, symmetrise
+from models.alignments import AlignmentScore, flip, paired_bootstrap, read_pharaoh, reference_links, restrict, write_pharaoh
 
 HE = "(third-person singular) (since the early 20th century, usu. male) he; him; his; (bound form) other; another; some other (as in 他日[ta1 ri4] and 他人[ta1 ren2])"
 
@@ -39,6 +39,22 @@ def test_alignment_score_sums_counts_over_sentences():
     assert (score.precision, score.recall, score.aer) == pytest.approx((0.5, 0.5, 0.5))
 
 
+def test_paired_bootstrap_gives_the_aer_difference_and_an_interval_around_it():
+    good, bad = AlignmentScore(), AlignmentScore()
+    for n in range(40):
+        ref = {(0, 0), (1, 1)}
+        good.add(ref if n % 4 else {(0, 0), (0, 1)}, ref, f"s{n}")  # one sentence in four half wrong
+        bad.add({(0, 0), (0, 1)} if n % 4 else ref, ref, f"s{n}")  # three in four half wrong
+    good.add({(5, 5)}, {(5, 5)})  # a sentence without a key is not resampled
+    result = paired_bootstrap(good, bad)
+    assert result["diff"] == pytest.approx(0.125 - 0.375)  # AERs of the keyed sentences: 10/80 and 30/80
+    assert result["low"] < result["diff"] < result["high"] < 0
+    assert result["a_better"] > 0.99
+    assert paired_bootstrap(good, good)["diff"] == 0.0
+    with pytest.raises(ValueError, match="share no sentence"):
+        paired_bootstrap(good, AlignmentScore())
+
+
 def test_restrict_keeps_only_links_of_target_words_with_a_reference_link():
     assert restrict({(0, 0), (1, 1), (2, 2), (3, 0)}, {(0, 0), (1, 1), (2, 3)}) == {(0, 0), (1, 1), (3, 0)}
 
@@ -46,7 +62,7 @@ def test_restrict_keeps_only_links_of_target_words_with_a_reference_link():
 def test_score_links_drops_punctuation_and_reports_restricted_and_all_word_aer():
     src, tgt = ["I", "love", "you", "."], ["我", "爱", "你", "。"]
     predicted = {(0, 0), (1, 2), (2, 1), (3, 3)}  # "." - "。" is not a word link
-    scores = score_links([predicted], [{(0, 0), (1, 1)}], [src], [tgt])
+    scores = summary(score_links([predicted], [{(0, 0), (1, 1)}], [src], [tgt]))
     # restricted to targets 0 and 1: {(0,0), (2,1)}: 1 hit of 2 predicted, 2 reference links
     assert scores == {"precision": 0.5, "recall": 0.5, "aer": 0.5, "aer_all": round(1 - 2 / 5, 4)}
 

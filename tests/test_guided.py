@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.aligner import METHODS, eflomal_summary, load_links, load_training_alignments, run_eflomal
+from models.aligner import METHODS, best_method, load_links, load_training_alignments, run_eflomal, stored_scores
 from models.alignments import write_pharaoh
 from models.data import Pair
 from models.evaluate import evaluate
@@ -133,8 +133,11 @@ def test_eflomal_summary_picks_the_best_symmetrisation_on_the_given_pairs(tmp_pa
     half = [{(0, 0), (1, 2)}, {(0, 0)}]
     _write_split(tmp_path, "test", ["t1", "t2"], {m: good if m == "grow-diag" else half for m in METHODS})
     _write_split(tmp_path, "dev", [], {m: [] for m in METHODS})
-    assert eflomal_summary(pairs, refs, "en-zh", tmp_path) == {"eflomal_aer": 0.0, "eflomal_aer_all": 0.0, "eflomal_method": "grow-diag"}
-    assert eflomal_summary([Pair("a", "b", "other")], refs, "en-zh", tmp_path) == {}
+    scores = stored_scores(pairs, refs, "en-zh", tmp_path)
+    assert best_method(scores) == "grow-diag"
+    assert (scores["grow-diag"][0].aer, scores["grow-diag"][1].aer) == (0.0, 0.0)
+    assert scores["grow-diag"][0].sentences == {"t1": (3, 3, 3), "t2": (3, 3, 3)}  # (3, 3) is a link to "。": not a word
+    assert stored_scores([Pair("a", "b", "other")], refs, "en-zh", tmp_path) == {}
 
 
 def test_evaluate_scores_attention_as_alignment_like_a_hand_count(monkeypatch):

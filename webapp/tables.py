@@ -15,6 +15,7 @@ METRICS = {
     "aer_posterior": "AER of the posterior",
     "diagonal_aer": "AER of the diagonal",
     "eflomal_aer": "AER of eflomal",
+    "posterior_vs_eflomal": "Posterior − eflomal AER",
     "precision": "Align. precision",
     "recall": "Align. recall",
     "entropy": "Entropy (nats)",
