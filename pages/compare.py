@@ -89,6 +89,10 @@ if view == "Side by side":
         st.caption("Each model's own translation:")
         st.dataframe(metrics_frame(own), key="compare_metrics")
     items = list(shown.items())
+    if views.posterior_cells("compare"):
+        models = {e.label: (e, t) for e, t in loaded}
+        items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items]
+        items = [(label, r) for label, r in items if r is not None]
     for start in range(0, len(items), COLUMNS):
         for col, (n, (label, r)) in zip(st.columns(COLUMNS), enumerate(items[start : start + COLUMNS], start)):
             with col:

@@ -72,7 +72,9 @@ if view == "Heatmap":
     )
     with state.guarded("Drawing the heatmap"):
         rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
-        views.heatmap_with_exports(views.cells_reading(entry, translator, text, rows, "translate"), "translate_heatmap")
+        if views.posterior_cells("translate"):
+            rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
+        views.heatmap_with_exports(rows, "translate_heatmap")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]

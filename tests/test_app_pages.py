@@ -249,6 +249,19 @@ def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):
     assert all(matrix(fig["data"][0]).shape[1] == 5 for fig in charts(at))
 
 
+def test_compare_can_show_every_model_s_alignment_posterior(app):
+    at = translate(app, "I love you.").switch_page("pages/compare.py").run()
+    attention = [matrix(fig["data"][0]) for fig in charts(at)]
+    at.segmented_control(key="compare_cells").set_value(views.CELLS_POSTERIOR).run()
+    assert_clean(at)
+    posterior = [matrix(fig["data"][0]) for fig in charts(at)]
+    assert len(posterior) == len(attention) == 3
+    for a, p in zip(attention, posterior):
+        assert p.shape == a.shape
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-3)
+        assert not np.allclose(p, a, atol=1e-3)
+
+
 @pytest.mark.parametrize("view, charts", [("Difference", 1), ("Soft vs hard", 2)])
 def test_compare_difference_and_soft_vs_hard_draw(app, view, charts):
     at = translate(app, "I love you.").switch_page("pages/compare.py").run()

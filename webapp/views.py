@@ -212,9 +212,9 @@ def reference_rows(
     return Rows(result, hypothesis, set(example.links) if overlay and fits else None, set(example.aligner_links) if aligner and fits else None)
 
 
-def cells_reading(entry: ModelEntry, translator: Translator, text: str, rows: Rows, key: str) -> Rows:
-    """Let the user read the cells as attention (what the model used) or as the alignment
-    posterior given each word it wrote (``inference.posterior``)."""
+def posterior_cells(key: str) -> bool:
+    """Let the user read the heatmap cells as attention (what the model used) or as the
+    alignment posterior given each word written (``inference.posterior``); True for the latter."""
     cells = st.segmented_control(
         "Cells show",
         [CELLS_ATTENTION, CELLS_POSTERIOR],
@@ -226,13 +226,13 @@ def cells_reading(entry: ModelEntry, translator: Translator, text: str, rows: Ro
         f"how well each source word alone predicts that word: p(i | word) ∝ α_i^{PRIOR_POWER:g} · p(word | h_i).",
     )
     if cells != CELLS_POSTERIOR:
-        return rows
+        return False
     st.caption(
         "Alignment posterior: each row shows which source token best explains the token written, combining where the "
         "model looked with what each source token alone would make it write. This is an alignment read from the model, "
         "not the attention it used."
     )
-    return rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
+    return True
 
 
 def heatmap_with_exports(rows: Rows, key: str) -> go.Figure:
