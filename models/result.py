@@ -75,6 +75,7 @@ class DecodeResult:
     strategy: str  # "greedy" | "beam-K" | "sample"
     truncated_from: int | None = None  # token count of the input before it was cut
     extra: dict = field(default_factory=dict)
+    cells: str = "attention"  # what each hypothesis' attention rows hold: "attention" (the weights used) or "posterior"
 
     @property
     def best(self) -> Hypothesis:

@@ -66,14 +66,15 @@ example = corpus.find(examples, text)
 
 view = views.view_picker(VIEWS, "translate_view")
 if view == "Heatmap":
-    st.caption(
-        "Each row is one token the model wrote; its cells show how much the model looked at each source token "
-        "while writing it (a row sums to 1). Hover a cell for the weight."
-    )
     with state.guarded("Drawing the heatmap"):
         rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
         if views.posterior_cells("translate"):
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
+        else:
+            st.caption(
+                "Each row is one token the model wrote; its cells show how much the model looked at each source token "
+                "while writing it (a row sums to 1). Hover a cell for the weight."
+            )
         views.heatmap_with_exports(rows, "translate_heatmap")
 elif view == "Highlight":
     with state.guarded("Highlighting"):

@@ -221,11 +221,11 @@ def test_picking_an_example_fills_the_box_and_offers_reference_links(app):
     assert at.toggle(key="translate_links").value
     names = [t.get("name", "") for t in charts(at)[0]["data"]]
     assert any(n.startswith("reference") for n in names)
-    assert not any(n.startswith("aligner") for n in names)
+    assert not any(n.startswith("eflomal") for n in names)
     at.toggle(key="translate_aligner_links").set_value(True).run()
     assert_clean(at)
     names = [t.get("name", "") for t in charts(at)[0]["data"]]
-    assert any(n.startswith("aligner") for n in names)
+    assert any(n.startswith("eflomal") for n in names)
 
 
 def test_the_heatmap_can_show_the_alignment_posterior_instead_of_attention(app):
@@ -238,6 +238,8 @@ def test_the_heatmap_can_show_the_alignment_posterior_instead_of_attention(app):
     np.testing.assert_allclose(posterior.sum(axis=1), 1.0, atol=1e-3)
     assert not np.allclose(posterior, attention, atol=1e-3)
     assert any("posterior" in c.value for c in at.caption)
+    assert charts(at)[0]["data"][0]["colorbar"]["title"]["text"] == "posterior"
+    assert at.download_button(key="translate_heatmap_csv").proto.label == "Posterior CSV"
 
 
 def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,8 @@ def test_heatmap_labels_are_the_tokens_in_order_and_repeats_stay_apart():
     assert list(fig.layout.xaxis.tickvals) == [0, 1, 2, 3, 4]
     assert list(fig.layout.xaxis.ticktext) == ["the", "cat", "the", "cat", "&lt;/s&gt;"]
     assert list(fig.layout.yaxis.ticktext) == ["猫", "猫", "&lt;/s&gt;"]
-    assert fig.layout.yaxis.autorange == "reversed"
+    assert list(fig.layout.yaxis.range) == [2.5, -0.5]  # top down, no padding around the cells
+    assert list(fig.layout.xaxis.range) == [-0.5, 4.5]
 
 
 def test_heatmap_hover_reads_target_arrow_source_weight():
@@ -117,14 +119,29 @@ def test_heatmap_prints_cell_values_only_when_small():
     assert heatmap_figure(big).data[0].texttemplate is None
 
 
+def test_heatmap_prints_cell_values_only_in_cells_wide_enough_to_read():
+    result = make_result([f"w{i}" for i in range(10)], ["x", "</s>"])  # 11 columns
+    assert heatmap_figure(result, width=1000).data[0].texttemplate == "%{z:.2f}"
+    assert heatmap_figure(result, width=500).data[0].texttemplate is None  # about 20 px a column
+
+
+def test_heatmap_of_the_alignment_posterior_says_so_on_its_colour_bar():
+    result = make_result(["a", "b"], ["x", "</s>"])
+    assert heatmap_figure(result).data[0].colorbar.title.text == "weight"
+    assert heatmap_figure(replace(result, cells="posterior")).data[0].colorbar.title.text == "posterior"
+
+
 def test_heatmap_overlays_links_as_named_marker_traces_dropping_out_of_range_pairs():
     result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
     fig = heatmap_figure(result, reference_links={(0, 0), (2, 1), (9, 0)}, aligner_links={(1, 1)})
     ref, ali = fig.data[1], fig.data[2]
-    assert (ref.name, ali.name) == ("reference (2)", "aligner (1)")
+    assert (ref.name, ali.name) == ("reference (2)", "eflomal (1)")
     assert list(zip(ref.x, ref.y)) == [(0, 0), (2, 1)]
     assert ref.marker.symbol != ali.marker.symbol
-    assert ref.customdata[1] == "y → c"
+    x, y = ali.x[0], ali.y[0]
+    assert 1 < x < 1.5 and 0.5 < y < 1  # eflomal's cross sits in the top right corner of cell (1, 1), clear of its value
+    z = fig.data[0].z
+    assert ref.customdata[1] == f"y → c: {z[1][2]:.3f}"
 
 
 def test_heatmap_without_links_has_only_the_matrix():

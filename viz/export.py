@@ -31,7 +31,8 @@ def attention_csv(result: DecodeResult, hypothesis: int = 0) -> str:
 
 def attention_json(result: DecodeResult, hypothesis: int = 0) -> str:
     """source_tokens, target_tokens, attention (T, S) rows, translation, token_probs, finished,
-    scorer, mode, direction, strategy and the hypothesis index, as UTF-8 JSON."""
+    scorer, mode, direction, strategy, cells (what the rows hold: "attention" or "posterior")
+    and the hypothesis index, as UTF-8 JSON."""
     hyp = pick(result, hypothesis)
     data = {
         "source_tokens": result.source_tokens,
@@ -44,6 +45,7 @@ def attention_json(result: DecodeResult, hypothesis: int = 0) -> str:
         "mode": result.mode,
         "direction": result.direction,
         "strategy": result.strategy,
+        "cells": result.cells,
         "hypothesis": hypothesis,
     }
     return json.dumps(data, ensure_ascii=False, indent=1)

@@ -16,6 +16,9 @@ TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
 LEGEND_PX = 30  # room above the plot for the links legend
+TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
+TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
+TEXT_CELL_PX = 32  # print values in cells at least this wide (narrower ones showed "0.000.000.00")
 PAD_PX = 8  # between the plot and its tick labels
 
 
@@ -24,7 +27,7 @@ def label_text(token: str, known: bool = True) -> str:
     return truncate(token) + ("" if known else "?")
 
 
-def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool) -> dict:
+def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool, title: bool = True) -> dict:
     """Margins (l, r, t, b in pixels) that fit the tick labels of a matrix drawn ``width``
     pixels wide, from estimated label widths (plain text, not markup).
 
@@ -45,7 +48,8 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     else:
         ticks = widest_x + 4
     bottom = 10 + PAD_PX + ticks + AXIS_TITLE_PX
-    return {"l": round(left), "r": COLORBAR_PX, "t": 60 + (LEGEND_PX if legend else 0), "b": round(bottom), "pad": PAD_PX}
+    top = (TITLE_PX if title else TOOLBAR_PX) + (LEGEND_PX if legend else 0)
+    return {"l": round(left), "r": COLORBAR_PX, "t": top, "b": round(bottom), "pad": PAD_PX}
 
 
 
@@ -76,6 +80,10 @@ def matrix_figure(
     custom = np.empty((T, S, 2), dtype=object)
     custom[:, :, 0] = np.asarray([hover_token(t) for t in target_tokens], dtype=object).reshape(T, 1)
     custom[:, :, 1] = np.asarray([hover_token(t, k) for t, k in zip(source_tokens, source_known)], dtype=object).reshape(1, S)
+    margin = matrix_margins(
+        [label_text(t, k) for t, k in zip(source_tokens, source_known)], [label_text(t) for t in target_tokens], width, bool(overlays), bool(title)
+    )
+    cell_px = (width - margin["l"] - margin["r"]) / S
     heat = go.Heatmap(
         z=z,
         x=list(range(S)),
@@ -88,7 +96,7 @@ def matrix_figure(
         colorbar={"title": {"text": value_name}, "thickness": 14, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
-        texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX else None,
+        texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
         textfont={"size": 10},
         xgap=1,
         ygap=1,
@@ -97,26 +105,31 @@ def matrix_figure(
         [heat, *overlays],
         title=title,
         height=matrix_height(T),
-        margin=matrix_margins(
-            [label_text(t, k) for t, k in zip(source_tokens, source_known)], [label_text(t) for t in target_tokens], width, bool(overlays)
-        ),
-        xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}),
-        yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": "target"}, autorange="reversed"),
+        margin=margin,
+        # fixed ranges: link markers would otherwise make Plotly pad the axes
+        xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}, range=[-0.5, S - 0.5]),
+        yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": "target"}, range=[T - 0.5, -0.5]),
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
     )
 
 
-def links_trace(links: Links, name: str, symbol: str, color: str, source_tokens: list[str], target_tokens: list[str]) -> go.Scatter:
-    """Markers on the cells of ``links`` (source index, target index); pairs outside the matrix
-    are left out."""
+def links_trace(
+    links: Links, name: str, color: str, values: np.ndarray, source_tokens: list[str], target_tokens: list[str], corner: bool = False
+) -> go.Scatter:
+    """Marks on the cells of ``links`` (source index, target index) of a matrix of ``values``
+    (T, S); pairs outside the matrix are left out. A mark is an open square around the cell, or
+    with ``corner`` a small cross in its top right corner, so that the value printed in the cell
+    stays readable; hovering a mark names the link and the cell's value."""
     kept = sorted((i, j) for i, j in links if 0 <= i < len(source_tokens) and 0 <= j < len(target_tokens))
+    shift = (0.32, -0.26) if corner else (0.0, 0.0)
+    marker = {"symbol": "x-thin-open", "size": 9} if corner else {"symbol": "square-open", "size": CELL_PX}
     return go.Scatter(
-        x=[i for i, _ in kept],
-        y=[j for _, j in kept],
+        x=[i + shift[0] for i, _ in kept],
+        y=[j + shift[1] for _, j in kept],
         mode="markers",
         name=f"{name} ({len(kept)})",
-        marker={"symbol": symbol, "size": CELL_PX - 4, "color": color, "line": {"width": 2, "color": color}},
-        customdata=[f"{hover_token(target_tokens[j])} → {hover_token(source_tokens[i])}" for i, j in kept],
+        marker=marker | {"color": color, "line": {"width": 2, "color": color}},
+        customdata=[f"{hover_token(target_tokens[j])} → {hover_token(source_tokens[i])}: {values[j, i]:.3f}" for i, j in kept],
         hovertemplate=f"{name} link: %{{customdata}}<extra></extra>",
     )
 
@@ -129,15 +142,22 @@ def heatmap_figure(
     title: str = "",
     width: int = CHART_PX,
 ) -> go.Figure:
-    """Attention (T, S) of one hypothesis, weights on the fixed range 0..1.
+    """Attention (T, S) of one hypothesis (or what ``result.cells`` says its rows hold), on the
+    fixed range 0..1.
 
-    ``reference_links`` and ``aligner_links`` are (source index, target index) pairs drawn as
-    open squares and crosses, each a legend entry with its count. Source tokens missing from
-    the vocabulary are labelled in italics with a "?". ``width``: see :func:`matrix_figure`.
+    ``reference_links`` and ``aligner_links`` (eflomal's) are (source index, target index) pairs
+    drawn as open squares around cells and as small crosses in their corners, each a legend
+    entry with its count. Source tokens missing from the vocabulary are labelled in italics with
+    a "?". ``width``: see :func:`matrix_figure`.
     """
     hyp = pick(result, hypothesis)
-    marks = [(reference_links, "reference", "square-open", REFERENCE_COLOR), (aligner_links, "aligner", "x-thin-open", ALIGNER_COLOR)]
+    marks = [(reference_links, "reference", REFERENCE_COLOR, False), (aligner_links, "eflomal", ALIGNER_COLOR, True)]
     overlays = tuple(
-        links_trace(links, name, symbol, color, result.source_tokens, hyp.tokens) for links, name, symbol, color in marks if links is not None
+        links_trace(links, name, color, hyp.attention, result.source_tokens, hyp.tokens, corner)
+        for links, name, color, corner in marks
+        if links is not None
     )
-    return matrix_figure(hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width)
+    value_name = "posterior" if result.cells == "posterior" else "weight"
+    return matrix_figure(
+        hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width, value_name=value_name
+    )

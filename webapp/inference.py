@@ -76,7 +76,7 @@ def posterior(entry: ModelEntry, translator: Translator, result: DecodeResult, h
     target_words = tuple(hyp.tokens[:-1] if hyp.finished else hyp.tokens)
     rows = _posterior(translator, model_key(entry, translator), text, target_words)
     # an unfinished hypothesis has no end row; the rows before it never see later tokens
-    return replace(result, hypotheses=[replace(hyp, attention=rows[: len(hyp.tokens)])])
+    return replace(result, hypotheses=[replace(hyp, attention=rows[: len(hyp.tokens)])], cells="posterior")
 
 
 def reference_words(translator: Translator, reference: str) -> list[str]:

@@ -148,10 +148,10 @@ def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: s
     clicked, so a session holds no export bytes, and the browser never checks a file that a
     newer run has already replaced (which logged 404 errors when sentences came quickly). The
     chart's own camera button saves an SVG in any case."""
-    stem = f"attention-{result.scorer}-{result.mode}"
+    stem = f"{result.cells}-{result.scorer}-{result.mode}"
     files = [  # (label, extension, MIME type, maker, icon, help)
-        ("Attention CSV", "csv", "text/csv", lambda: attention_csv(result, hypothesis), ":material/download:", None),
-        ("Attention JSON", "json", "application/json", lambda: attention_json(result, hypothesis), ":material/download:", None),
+        (f"{result.cells.capitalize()} CSV", "csv", "text/csv", lambda: attention_csv(result, hypothesis), ":material/download:", None),
+        (f"{result.cells.capitalize()} JSON", "json", "application/json", lambda: attention_json(result, hypothesis), ":material/download:", None),
     ]
     if IMAGE_EXPORT:
         rendered = "Rendered on the server when clicked (a few seconds)."
@@ -221,16 +221,16 @@ def posterior_cells(key: str) -> bool:
         default=CELLS_ATTENTION,
         key=f"{key}_cells",
         persist_state="session",
-        help="Attention is computed before the word is chosen, so it cannot know which word comes out. The posterior "
-        "asks afterwards: given the word written, which source word explains it? It reweights the attention α by "
-        f"how well each source word alone predicts that word: p(i | word) ∝ α_i^{PRIOR_POWER:g} · p(word | h_i).",
+        help="Attention is computed before the token is chosen, so it cannot know which token comes out. The posterior "
+        "asks afterwards: given the token written, which source token explains it? It reweights the attention α by "
+        f"how well each source state h_i alone predicts that token y: p(i | y) ∝ α_i^{PRIOR_POWER:g} · p(y | h_i).",
     )
     if cells != CELLS_POSTERIOR:
         return False
     st.caption(
-        "Alignment posterior: each row shows which source token best explains the token written, combining where the "
-        "model looked with what each source token alone would make it write. This is an alignment read from the model, "
-        "not the attention it used."
+        "Alignment posterior: each row shows how likely each source token is to explain the token written, combining "
+        "where the model looked with what each source token alone would make it write (a row sums to 1). This is an "
+        "alignment read from the model, not the attention it used."
     )
     return True
 
