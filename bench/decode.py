@@ -30,6 +30,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+import torch
 
 from bench.common import CHECKPOINTS, Timer, add_report_args, machine, markdown_table, median_p95_ms, peak_tensor_mib, report
 from models.beam import TorchStepper, beam_search
@@ -76,8 +77,18 @@ def ref_greedy(tr: Translator, c: Case):
     return reference_greedy(tr.model, tr.encode_sources([c.tokens]), c.cap)
 
 
-def fast_batched(tr: Translator, cases: list[Case], batch: int):
-    return tr.decode_batch([c.tokens for c in cases], batch)
+def fast_batched(tr: Translator, cases: list[Case], batch: int, workers: int = 1):
+    return tr.decode_batch([c.tokens for c in cases], batch, workers)
+
+
+def batched_in_threads(tr: Translator, cases: list[Case], batch: int, workers: int):
+    """``workers`` batches at a time in threads, PyTorch at one thread per operation."""
+    threads = torch.get_num_threads()
+    set_threads(1)
+    try:
+        return fast_batched(tr, cases, batch, workers)
+    finally:
+        set_threads(threads)
 
 
 def progress(message: str) -> None:
@@ -160,6 +171,17 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
         fast_rate / ref_rate,
         f"{batched_same}/{n} same as one at a time",
     )
+    workers = torch.get_num_threads()
+    if device.type == "cpu" and workers > 1:
+        runs = [timer(batched_in_threads, tr, cases, args.batch, workers) for _ in range(args.repeats)]
+        rate = n / float(np.median([t for t, _ in runs]))
+        row(
+            f"greedy, sentences/s, the same batches {workers} at a time on threads (PyTorch: one thread per operation), median of {args.repeats} runs",
+            f"{ref_rate:,.0f}",
+            f"{rate:,.0f}",
+            rate / ref_rate,
+            f"{same_ids(g['fast'][1], runs[0][1])}/{n} same as one at a time",
+        )
     mem_ref = max(peak_tensor_mib(device, ref_greedy, tr, c) for c in cases)
     mem_fast = peak_tensor_mib(device, fast_batched, tr, cases, args.batch)
     row("peak tensor memory, MiB (same runs as above)", f"{mem_ref:.2f}", f"{mem_fast:.2f}", None, "")

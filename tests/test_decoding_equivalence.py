@@ -123,12 +123,15 @@ def test_batched_greedy_equals_one_sentence_at_a_time(scorer, mode, eos_bias):
     tr = lively(scorer, mode, eos_bias)
     enc, caps = encode(tr, list(sentences()))
     batched = greedy_decode(tr.model, enc, caps)  # one padded batch
-    by_length = tr.decode_batch([tr.source_tokens(t)[0] for t in sentences()], batch_size=5)  # sorted, in batches
-    for text, b, c in zip(sentences(), batched, by_length):
+    tokens = [tr.source_tokens(t)[0] for t in sentences()]
+    by_length = tr.decode_batch(tokens, batch_size=5)  # sorted, in batches
+    in_threads = tr.decode_batch(tokens, batch_size=3, workers=3)  # three batches at a time
+    for text, b, c, w in zip(sentences(), batched, by_length, in_threads):
         one, [cap] = encode(tr, [text])
         [alone] = greedy_decode(tr.model, one, [cap])
         assert_same(b, alone)
         assert_same(c, alone)
+        assert_same(w, alone)
 
 
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
