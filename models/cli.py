@@ -48,7 +48,7 @@ def cmd_train(args) -> int:
         alignments = load_training_alignments(args.alignments, pairs["train"], args.direction if not args.pairs else None)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
-        guided_alignment=args.guided_alignment, patience=args.patience,
+        guided_alignment=args.guided_alignment, patience=args.patience, ema=args.ema,
     )
     model_args = {"scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--guided-alignment", type=float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
+    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     t.add_argument("--no-progress", action="store_true")

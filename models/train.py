@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from .alignments import Links
@@ -34,6 +35,7 @@ class TrainConfig:
     word_dropout: float = 0.1  # source tokens replaced by <unk> during training
     label_smoothing: float = 0.1
     guided_alignment: float = 0.0  # lambda of the guided-alignment loss; 0 turns it off
+    ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and kept instead of them; 0 turns it off
     clip: float = 1.0
     device: str = "auto"
 
@@ -132,6 +134,7 @@ def train_model(
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
     ce = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=cfg.label_smoothing)
     dev_ce = nn.CrossEntropyLoss(ignore_index=PAD, reduction="sum")
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
     best = (math.inf, 0, None)
     history = []
     start = time.perf_counter()
@@ -150,9 +153,15 @@ def train_model(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             total += loss.item()
             n_batches += 1
             bar.set_postfix(loss=f"{total / n_batches:.3f}")
+        live = None
+        if ema is not None:  # evaluate (and keep) the averaged weights; train on from the live ones
+            live = copy.deepcopy(model.state_dict())
+            model.load_state_dict(ema.module.state_dict())
         model.eval()
         with torch.inference_mode():
             dl, ntok = 0.0, 0
@@ -170,6 +179,8 @@ def train_model(
         if dev_loss < best[0]:
             best = (dev_loss, epoch, copy.deepcopy(model.state_dict()))
             mark = " *"
+        if live is not None:
+            model.load_state_dict(live)
         log(f"epoch {epoch:2d}  loss {total / max(n_batches, 1):.3f}  dev loss {dev_loss:.3f}  dev BLEU {dev_bleu:5.2f}  {time.perf_counter() - start:6.0f}s{mark}")
         if epoch - best[1] >= cfg.patience:
             log(f"early stop: no dev-loss improvement for {cfg.patience} epochs")

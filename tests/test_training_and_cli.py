@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from models.checkpoint import load_checkpoint
 from models.data import read_tsv, tsv_splits
@@ -31,6 +32,33 @@ def test_training_a_few_epochs_lowers_the_loss(tmp_path):
     hist = tr.meta["training"]["history"]
     assert hist[-1]["train_loss"] < 0.7 * hist[0]["train_loss"]
     assert tr.meta["training"]["best_epoch"] >= 1
+
+
+def test_ema_keeps_the_moving_average_of_the_weights_after_every_step(tmp_path, monkeypatch):
+    after = []  # the live weights after each optimiser step
+    step = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        out = step(self, *args, **kwargs)
+        after.append([p.detach().clone() for group in self.param_groups for p in group["params"]])
+        return out
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    decay = 0.9
+    tr = train_model(
+        tsv_splits(read_tsv(_tsv(tmp_path))), {"emb_dim": 16, "hidden": 16, "dropout": 0.0}, "en", "zh",
+        TrainConfig(epochs=1, batch_size=4, lr=1e-2, word_dropout=0.0, device="cpu", ema=decay),  # one epoch: it is the best
+        progress=False, log=lambda m: None,
+    )
+    expected = after[0]
+    for live in after[1:]:
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, live)]
+    kept = list(tr.model.parameters())
+    assert len(after) > 3 and len(kept) == len(expected)
+    for k, e in zip(kept, expected):
+        torch.testing.assert_close(k, e)
+    assert not all(torch.allclose(k, w) for k, w in zip(kept, after[-1]))  # not the last live weights
+    assert tr.meta["training"]["ema"] == decay
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
