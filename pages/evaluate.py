@@ -71,3 +71,11 @@ metric = st.segmented_control(
 )
 if metric:
     st.bar_chart(table[metric].rename_axis("model"), horizontal=True)
+aer = tables.aer_frame({e.label: (t.direction, measured[e.label]) for e, t in loaded if e.label in measured})
+if not aer.empty:
+    st.subheader("Alignment error rate (lower is better)")
+    st.caption(
+        "Each model's attention and its alignment posterior, read as word alignments, beside eflomal's best "
+        "symmetrisation and the diagonal guess on the same sentences and references."
+    )
+    st.bar_chart(aer, horizontal=True, stack=False, sort=False, x_label="AER")

@@ -341,6 +341,7 @@ def test_evaluate_computes_on_demand_and_keeps_the_result(app):
     assert list(table.index) == ["en-zh-dot-soft"]
     assert {"BLEU", "AER", "Entropy (nats)", "ms / sentence"} <= set(table.columns)
     assert table.loc["en-zh-dot-soft", "Sentences"] == 10
+    assert len(at.get("vega_lite_chart")) == 2  # the chosen metric, and AER beside eflomal and the diagonal
     assert not at.run().button  # nothing left to compute for this setting: the result is kept
 
 

@@ -195,3 +195,12 @@ def test_app_sets_torch_threads_from_the_environment_once_per_process_and_numpy_
         registry.configure_threads.clear()
         torch.set_num_threads(before[0])
         threadpool_limits(limits=before[1], user_api="blas")
+
+
+def test_aer_frame_puts_each_model_s_attention_and_posterior_beside_eflomal_and_the_diagonal():
+    m = {"aer": 0.33, "aer_posterior": 0.21, "eflomal_aer": 0.2, "eflomal_method": "union", "diagonal_aer": 0.54}
+    frame = tables.aer_frame({"a": ("en-zh", m), "b": ("en-zh", m | {"aer": 0.4}), "c": ("en-zh", {"bleu": 1.0})})
+    assert list(frame.index) == ["a", "b", "eflomal union, en-zh", "diagonal, en-zh"]
+    assert frame.loc["b", "attention"] == 0.4 and frame.loc["a", "posterior"] == 0.21
+    assert frame.loc["eflomal union, en-zh", "baseline"] == 0.2 and frame.loc["diagonal, en-zh", "baseline"] == 0.54
+    assert tables.aer_frame({"c": ("en-zh", {"bleu": 1.0})}).empty

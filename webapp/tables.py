@@ -75,3 +75,19 @@ def metrics(rows: dict[str, dict]) -> pd.DataFrame:
     present = [k for k in METRICS if any(k in (r or {}) for r in rows.values())]
     data = {METRICS[k]: [(r or {}).get(k) for r in rows.values()] for k in present}
     return pd.DataFrame(data, index=pd.Index(list(rows), name="")).apply(pd.to_numeric, errors="coerce")
+
+
+def aer_frame(results: dict[str, tuple[str, dict]]) -> pd.DataFrame:
+    """Alignment error rates to chart side by side: per model (label -> (direction, metrics)) the
+    AER of its attention and of its alignment posterior, then per direction eflomal's best
+    symmetrisation and the diagonal guess on the same sentences. Rows without an AER are left out."""
+    rows: dict[str, dict[str, float]] = {}
+    baselines: dict[str, dict[str, float]] = {}
+    for label, (direction, m) in results.items():
+        if "aer" not in m:
+            continue
+        rows[label] = {"attention": m["aer"]} | ({"posterior": m["aer_posterior"]} if "aer_posterior" in m else {})
+        if "eflomal_aer" in m:
+            baselines[f"eflomal {m.get('eflomal_method', '')}, {direction}"] = {"baseline": m["eflomal_aer"]}
+        baselines[f"diagonal, {direction}"] = {"baseline": m["diagonal_aer"]}
+    return pd.DataFrame.from_dict(rows | baselines, orient="index").rename_axis("model")
