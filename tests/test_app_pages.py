@@ -242,6 +242,18 @@ def test_the_heatmap_can_show_the_alignment_posterior_instead_of_attention(app):
     assert at.download_button(key="translate_heatmap_csv").proto.label == "Posterior CSV"
 
 
+def test_the_example_pickers_show_the_example_the_sentence_is_and_nothing_once_it_is_edited(app):
+    at = app
+    picker = at.selectbox(key="translate_example")
+    picker.set_value(picker.options and 0).run()
+    picked = at.selectbox(key="translate_example").value
+    at = at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="compare_example").value == picked  # the sentence carried over is that example
+    at.text_input(key="compare_sentence").input("I love you.").run()
+    assert_clean(at)
+    assert at.selectbox(key="compare_example").value is None
+
+
 def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):
     at = translate(app, "I love you.").switch_page("pages/compare.py").run()
     assert_clean(at)

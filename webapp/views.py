@@ -63,8 +63,13 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
             st.session_state[SHARED_SENTENCE] = st.session_state[text_key] = examples[i].source
             st.session_state.pop(SHARED_CUT_FROM, None)
 
-    if st.session_state.get(text_key) != st.session_state.get(SHARED_SENTENCE, ""):
-        st.session_state[text_key] = st.session_state.get(SHARED_SENTENCE, "")
+    shared = st.session_state.get(SHARED_SENTENCE, "")
+    if st.session_state.get(text_key) != shared:
+        st.session_state[text_key] = shared
+    # the picker shows the example the sentence is, wherever it was picked or typed, else nothing
+    shown = next((i for i, e in enumerate(examples) if e.source == shared.strip()), None)
+    if st.session_state.get(example_key) != shown:
+        st.session_state[example_key] = shown
     if examples:
         st.selectbox(
             "Example from the test split (never seen in training; has reference alignments)",
