@@ -3,7 +3,8 @@
 import streamlit as st
 
 from models.translator import MAX_BEAM
-from webapp import corpus, evaluation, frame, state, tables
+from viz.compare import aer_figure
+from webapp import corpus, evaluation, frame, state, tables, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
@@ -78,4 +79,4 @@ if not aer.empty:
         "Each model's attention and its alignment posterior, read as word alignments, beside eflomal's best "
         "symmetrisation and the diagonal guess on the same sentences and references."
     )
-    st.bar_chart(aer, horizontal=True, stack=False, sort=False, x_label="AER")
+    views.chart(aer_figure(aer), "evaluate_aer")

@@ -200,7 +200,8 @@ def test_app_sets_torch_threads_from_the_environment_once_per_process_and_numpy_
 def test_aer_frame_puts_each_model_s_attention_and_posterior_beside_eflomal_and_the_diagonal():
     m = {"aer": 0.33, "aer_posterior": 0.21, "eflomal_aer": 0.2, "eflomal_method": "union", "diagonal_aer": 0.54}
     frame = tables.aer_frame({"a": ("en-zh", m), "b": ("en-zh", m | {"aer": 0.4}), "c": ("en-zh", {"bleu": 1.0})})
-    assert list(frame.index) == ["a", "b", "eflomal union, en-zh", "diagonal, en-zh"]
+    assert list(frame.index) == ["a", "b", "en-zh: eflomal (union)", "en-zh: diagonal"]
+    assert list(frame.columns) == ["attention", "posterior", "baseline"]
     assert frame.loc["b", "attention"] == 0.4 and frame.loc["a", "posterior"] == 0.21
-    assert frame.loc["eflomal union, en-zh", "baseline"] == 0.2 and frame.loc["diagonal, en-zh", "baseline"] == 0.54
+    assert frame.loc["en-zh: eflomal (union)", "baseline"] == 0.2 and frame.loc["en-zh: diagonal", "baseline"] == 0.54
     assert tables.aer_frame({"c": ("en-zh", {"bleu": 1.0})}).empty

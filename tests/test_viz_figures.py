@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -27,6 +28,7 @@ from viz import (
     metrics_frame,
     step_figure,
 )
+from viz.compare import aer_figure
 from viz.flow import BINS
 from viz.style import FONT_SIZE, LOOK, TEXT_CELLS_MAX, merged
 from viz.tokens import plotly_text
@@ -336,3 +338,16 @@ def test_viz_does_not_import_streamlit():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module.split(".")[0])
     assert "plotly" in imported and "streamlit" not in imported
+
+
+def test_aer_figure_groups_attention_posterior_and_baselines_with_escaped_full_labels():
+    frame = pd.DataFrame(
+        {"attention": [0.33, None], "posterior": [0.21, None], "baseline": [None, 0.2]},
+        index=["<b>model</b>", "en-zh: eflomal (union)"],
+    )
+    fig = aer_figure(frame)
+    assert [t.name for t in fig.data] == ["attention", "posterior", "baseline"]
+    assert fig.layout.barmode == "group" and all(t.orientation == "h" for t in fig.data)
+    assert list(fig.data[0].y) == ["&lt;b&gt;model&lt;/b&gt;", "en-zh: eflomal (union)"]
+    assert list(fig.data[1].x)[0] == 0.21
+    assert fig.layout.template.to_plotly_json() == {}

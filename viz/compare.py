@@ -1,4 +1,4 @@
-"""Two models side by side: attention difference map and a metrics table."""
+"""Models side by side: attention difference map, a metrics table, alignment error rates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from models.result import DecodeResult
 
 from .diagnostics import attention_summary
 from .heatmap import matrix_figure
-from .style import DIVERGING
+from .style import DIVERGING, REFERENCE_COLOR, styled_figure
 from .tokens import pick, plotly_text, words
 
 
@@ -64,3 +64,28 @@ def metrics_frame(results: dict[str, DecodeResult]) -> pd.DataFrame:
         }
     columns = ["translation", "tokens", "mean entropy", "final-token share", "EOS share", "mean token probability"]
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
+
+
+AER_SERIES = {"attention": "#1f4e9c", "posterior": REFERENCE_COLOR, "baseline": "#9e9e9e"}  # column -> bar colour
+
+
+def aer_figure(frame: pd.DataFrame) -> go.Figure:
+    """Grouped horizontal bars of alignment error rates, one row per model or baseline, top down
+    in the frame's order (``webapp.tables.aer_frame``: columns attention, posterior, baseline).
+    Labels are drawn in full (Plotly widens the margin for them)."""
+    labels = [plotly_text(str(i)) for i in frame.index]
+    bars = [
+        go.Bar(y=labels, x=frame[col].tolist(), name=col, orientation="h", marker_color=color,
+               hovertemplate="%{y}: %{x:.3f}<extra>" + col + "</extra>")
+        for col, color in AER_SERIES.items()
+        if col in frame
+    ]
+    return styled_figure(
+        bars,
+        height=120 + 30 * len(labels),
+        barmode="group",
+        xaxis={"title": {"text": "alignment error rate (lower is better)"}, "range": [0, 1]},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
+        margin={"t": 40},
+    )

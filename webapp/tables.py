@@ -88,6 +88,7 @@ def aer_frame(results: dict[str, tuple[str, dict]]) -> pd.DataFrame:
             continue
         rows[label] = {"attention": m["aer"]} | ({"posterior": m["aer_posterior"]} if "aer_posterior" in m else {})
         if "eflomal_aer" in m:
-            baselines[f"eflomal {m.get('eflomal_method', '')}, {direction}"] = {"baseline": m["eflomal_aer"]}
-        baselines[f"diagonal, {direction}"] = {"baseline": m["diagonal_aer"]}
-    return pd.DataFrame.from_dict(rows | baselines, orient="index").rename_axis("model")
+            baselines[f"{direction}: eflomal ({m.get('eflomal_method', '')})"] = {"baseline": m["eflomal_aer"]}
+        baselines[f"{direction}: diagonal"] = {"baseline": m["diagonal_aer"]}
+    frame = pd.DataFrame.from_dict(rows | baselines, orient="index").rename_axis("model")
+    return frame.reindex(columns=[c for c in ("attention", "posterior", "baseline") if c in frame])
