@@ -3,7 +3,7 @@
 import streamlit as st
 
 from models.translator import MAX_BEAM
-from viz.compare import aer_figure
+from viz.compare import aer_figure, bar_figure
 from webapp import corpus, evaluation, frame, state, tables, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
@@ -71,7 +71,7 @@ metric = st.segmented_control(
     "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
 )
 if metric:
-    st.bar_chart(table[metric].rename_axis("model"), horizontal=True)
+    views.chart(bar_figure(table[[metric]], metric), "evaluate_metric_chart")
 aer = tables.aer_frame({e.label: (t.direction, measured[e.label]) for e, t in loaded if e.label in measured})
 if not aer.empty:
     st.subheader("Alignment error rate (lower is better)")

@@ -353,8 +353,8 @@ def test_evaluate_computes_on_demand_and_keeps_the_result(app):
     assert list(table.index) == ["en-zh-dot-soft"]
     assert {"BLEU", "AER", "Entropy (nats)", "ms / sentence"} <= set(table.columns)
     assert table.loc["en-zh-dot-soft", "Sentences"] == 10
-    assert len(at.get("vega_lite_chart")) == 1  # the chosen metric
-    [aer] = charts(at)  # AER of attention and posterior beside eflomal and the diagonal
+    metric, aer = charts(at)  # the chosen metric (BLEU first); AER of attention and posterior beside eflomal and the diagonal
+    assert [t["name"] for t in metric["data"]] == ["BLEU"]
     assert [t["name"] for t in aer["data"]] == ["attention", "posterior", "baseline"]
     assert not at.run().button  # nothing left to compute for this setting: the result is kept
 

@@ -28,7 +28,7 @@ from viz import (
     metrics_frame,
     step_figure,
 )
-from viz.compare import aer_figure
+from viz.compare import aer_figure, bar_figure
 from viz.flow import BINS
 from viz.style import FONT_SIZE, LOOK, TEXT_CELLS_MAX, merged
 from viz.tokens import plotly_text
@@ -351,3 +351,10 @@ def test_aer_figure_groups_attention_posterior_and_baselines_with_escaped_full_l
     assert list(fig.data[0].y) == ["&lt;b&gt;model&lt;/b&gt;", "en-zh: eflomal (union)"]
     assert list(fig.data[1].x)[0] == 0.21
     assert fig.layout.template.to_plotly_json() == {}
+
+
+def test_bar_figure_of_one_metric_has_one_unlabelled_series_in_the_frame_order():
+    frame = pd.DataFrame({"BLEU": [14.2, 9.8]}, index=["b-model", "a-model"])
+    fig = bar_figure(frame, "BLEU")
+    assert len(fig.data) == 1 and not fig.layout.showlegend
+    assert list(fig.data[0].y) == ["b-model", "a-model"] and fig.layout.yaxis.autorange == "reversed"

@@ -67,25 +67,32 @@ def metrics_frame(results: dict[str, DecodeResult]) -> pd.DataFrame:
 
 
 AER_SERIES = {"attention": "#1f4e9c", "posterior": REFERENCE_COLOR, "baseline": "#9e9e9e"}  # column -> bar colour
+BAR_COLOR = "#1f4e9c"
 
 
-def aer_figure(frame: pd.DataFrame) -> go.Figure:
-    """Grouped horizontal bars of alignment error rates, one row per model or baseline, top down
-    in the frame's order (``webapp.tables.aer_frame``: columns attention, posterior, baseline).
-    Labels are drawn in full (Plotly widens the margin for them)."""
+def bar_figure(frame: pd.DataFrame, x_title: str, colors: dict[str, str] | None = None, x_range: tuple[float, float] | None = None) -> go.Figure:
+    """Horizontal bars of a frame's numeric columns, one row per index entry, top down in the
+    frame's order, grouped when there are several columns; labels drawn in full (Plotly widens
+    the margin for them, where Streamlit's bar chart cuts them). ``colors``: column -> colour."""
     labels = [plotly_text(str(i)) for i in frame.index]
     bars = [
-        go.Bar(y=labels, x=frame[col].tolist(), name=col, orientation="h", marker_color=color,
-               hovertemplate="%{y}: %{x:.3f}<extra>" + col + "</extra>")
-        for col, color in AER_SERIES.items()
-        if col in frame
+        go.Bar(y=labels, x=frame[col].tolist(), name=str(col), orientation="h", marker_color=(colors or {}).get(col, BAR_COLOR),
+               hovertemplate="%{y}: %{x:.4g}<extra>" + plotly_text(str(col)) + "</extra>")
+        for col in frame.columns
     ]
     return styled_figure(
         bars,
-        height=120 + 30 * len(labels),
+        height=120 + (30 if len(bars) > 1 else 22) * len(labels),
         barmode="group",
-        xaxis={"title": {"text": "alignment error rate (lower is better)"}, "range": [0, 1]},
+        showlegend=len(bars) > 1,
+        xaxis={"title": {"text": plotly_text(x_title)}} | ({"range": list(x_range)} if x_range else {}),
         yaxis={"autorange": "reversed", "automargin": True},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
         margin={"t": 40},
     )
+
+
+def aer_figure(frame: pd.DataFrame) -> go.Figure:
+    """Alignment error rates (``webapp.tables.aer_frame``: columns attention, posterior, baseline)
+    as grouped bars on the range 0..1."""
+    return bar_figure(frame, "alignment error rate (lower is better)", AER_SERIES, (0.0, 1.0))
