@@ -66,8 +66,8 @@ def metrics_frame(results: dict[str, DecodeResult]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
 
 
-AER_SERIES = {"attention": "#1f4e9c", "posterior": REFERENCE_COLOR, "baseline": "#9e9e9e"}  # column -> bar colour
 BAR_COLOR = "#1f4e9c"
+AER_SERIES = {"attention": BAR_COLOR, "posterior": REFERENCE_COLOR, "baseline": "#9e9e9e"}  # column -> bar colour
 
 
 def bar_figure(frame: pd.DataFrame, x_title: str, colors: dict[str, str] | None = None, x_range: tuple[float, float] | None = None) -> go.Figure:

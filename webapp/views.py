@@ -21,7 +21,7 @@ from viz.style import PLOTLY_CONFIG
 from viz.tokens import words
 
 from . import inference
-from .corpus import Example
+from .corpus import Example, find
 from .registry import ModelEntry
 from .state import plain
 
@@ -67,7 +67,8 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
     if st.session_state.get(text_key) != shared:
         st.session_state[text_key] = shared
     # the picker shows the example the sentence is, wherever it was picked or typed, else nothing
-    shown = next((i for i, e in enumerate(examples) if e.source == shared.strip()), None)
+    example = find(examples, shared)
+    shown = None if example is None else examples.index(example)
     if st.session_state.get(example_key) != shown:
         st.session_state[example_key] = shown
     if examples:
