@@ -8,7 +8,8 @@ its direction: greedy latency per sentence (on the CPU the NumPy kernel of model
 PyTorch's decoder beside it) and beam latency (likewise; median and 95th percentile), batched
 greedy throughput and peak memory, each beside the reference decoder (models/reference.py:
 one sentence, one step at a time, nothing cached) run in the same process on the same
-sentences, with the speed-up and how many outputs were identical. Then one line for the
+sentences, with the speed-up and how many outputs were identical, and the throughput the matrix
+products alone would allow (``product_ceiling``). Then one line for the
 Compare page: seven models on one sentence, total model time. Prints the machine and a
 Markdown table.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +91,43 @@ def batched_in_threads(tr: Translator, cases: list[Case], batch: int, workers: i
         return fast_batched(tr, cases, batch, workers)
     finally:
         set_threads(threads)
+
+
+def product_ceiling(tr: Translator, tokens: int, sentences: int, batch: int, timer: Timer, workers: int = 1) -> float:
+    """Sentences/s the batched decoder could reach if its matrix products were all it did: each
+    decoded token is one row of ``Decoder.step``'s three products (s_t @ query, context @
+    context, o @ out), timed here at ``batch`` rows with PyTorch's current threads, or with
+    ``workers`` threads each running its own products at one thread per operation (as
+    ``decode_batch(workers=...)`` does). The encoder, attention scores, softmax, top-k and Python
+    cost nothing in this figure, so it is a ceiling, not an estimate."""
+    w = tr.model.decoder.step_weights()
+    device = w.out.device
+    products = [(w.query_bias, w.query), (w.out_bias.new_zeros(w.context.size(1)), w.context), (w.out_bias, w.out)]
+    inputs = [torch.randn(batch, m.size(0), device=device) for _, m in products]
+    reps = 50
+
+    def steps() -> None:
+        with torch.inference_mode():
+            for _ in range(reps):
+                for (bias, m), x in zip(products, inputs):
+                    torch.addmm(bias, x, m)
+
+    def run() -> None:
+        if workers == 1:
+            return steps()
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda _: steps(), range(workers)))
+
+    threads = torch.get_num_threads()
+    if workers > 1:
+        set_threads(1)
+    try:
+        run()  # warm-up
+        seconds = float(np.median([timer(run)[0] for _ in range(5)]))
+    finally:
+        set_threads(threads)
+    per_row = seconds / (reps * workers * batch)
+    return sentences / (tokens * per_row)
 
 
 def progress(message: str) -> None:
@@ -171,6 +210,9 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
         fast_rate / ref_rate,
         f"{batched_same}/{n} same as one at a time",
     )
+    tokens = sum(len(d.ids) for d in runs[0][1])
+    ceiling = "greedy, sentences/s ceiling: the {} decoded tokens' matrix products alone at batch {}{}, as timed on this machine (all else free)"
+    row(ceiling.format(tokens, args.batch, ""), "", f"{product_ceiling(tr, tokens, n, args.batch, timer):,.0f}", None, "")
     workers = torch.get_num_threads()
     if device.type == "cpu" and workers > 1:
         runs = [timer(batched_in_threads, tr, cases, args.batch, workers) for _ in range(args.repeats)]
@@ -182,6 +224,8 @@ def bench_model(path: Path, args, timer: Timer) -> list[list[str]]:
             rate / ref_rate,
             f"{same_ids(g['fast'][1], runs[0][1])}/{n} same as one at a time",
         )
+        rate = product_ceiling(tr, tokens, n, args.batch, timer, workers)
+        row(ceiling.format(tokens, args.batch, f", {workers} threads each at one thread per operation"), "", f"{rate:,.0f}", None, "")
     mem_ref = max(peak_tensor_mib(device, ref_greedy, tr, c) for c in cases)
     mem_fast = peak_tensor_mib(device, fast_batched, tr, cases, args.batch)
     row("peak tensor memory, MiB (same runs as above)", f"{mem_ref:.2f}", f"{mem_fast:.2f}", None, "")
