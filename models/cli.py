@@ -42,13 +42,13 @@ def cmd_train(args) -> int:
 
     pairs, src, tgt, corpus = _corpus(args)
     alignments = None
-    if args.guided_alignment > 0:
+    if args.guided_alignment > 0 or args.guided_context > 0:
         from .aligner import load_training_alignments
 
         alignments = load_training_alignments(args.alignments, pairs["train"], args.direction if not args.pairs else None)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
-        guided_alignment=args.guided_alignment, patience=args.patience, ema=args.ema,
+        guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
     )
     model_args = {"scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=float, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--guided-alignment", type=float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
+    t.add_argument(
+        "--guided-context", type=float, default=0.0, metavar="LAMBDA",
+        help="weight of the linked-context loss: each word predicted from the source states the aligner links it to",
+    )
     t.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -21,6 +21,15 @@ from .attention import Attention
 POSTERIOR_CHUNK = 1 << 24  # logits per chunk in ``posterior`` (64 MiB of float32)
 
 
+class Forward(NamedTuple):
+    """What teacher forcing returns (``Decoder.forward``, ``Seq2Seq.forward``)."""
+
+    logits: torch.Tensor  # (B, T, V)
+    weights: torch.Tensor  # (B, T, S) attention weights used
+    probs: torch.Tensor  # (B, T, S) attention distributions softmax(e) (the weights, in soft mode)
+    linked_logits: torch.Tensor | None  # (N, V) each linked word from its linked source states (given links), else None
+
+
 class StepWeights(NamedTuple):
     """The decoder's weights as ``Decoder.step`` uses them (H hidden, E embedding, Q the
     scorer's query size, 0 when it has no query projection, V vocabulary)."""
@@ -128,15 +137,31 @@ class Decoder(nn.Module):
         return self._weights[1]
 
     def forward(
-        self, y_prev: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self,
+        y_prev: torch.Tensor,
+        s0: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        mask: torch.Tensor,
+        links: torch.Tensor | None = None,
+    ) -> Forward:
         """All T steps of teacher forcing at once: y_prev (B, T) the previous tokens, s0 (B, H).
 
-        Returns logits (B, T, V), attention weights (B, T, S) and distributions (B, T, S); the
-        same numbers as T calls of ``step``.
+        Returns logits, attention weights and distributions: the same numbers as T calls of
+        ``step``. Given ``links`` (B, T, S) (an aligner's links, any non-negative weights), also
+        the logits of each linked word predicted with the mean of its linked source states in
+        place of the attention context: p(y_t | s_t, h_i), the term the alignment posterior
+        (``posterior``) reads, at the aligner's position; one row per (b, t) with a link.
         """
         states, emb, context, weights, probs = self._teacher_forced(y_prev, s0, keys, values, mask)
-        return self._predict(states, context, emb), weights, probs
+        logits = self._predict(states, context, emb)
+        linked_logits = None
+        if links is not None:
+            mass = links.sum(-1, keepdim=True)  # (B, T, 1)
+            linked = mass.squeeze(-1) > 0  # (B, T)
+            link_context = torch.bmm(links / mass.clamp_min(1e-9), values)  # (B, T, H)
+            linked_logits = self._predict(states[linked], link_context[linked], emb[linked])  # (N, V)
+        return Forward(logits, weights, probs, linked_logits)
 
     def posterior(
         self, y_prev: torch.Tensor, y: torch.Tensor, s0: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,

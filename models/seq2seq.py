@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .decoder import Decoder, weights_key
+from .decoder import Decoder, Forward, weights_key
 from .encoder import Encoder
 from .kernel import CpuKernel
 from .vocab import BOS
@@ -51,16 +51,15 @@ class Seq2Seq(nn.Module):
         mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < lengths.to(src.device).unsqueeze(1)
         return Encoded(self.decoder.attention.scorer.prepare(values), values, mask, s0)
 
-    def forward(
-        self, src: torch.Tensor, lengths: torch.Tensor, tgt_out: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Teacher forcing. tgt_out (B, T) holds the tokens to predict (ending in EOS, then PAD).
+    def forward(self, src: torch.Tensor, lengths: torch.Tensor, tgt_out: torch.Tensor, links: torch.Tensor | None = None) -> Forward:
+        """Teacher forcing. tgt_out (B, T) holds the tokens to predict (ending in EOS, then PAD);
+        links (B, T, S) optional aligner links for ``Forward.linked_logits``.
 
-        Returns logits (B, T, V), attention weights (B, T, S) and attention distributions
-        softmax(e) (B, T, S); row t is the attention used to predict tgt_out[:, t].
+        Returns ``Forward``: logits (B, T, V), attention weights (B, T, S) and attention
+        distributions softmax(e) (B, T, S); row t is the attention used to predict tgt_out[:, t].
         """
         enc = self.encode(src, lengths)
-        return self.decoder(_previous(tgt_out), enc.s0, enc.keys, enc.values, enc.mask)
+        return self.decoder(_previous(tgt_out), enc.s0, enc.keys, enc.values, enc.mask, links)
 
     def posterior(self, src: torch.Tensor, lengths: torch.Tensor, tgt_out: torch.Tensor, prior_power: float = PRIOR_POWER) -> torch.Tensor:
         """Teacher forcing, read as alignment given each written word (``Decoder.posterior``):

@@ -1,5 +1,5 @@
 """Training: teacher forcing, label smoothing, source word dropout, early stopping on dev loss,
-and optional guided alignment (Garg et al. 2019)."""
+and optional guided alignment (Garg et al. 2019) and linked-context loss."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class TrainConfig:
     word_dropout: float = 0.1  # source tokens replaced by <unk> during training
     label_smoothing: float = 0.1
     guided_alignment: float = 0.0  # lambda of the guided-alignment loss; 0 turns it off
+    guided_context: float = 0.0  # lambda of the linked-context loss (linked_context_loss); 0 turns it off
     ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and kept instead of them; 0 turns it off
     clip: float = 1.0
     device: str = "auto"
@@ -54,6 +55,18 @@ def guided_alignment_loss(attn_probs: torch.Tensor, target: torch.Tensor) -> tor
     q = target / mass.clamp_min(1e-9)
     ce = -(q * attn_probs.clamp_min(torch.finfo(attn_probs.dtype).tiny).log()).sum(-1)  # (B, T)
     return ce[linked].mean()
+
+
+def linked_context_loss(linked_logits: torch.Tensor, tgt: torch.Tensor, links: torch.Tensor, ce: nn.Module) -> torch.Tensor:
+    """Loss ``ce`` of each linked word predicted from its linked source states in place of the
+    attention context: ``Forward.linked_logits`` (N, V), one row per (b, t) with a link in
+    links (B, T, S), against those words of tgt (B, T). It trains p(y_t | s_t, h_i) to name the
+    word from the state the aligner links it to, which is what the alignment posterior
+    (``Seq2Seq.posterior``) weighs each source position by.
+    """
+    if linked_logits.size(0) == 0:
+        return linked_logits.new_zeros(())
+    return ce(linked_logits, tgt[links.sum(-1) > 0])
 
 
 def _with_end_link(links: Links | None, n_src: int, n_tgt: int) -> Links | None:
@@ -128,7 +141,7 @@ def train_model(
             for (s, t), p in zip(tokenized[split], pairs[split])
         ]
 
-    train = encode("train", cfg.guided_alignment > 0)
+    train = encode("train", cfg.guided_alignment > 0 or cfg.guided_context > 0)
     dev = encode("dev", False)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
@@ -145,10 +158,12 @@ def train_model(
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress, leave=False, unit="batch")
         for idx in bar:
             src, lengths, tgt, align = _tensors([train[i] for i in idx], device, cfg.word_dropout, gen)
-            logits, _, probs = model(src, lengths, tgt)
-            loss = ce(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1))
-            if align is not None:
-                loss = loss + cfg.guided_alignment * guided_alignment_loss(probs, align)
+            out = model(src, lengths, tgt, align if cfg.guided_context > 0 else None)
+            loss = ce(out.logits.reshape(-1, out.logits.size(-1)), tgt.reshape(-1))
+            if align is not None and cfg.guided_alignment > 0:
+                loss = loss + cfg.guided_alignment * guided_alignment_loss(out.probs, align)
+            if align is not None and out.linked_logits is not None:
+                loss = loss + cfg.guided_context * linked_context_loss(out.linked_logits, tgt, align, ce)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
@@ -167,7 +182,7 @@ def train_model(
             dl, ntok = 0.0, 0
             for idx in _batches(dev, 128, False, rng):
                 src, lengths, tgt, _ = _tensors([dev[i] for i in idx], device)
-                logits, _, _ = model(src, lengths, tgt)
+                logits = model(src, lengths, tgt).logits
                 dl += dev_ce(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1)).item()
                 ntok += int((tgt != PAD).sum())
         dev_loss = dl / max(ntok, 1)

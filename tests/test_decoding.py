@@ -76,7 +76,7 @@ def test_teacher_forcing_all_at_once_equals_step_by_step(scorer):
     src = torch.tensor([[4, 5, 6, 3], [7, 8, 3, 0]])
     lengths = torch.tensor([4, 3])
     tgt = torch.tensor([[4, 5, 3], [6, 3, 0]])
-    logits, weights, probs = model(src, lengths, tgt)
+    logits, weights, probs, _ = model(src, lengths, tgt)
     enc = model.encode(src, lengths)
     state, y = model.decoder.start(enc.s0), torch.full((2,), 2)
     for t in range(tgt.size(1)):

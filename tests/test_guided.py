@@ -13,7 +13,7 @@ from models.aligner import METHODS, best_method, load_links, load_training_align
 from models.alignments import write_pharaoh
 from models.data import Pair
 from models.evaluate import evaluate
-from models.train import _tensors, guided_alignment_loss
+from models.train import _tensors, guided_alignment_loss, linked_context_loss
 
 from .conftest import make_translator
 
@@ -63,10 +63,33 @@ def test_alignment_tensor_puts_link_i_j_in_target_row_j_and_leaves_end_rows_empt
 def test_guided_loss_reaches_the_scorer_in_soft_and_hard_attention(mode):
     model = make_translator("additive", mode).model.train()
     src, lengths, tgt, align = _tensors([([4, 5, 6, 2], [4, 5, 2], {(0, 0), (2, 1)})], torch.device("cpu"))
-    _, _, probs = model(src, lengths, tgt)
+    probs = model(src, lengths, tgt).probs
     guided_alignment_loss(probs, align).backward()
     grads = [p.grad for p in model.decoder.attention.scorer.parameters()]
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_linked_context_loss_is_the_cross_entropy_of_the_linked_rows_only():
+    gen = torch.Generator().manual_seed(2)
+    tgt = torch.tensor([[5, 6, 2], [7, 2, 0]])  # (B, T); 0 is padding
+    links = torch.zeros(2, 3, 4)
+    links[0, 1, 2] = links[1, 0, 0] = links[1, 0, 3] = 1.0  # rows (0, 1) and (1, 0) are linked
+    linked_logits = torch.randn(2, 9, generator=gen)  # (N, V), in row order
+    ce = torch.nn.CrossEntropyLoss(ignore_index=0)
+    loss = linked_context_loss(linked_logits, tgt, links, ce)
+    expected = -(torch.log_softmax(linked_logits[0], -1)[6] + torch.log_softmax(linked_logits[1], -1)[7]) / 2
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert linked_context_loss(linked_logits[:0], tgt, torch.zeros(2, 3, 4), ce).item() == 0.0
+
+
+def test_linked_context_loss_trains_the_output_side_and_the_encoder_but_not_attention():
+    model = make_translator("additive").model.train()
+    src, lengths, tgt, align = _tensors([([4, 5, 6, 2], [4, 5, 2], {(0, 0), (2, 1)})], torch.device("cpu"))
+    out = model(src, lengths, tgt, align)
+    linked_context_loss(out.linked_logits, tgt, align, torch.nn.CrossEntropyLoss()).backward()
+    assert model.encoder.rnn.weight_ih_l0.grad.abs().sum() > 0  # the linked states h_i
+    assert model.decoder.proj.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.decoder.attention.scorer.parameters())  # attention is not in it
 
 
 def _write_split(folder, split: str, ids: list[str], method_links: dict[str, list[set]]) -> None:

@@ -25,7 +25,7 @@ def _brute_force(model, src, lengths, tgt, prior_power):
     opening only position i (so the context is exactly h_i), times the attention α_ti^β."""
     enc = model.encode(src, lengths)
     S, T = int(lengths[0]), tgt.size(1)
-    _, _, alpha = model(src, lengths, tgt)  # (1, T, S)
+    alpha = model(src, lengths, tgt).probs  # (1, T, S)
     loglik = torch.empty(T, S)
     for i in range(S):
         only_i = torch.zeros(1, S, dtype=torch.bool)
@@ -69,3 +69,42 @@ def test_the_word_written_moves_the_posterior_but_not_the_attention():
     a, b = tr.tgt_tokenizer.tokenize("我爱你。"), tr.tgt_tokenizer.tokenize("我爱茶。")
     torch.testing.assert_close(tr.force(source, a)[2], tr.force(source, b)[2])  # row 2 is computed before the word
     assert not torch.allclose(tr.force(source, a, posterior=True)[2], tr.force(source, b, posterior=True)[2])
+
+
+@pytest.mark.parametrize("scorer", ["dot", "additive"])
+def test_linked_logits_at_a_one_hot_link_are_the_posteriors_likelihood_term(scorer):
+    # Linking every word to source position i gives log p(y_t | s_t, h_i); over all i, with the
+    # attention as prior, that is the alignment posterior. This is what the linked-context loss trains.
+    tr = make_translator(scorer, seed=4)
+    src, lengths, tgt = _batch(tr, [("we like tea .", "我们喜欢茶。")])
+    S, T = int(lengths[0]), tgt.size(1)
+    with torch.inference_mode():
+        loglik = torch.empty(T, S)
+        for i in range(S):
+            links = torch.zeros(1, T, S)
+            links[0, :, i] = 1.0
+            out = tr.model(src, lengths, tgt, links)
+            assert out.linked_logits.shape == (T, tr.model.config.tgt_vocab_size)  # one row per linked (b, t)
+            loglik[:, i] = torch.log_softmax(out.linked_logits, -1).gather(1, tgt[0, :, None]).squeeze(1)
+        want = torch.softmax(0.5 * torch.log(out.probs[0]) + loglik, dim=-1)
+        got = tr.model.posterior(src, lengths, tgt, 0.5)[0]
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_linked_logits_use_the_mean_of_several_linked_states_and_skip_unlinked_rows():
+    tr = make_translator("general", seed=6)
+    src, lengths, tgt = _batch(tr, [("the cat sat on the mat .", "猫坐在垫子上。")])
+    T, S = tgt.size(1), int(lengths[0])
+    links = torch.zeros(1, T, S)
+    links[0, 0, [1, 2]] = 1.0  # two links: their mean state is the context
+    links[0, 2, 4] = 3.0  # any positive weight: normalised
+    with torch.inference_mode():
+        out = tr.model(src, lengths, tgt, links)
+        enc = tr.model.encode(src, lengths)
+        tf_states = tr.model.decoder._teacher_forced(torch.cat([torch.tensor([[BOS]]), tgt[:, :-1]], 1), enc.s0, enc.keys, enc.values, enc.mask)
+        states, emb = tf_states[0][0], tf_states[1][0]
+        h = enc.values[0]
+        want = torch.stack([tr.model.decoder._predict(states[0], (h[1] + h[2]) / 2, emb[0]), tr.model.decoder._predict(states[2], h[4], emb[2])])
+    assert out.linked_logits.shape[0] == 2  # rows 0 and 2 only
+    torch.testing.assert_close(out.linked_logits, want, atol=1e-5, rtol=1e-4)
+    assert tr.model(src, lengths, tgt).linked_logits is None

@@ -61,6 +61,24 @@ def test_ema_keeps_the_moving_average_of_the_weights_after_every_step(tmp_path, 
     assert tr.meta["training"]["ema"] == decay
 
 
+def test_guided_context_adds_its_loss_for_pairs_with_links_and_is_recorded(tmp_path):
+    pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
+    links = {p.id: {(0, 0)} for p in pairs["train"]}  # every first word linked to the first source word
+
+    def first_loss(guided_context: float) -> tuple[float, dict]:
+        tr = train_model(
+            pairs, {"emb_dim": 16, "hidden": 16, "dropout": 0.0}, "en", "zh",
+            TrainConfig(epochs=1, batch_size=4, lr=1e-2, word_dropout=0.0, device="cpu", guided_context=guided_context),
+            links, progress=False, log=lambda m: None,
+        )
+        return tr.meta["training"]["history"][0]["train_loss"], tr.meta["training"]
+
+    plain, _ = first_loss(0.0)
+    guided, summary = first_loss(1.0)
+    assert guided > plain  # same seed and batches, one more (positive) loss term
+    assert summary["guided_context"] == 1.0
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "models", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
