@@ -106,11 +106,15 @@ class Additive(Scorer):
         return self.W.weight
 
     def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(keys + q.unsqueeze(1)) @ self.v.weight[0]  # (B, S)
+        """vᵀ tanh(x) computed as 2 vᵀ σ(2x) − Σv (x = U h_i + W s: (B, S, K)): PyTorch's float32
+        sigmoid runs about 3× faster than its tanh on these CPUs, and this is the largest
+        elementwise step of decoding."""
+        v = self.v.weight[0]
+        return torch.add(keys, q.unsqueeze(1)).mul_(2).sigmoid_() @ (2 * v) - v.sum()  # (B, S)
 
     def numpy_score(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-        """vᵀ tanh(x) computed as 2 vᵀ σ(2x) − Σv: NumPy's float32 exp takes less than half the
-        time of its tanh on these CPUs, and this is the kernel's costliest elementwise step."""
+        """``score``'s formula in NumPy, whose float32 exp also takes less than half the time of
+        its tanh."""
         v = self.v.weight.detach()[0].numpy()  # (H,)
         two_v, v_sum = 2 * v, v.sum()
 

@@ -35,6 +35,17 @@ def test_scaled_dot_is_dot_over_sqrt_d():
     torch.testing.assert_close(scaled(s, scaled.prepare(h)), dot(s, dot.prepare(h)) / H**0.5)
 
 
+def test_additive_is_v_tanh_of_w_s_plus_u_h_and_its_gradient_too():
+    s, h, _ = _inputs()
+    scorer = make_scorer("additive", H)
+    want = torch.tanh(scorer.W(s).unsqueeze(1) + scorer.U(h)) @ scorer.v.weight[0]  # the formula as written
+    torch.testing.assert_close(scorer(s, scorer.prepare(h)), want, atol=1e-5, rtol=1e-5)
+    s.requires_grad_(True)
+    got = torch.autograd.grad(scorer(s, scorer.prepare(h)).sum(), s)[0]
+    ref = torch.autograd.grad((torch.tanh(scorer.W(s).unsqueeze(1) + scorer.U(h)) @ scorer.v.weight[0]).sum(), s)[0]
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-4)
+
+
 def test_cosine_scores_are_bounded_by_the_temperature():
     s, h, _ = _inputs()
     scorer = make_scorer("cosine", H)
