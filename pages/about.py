@@ -52,7 +52,9 @@ the next word will come from, and nothing in the translation loss asks that gues
 that pulls each attention row toward the links a statistical word aligner, eflomal, found for that word in the
 training sentences. Their attention is sharper, parks less weight on the full stop and `</s>`, and matches the
 reference alignments far better (Evaluate has the numbers). It is still a guess made before the word is written,
-so on new sentences it errs most where the word order changes.
+so on new sentences it errs most where the word order changes. The guided *dot* model had a second extra loss:
+predict each word from the source words eflomal links it to, in place of what attention picked, which teaches it
+which source word explains which target word (what the alignment posterior below reads).
 
 **The alignment posterior** (Translate → Heatmap → *Cells show*) asks afterwards: given the word the model
 wrote, which source word explains it? It reweights the attention by how well each source word alone predicts

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from models.bundle import BUNDLED
 from models.checkpoint import load_checkpoint
+from models.cli import build_parser
 from models.data import read_tsv, tsv_splits
 from models.train import TrainConfig, train_model
 from tests.conftest import EN, ZH
@@ -77,6 +79,14 @@ def test_guided_context_adds_its_loss_for_pairs_with_links_and_is_recorded(tmp_p
     guided, summary = first_loss(1.0)
     assert guided > plain  # same seed and batches, one more (positive) loss term
     assert summary["guided_context"] == 1.0
+
+
+@pytest.mark.parametrize("spec", BUNDLED, ids=lambda s: s.name)
+def test_every_bundled_recipe_is_a_valid_train_command(spec, tmp_path):
+    args = build_parser().parse_args(spec.args(tmp_path))
+    assert (args.scorer, args.mode, args.direction, args.seed) == (spec.scorer, spec.mode, spec.direction, spec.seed)
+    assert (args.guided_alignment, args.guided_context) == (spec.guided, spec.guided_context)
+    assert args.lexicon and Path(args.out) == tmp_path / f"{spec.name}.safetensors"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
