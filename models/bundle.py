@@ -48,8 +48,8 @@ BUNDLED = [  # in training order
     Spec(guided=GUIDED_LAMBDA),
     *(Spec(scorer=s) for s in ("dot", "scaled_dot", "general", "cosine")),
     Spec(mode="hard"),
-    # the linked-context loss: lowest mean dev AER of the alignment posterior over seeds (README)
-    Spec(scorer="dot", guided=GUIDED_LAMBDA, guided_context=GUIDED_LAMBDA),
+    # the linked-context loss: lowest mean dev AER of the alignment posterior over 5 seeds; seed 5: the lowest of them (README)
+    Spec(scorer="dot", guided=GUIDED_LAMBDA, guided_context=GUIDED_LAMBDA, seed=5),
 ]
 
 
