@@ -96,7 +96,7 @@ def batched_in_threads(tr: Translator, cases: list[Case], batch: int, workers: i
 def product_ceiling(tr: Translator, tokens: int, sentences: int, batch: int, timer: Timer, workers: int = 1) -> float:
     """Sentences/s the batched decoder could reach if its matrix products were all it did: each
     decoded token is one row of ``Decoder.step``'s three products (s_t @ query, context @
-    context, o @ out), timed here at ``batch`` rows with PyTorch's current threads, or with
+    context, o @ out), timed here at ``batch`` rows (best of 5 runs) with PyTorch's current threads, or with
     ``workers`` threads each running its own products at one thread per operation (as
     ``decode_batch(workers=...)`` does). The encoder, attention scores, softmax, top-k and Python
     cost nothing in this figure, so it is a ceiling, not an estimate."""
@@ -123,7 +123,7 @@ def product_ceiling(tr: Translator, tokens: int, sentences: int, batch: int, tim
         set_threads(1)
     try:
         run()  # warm-up
-        seconds = float(np.median([timer(run)[0] for _ in range(5)]))
+        seconds = min(timer(run)[0] for _ in range(5))  # the fastest run: a ceiling
     finally:
         set_threads(threads)
     per_row = seconds / (reps * workers * batch)
