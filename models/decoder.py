@@ -30,6 +30,12 @@ class Forward(NamedTuple):
     linked_logits: torch.Tensor | None  # (N, V) each linked word from its linked source states (given links), else None
 
 
+def linked_rows(links: torch.Tensor) -> torch.Tensor:
+    """(B, T) True where target step t of sentence b has a link in links (B, T, S): the rows of
+    ``Forward.linked_logits``, in order."""
+    return links.sum(-1) > 0
+
+
 class StepWeights(NamedTuple):
     """The decoder's weights as ``Decoder.step`` uses them (H hidden, E embedding, Q the
     scorer's query size, 0 when it has no query projection, V vocabulary)."""
@@ -157,9 +163,8 @@ class Decoder(nn.Module):
         logits = self._predict(states, context, emb)
         linked_logits = None
         if links is not None:
-            mass = links.sum(-1, keepdim=True)  # (B, T, 1)
-            linked = mass.squeeze(-1) > 0  # (B, T)
-            link_context = torch.bmm(links / mass.clamp_min(1e-9), values)  # (B, T, H)
+            linked = linked_rows(links)  # (B, T)
+            link_context = torch.bmm(links / links.sum(-1, keepdim=True).clamp_min(1e-9), values)  # (B, T, H)
             linked_logits = self._predict(states[linked], link_context[linked], emb[linked])  # (N, V)
         return Forward(logits, weights, probs, linked_logits)
 

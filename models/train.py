@@ -18,6 +18,7 @@ from tqdm import tqdm
 from .alignments import Links
 from .config import ModelConfig
 from .data import Pair
+from .decoder import linked_rows
 from .evaluate import bleu_chrf
 from .seq2seq import Seq2Seq
 from .tokenize import Tokenizer, tokenizer_for
@@ -66,7 +67,7 @@ def linked_context_loss(linked_logits: torch.Tensor, tgt: torch.Tensor, links: t
     """
     if linked_logits.size(0) == 0:
         return linked_logits.new_zeros(())
-    return ce(linked_logits, tgt[links.sum(-1) > 0])
+    return ce(linked_logits, tgt[linked_rows(links)])
 
 
 def _with_end_link(links: Links | None, n_src: int, n_tgt: int) -> Links | None:
