@@ -101,16 +101,16 @@ def product_ceiling(tr: Translator, tokens: int, sentences: int, batch: int, tim
     ``decode_batch(workers=...)`` does). The encoder, attention scores, softmax, top-k and Python
     cost nothing in this figure, so it is a ceiling, not an estimate."""
     w = tr.model.decoder.step_weights()
-    device = w.out.device
-    products = [(w.query_bias, w.query), (w.out_bias.new_zeros(w.context.size(1)), w.context), (w.out_bias, w.out)]
-    inputs = [torch.randn(batch, m.size(0), device=device) for _, m in products]
+    context_bias = w.context.new_zeros(w.context.size(1))
+    products = [w.query, lambda x: torch.addmm(context_bias, x, w.context), w.out]  # as Decoder.step computes them
+    inputs = [torch.randn(batch, m.size(0), device=w.context.device) for m in (w.query.weight, w.context, w.out.weight)]
     reps = 50
 
     def steps() -> None:
         with torch.inference_mode():
             for _ in range(reps):
-                for (bias, m), x in zip(products, inputs):
-                    torch.addmm(bias, x, m)
+                for product, x in zip(products, inputs):
+                    product(x)
 
     def run() -> None:
         if workers == 1:

@@ -42,6 +42,7 @@ import torch  # noqa: E402
 from bench.app import DRAWN_JS, labels, tiny_checkpoints  # noqa: E402
 from bench.common import MB, add_report_args, machine, markdown_table, report, rss  # noqa: E402
 from models.checkpoint import load_checkpoint  # noqa: E402
+from models.packed import Product  # noqa: E402
 from tests.app_server import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle  # noqa: E402
 from tests.hostile_files import hostile_file, marker_path  # noqa: E402
 from webapp import corpus, registry  # noqa: E402
@@ -220,11 +221,15 @@ def model_bytes(translator) -> int:
     """Bytes a loaded model holds once it has decoded: its weights, the tables ``Decoder.step``
     builds from them (``StepWeights``), each storage counted once, and the few arrays the CPU
     kernel (models/kernel.py) copies rather than views."""
-    tables = [t for t in translator.model.decoder.step_weights() if isinstance(t, torch.Tensor)]
+    step = translator.model.decoder.step_weights()
+    products = [p for p in step if isinstance(p, Product)]
+    tables = [t for t in step if isinstance(t, torch.Tensor)] + [t for p in products for t in (p.weight, p.bias)]
     tensors = [*translator.model.parameters(), *tables]
     kernel = _owned_arrays(tuple(vars(translator.model.cpu_kernel()).values()))
-    return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values()) + sum(
-        {id(a): a.nbytes for a in kernel}.values()
+    return (
+        sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
+        + sum({id(a): a.nbytes for a in kernel}.values())
+        + sum(p.nbytes for p in products)
     )
 
 

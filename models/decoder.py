@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .attention import Attention
+from .packed import Product
 
 POSTERIOR_CHUNK = 1 << 24  # logits per chunk in ``posterior`` (64 MiB of float32)
 
@@ -41,12 +42,10 @@ class StepWeights(NamedTuple):
     scorer's query size, 0 when it has no query projection, V vocabulary)."""
 
     table: torch.Tensor  # (V, 3H + E): per token y, W_ih E y + b_ih and W_p[:, 2H:] E y + b_p
-    query: torch.Tensor  # (H, 3H + Q + E): s -> [W_hh s | W_q s | W_p[:, :H] s], transposed
-    query_bias: torch.Tensor  # (3H + Q + E,): [b_hh | 0 | 0]
+    query: Product  # (H) -> (3H + Q + E): s -> [W_hh s + b_hh | W_q s | W_p[:, :H] s]
     context: torch.Tensor  # (H, E): W_p[:, H:2H] transposed
-    out: torch.Tensor  # (E, V): the output layer, transposed
-    out_bias: torch.Tensor  # (V,)
-    split: tuple[int, int, int]  # (3H, Q, E): the parts of s_t @ query
+    out: Product  # (E) -> (V): the output layer
+    split: tuple[int, int, int]  # (3H, Q, E): the parts of query(s_t)
 
 
 def weights_key(module: nn.Module) -> tuple:
@@ -109,11 +108,11 @@ class Decoder(nn.Module):
         r, z = torch.sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H]).chunk(2, dim=1)
         n = torch.tanh(torch.addcmul(gi[:, 2 * H :], r, gh[:, 2 * H :]))
         s_new = torch.lerp(n, s, z)  # (1 - z) * n + z * s: GRU(E y_{t-1}, s_{t-1})
-        gh_new, q, ps = torch.addmm(w.query_bias, s_new, w.query).split(w.split, dim=1)  # (B, 3H), (B, Q), (B, E)
+        gh_new, q, ps = w.query(s_new).split(w.split, dim=1)  # (B, 3H), (B, Q), (B, E)
         e = self.attention.scorer.score(q if w.split[1] else s_new, keys)  # Q = 0: the scorer reads s_t as it is
         context, attn, probs = self.attention.weigh(e, values, mask)  # (B, H), (B, S), (B, S)
         o = torch.tanh(torch.addmm(gp + ps, context, w.context))  # (B, E)
-        return torch.addmm(w.out_bias, o, w.out), torch.cat([s_new, gh_new], dim=1), attn, probs
+        return w.out(o), torch.cat([s_new, gh_new], dim=1), attn, probs
 
     def step_weights(self) -> StepWeights:
         """The weights rearranged for ``step``, computed once per set of weights (``weights_key``)."""
@@ -132,11 +131,12 @@ class Decoder(nn.Module):
                         ],
                         dim=1,
                     ),
-                    query=torch.cat([self.cell.weight_hh, wq, p_s]).t().contiguous(),
-                    query_bias=torch.cat([self.cell.bias_hh, self.cell.bias_hh.new_zeros(wq.size(0) + E)]),
+                    query=Product(
+                        torch.cat([self.cell.weight_hh, wq, p_s]).t().contiguous(),
+                        torch.cat([self.cell.bias_hh, self.cell.bias_hh.new_zeros(wq.size(0) + E)]),
+                    ),
                     context=p_c.t().contiguous(),
-                    out=self.out.weight.t().contiguous(),
-                    out_bias=self.out.bias.detach(),
+                    out=Product(self.out.weight.t().contiguous(), self.out.bias.detach()),
                     split=(3 * H, wq.size(0), E),
                 )
             self._weights = (key, weights)

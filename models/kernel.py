@@ -6,8 +6,10 @@ the arithmetic: on this project's CPUs a PyTorch operation costs 3-10 µs of dis
 about 1 µs, and OpenBLAS (NumPy's) computes these small matrix products about twice as fast as
 MKL (PyTorch's) does on AMD processors. ``CpuKernel`` runs ``Seq2Seq.encode`` and
 ``Decoder.step`` with the same arithmetic as PyTorch (to float rounding), on NumPy views of the
-model's own weights (no copies but a few small transposes). It covers soft attention and hard
-attention by argmax; sampled hard attention draws from PyTorch's generator and stays on PyTorch.
+model's own weights (no copies but a few small transposes). The step's two large products take
+one row (greedy) through NumPy and several (a beam) through the decoder's prepacked
+``models.packed.Product``, the quicker on several rows (see there). It covers soft attention and
+hard attention by argmax; sampled hard attention draws from PyTorch's generator and stays on PyTorch.
 Tests pin it to the reference decoder (``tests/test_decoding_equivalence.py``).
 """
 
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import torch
 
+from .packed import Product
 from .result import ALTERNATIVES, DecodedIds, read_record
 from .vocab import BOS, EOS
 
@@ -79,6 +82,20 @@ class _GruDirection(NamedTuple):
     b_hh: np.ndarray  # (3h,)
 
 
+class _Matrix(NamedTuple):
+    """A step's product x @ weight + bias: one row in NumPy, several through ``product``."""
+
+    weight: np.ndarray  # (in, out)
+    bias: np.ndarray  # (out,)
+    product: Product  # the same product in PyTorch, prepacked
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """x (n, in) -> (n, out)."""
+        if len(x) == 1 or self.product.packed is None:
+            return x @ self.weight + self.bias
+        return self.product(torch.from_numpy(x)).numpy()
+
+
 class KernelEncoded(NamedTuple):
     """One sentence of S tokens as the decoder reads it."""
 
@@ -108,8 +125,9 @@ class CpuKernel:
         self.score = scorer.numpy_score()  # q (n, Q), keys (S, K) -> e (n, S)
         self.hard = dec.attention.mode == "hard"
         w = dec.step_weights()
-        self.table, self.query, self.query_bias = _np(w.table), _np(w.query), _np(w.query_bias)
-        self.context, self.out, self.out_bias = _np(w.context), _np(w.out), _np(w.out_bias)
+        self.table, self.context = _np(w.table), _np(w.context)
+        self.query = _Matrix(_np(w.query.weight), _np(w.query.bias), w.query)  # (H) -> (3H + Q + E)
+        self.out = _Matrix(_np(w.out.weight), _np(w.out.bias), w.out)  # (E) -> (V)
         self.q_at, self.p_at = w.split[0], w.split[0] + w.split[1]  # where q and the projection's share start in s @ query
 
     def encode(self, ids: list[int]) -> KernelEncoded:
@@ -137,7 +155,7 @@ class CpuKernel:
 
     def start(self, s: np.ndarray) -> np.ndarray:
         """Decoding state (n, 4H) from states s (n, H): [s ; W_hh s + b_hh], as ``Decoder.start``."""
-        return np.concatenate([s, s @ self.query[:, : self.q_at] + self.query_bias[: self.q_at]], axis=1)
+        return np.concatenate([s, s @ self.query.weight[:, : self.q_at] + self.query.bias[: self.q_at]], axis=1)
 
     def step(self, y: np.ndarray, state: np.ndarray, enc: KernelEncoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``Decoder.step`` for n hypotheses of one sentence: previous tokens y (n,), state (n, 4H)
@@ -148,7 +166,7 @@ class CpuKernel:
         rz = _sigmoid(row[:, : 2 * H] + gh[:, : 2 * H])
         n = np.tanh(row[:, 2 * H : 3 * H] + rz[:, :H] * gh[:, 2 * H :])
         s = n + rz[:, H:] * (s - n)  # (n, H) s_t
-        mixed = s @ self.query + self.query_bias  # (n, 3H + Q + E): next gates | q | projection's share
+        mixed = self.query(s)  # (n, 3H + Q + E): next gates | q | projection's share
         e = self.score(mixed[:, self.q_at : self.p_at] if self.p_at > self.q_at else s, enc.keys)  # (n, S)
         if self.hard:
             a = np.zeros_like(e)
@@ -156,13 +174,13 @@ class CpuKernel:
         else:
             a = softmax(e)
         o = np.tanh((a @ enc.values) @ self.context + row[:, 3 * H :] + mixed[:, self.p_at :])  # (n, E)
-        return o @ self.out + self.out_bias, np.concatenate([s, mixed[:, : self.q_at]], axis=1), a
+        return self.out(o), np.concatenate([s, mixed[:, : self.q_at]], axis=1), a
 
     def greedy(self, ids: list[int], max_len: int) -> DecodedIds:
         """Greedy decoding of one sentence (source ids, the end token last) for at most max_len
         tokens: what ``greedy_decode`` gives for it."""
         enc = self.encode(ids)
-        K = min(ALTERNATIVES, self.out.shape[1])
+        K = min(ALTERNATIVES, self.out.bias.size)
         state = self.start(enc.s0[None])  # (1, 4H)
         y = np.array([BOS])
         records = []  # per step (2K + S,): as greedy.py's step_record
