@@ -104,6 +104,11 @@ def median_p95_ms(seconds: list[float]) -> str:
     return f"{np.median(ms):.2f} ({np.percentile(ms, 95):.2f})"
 
 
+def _dense(t) -> bool:
+    """A tensor with a storage to count (oneDNN's packed weights, models/packed.py, have none)."""
+    return isinstance(t, torch.Tensor) and not t.is_mkldnn
+
+
 class TensorMemory(TorchDispatchMode):
     """Live and peak bytes of the tensor storage that operations create while this mode is on.
 
@@ -119,9 +124,9 @@ class TensorMemory(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        inputs = {t.untyped_storage()._cdata for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
+        inputs = {t.untyped_storage()._cdata for t in tree_leaves((args, kwargs)) if _dense(t)}
         for t in tree_leaves(out):
-            if not isinstance(t, torch.Tensor):
+            if not _dense(t):
                 continue
             storage = t.untyped_storage()
             key = storage._cdata

@@ -1,0 +1,12 @@
+"""The benchmark scripts run: a tiny model through bench/decode.py end to end (the figures
+themselves are for the machine that prints them, never asserted)."""
+
+from bench import decode
+
+
+def test_decode_benchmark_prints_its_table_for_a_tiny_model(tiny_checkpoint, capsys):
+    args = ["--checkpoint", str(tiny_checkpoint), "--sentences", "3", "--beam", "2", "--batch", "2", "--repeats", "1", "--compare-sentences", "2"]
+    assert decode.main(args) == 0
+    out = capsys.readouterr().out
+    assert "| tiny | greedy (NumPy kernel)" in out
+    assert "peak tensor memory" in out and "Compare: 7 models" in out
