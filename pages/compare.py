@@ -6,7 +6,7 @@ from viz.compare import difference_figure, metrics_frame
 from viz.heatmap import CHART_PX, heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
-from webapp import corpus, frame, inference, registry, state, views
+from webapp import corpus, frame, inference, registry, state, tables, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
@@ -87,7 +87,7 @@ view = views.view_picker(VIEWS, "compare_view")
 if view == "Side by side":
     with state.guarded("Summarising"):
         st.caption("Each model's own translation:")
-        st.dataframe(metrics_frame(own), key="compare_metrics")
+        st.dataframe(tables.styled(metrics_frame(own)), key="compare_metrics")
     items = list(shown.items())
     if views.posterior_cells("compare"):
         models = {e.label: (e, t) for e, t in loaded}

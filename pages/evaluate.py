@@ -33,7 +33,7 @@ st.subheader("Stored in the checkpoints")
 st.caption("Measured when each model was trained (test split, greedy decoding, on the training machine).")
 stored = {e.label: (t.meta.get("metrics") or {}).get("test") for e, t in loaded}
 if any(stored.values()):
-    st.dataframe(tables.metrics({k: v for k, v in stored.items() if v}), key="evaluate_stored")
+    st.dataframe(tables.styled(tables.metrics({k: v for k, v in stored.items() if v})), key="evaluate_stored")
 else:
     st.caption("None of these checkpoints stores test metrics.")
 
@@ -48,25 +48,28 @@ sentences = left.slider("Test sentences", min(10, total), total, total, 1, key="
 beam = right.slider("Beam size (1 = greedy)", 1, MAX_BEAM, 1, key="evaluate_beam")
 missing = [(e, t) for e, t in loaded if evaluation.cached(e, t, sentences, beam) is None]
 if missing and st.button(f"Evaluate {len(missing)} model(s) on {state.device()}", key="evaluate_run", type="primary", icon=":material/play_arrow:"):
-    bar = st.progress(0.0, text="Starting…")
+    bar, ok = st.progress(0.0, text="Starting…"), True
     for n, (e, t) in enumerate(missing):
         examples = splits[t.direction]
         if not examples:
             st.warning(f"{state.plain(e.label)}: no HSK test split for {t.direction}.")
+            ok = False  # keep the warning on screen
             continue
 
         def tick(done: int, total: int, n: int = n, label: str = e.label) -> None:
             bar.progress((n + done / total) / len(missing), text=f"{label}: {done}/{total} sentences")
 
-        state.attempt(f"Evaluating {e.label}", evaluation.run, e, t, examples[:sentences], beam, tick)
+        ok = state.attempt(f"Evaluating {e.label}", evaluation.run, e, t, examples[:sentences], beam, tick) is not None and ok
     bar.empty()
+    if ok:
+        st.rerun()  # draw the page again without the button: nothing is left to compute
 
 measured = {e.label: r for e, t in loaded if (r := evaluation.cached(e, t, sentences, beam)) is not None}
 if not measured:
     st.caption("Nothing measured yet for this setting: press the button to run the models on the test split.")
     st.stop()
 table = tables.metrics(measured)
-st.dataframe(table, key="evaluate_measured")
+st.dataframe(tables.styled(table), key="evaluate_measured")
 metric = st.segmented_control(
     "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
 )

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from models.translator import MAX_BEAM
-from viz.diagnostics import attention_summary, coverage_figure, entropy_figure
+from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entropy_figure
 from viz.flow import flow_figure
 from viz.heatmap import heatmap_figure
 from viz.highlight import highlight_html
@@ -14,14 +14,6 @@ from webapp import corpus, frame, inference, registry, state, views
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
 VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"]
-SUMMARY = {
-    "mean_entropy": "Mean entropy (nats)",
-    "uniform_entropy": "Uniform: log S",
-    "final_token_share": "Share on last word",
-    "eos_share": "Share on </s>",
-    "max_coverage": "Most attention",
-    "max_coverage_token": "…received by",
-}
 
 picked = state.current()
 if picked is None:
@@ -107,7 +99,7 @@ elif view == "Step through":
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
         summary = attention_summary(result, hypothesis)
-        for col, (name, value) in zip(st.columns(len(SUMMARY)), ((n, summary[k]) for k, n in SUMMARY.items())):
+        for col, (name, value) in zip(st.columns(len(STAT_NAMES)), ((n, summary[k]) for k, n in STAT_NAMES.items())):
             col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
         left, right = st.columns(2)
         with left:

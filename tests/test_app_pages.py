@@ -299,7 +299,7 @@ def test_a_bad_upload_shows_the_loader_message_and_the_app_keeps_running(app):
     at = app.switch_page("pages/checkpoints.py").run()
     at.file_uploader(key="checkpoint_upload").set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
     assert not at.exception
-    assert "broken.safetensors" in at.error[0].value
+    assert "broken.safetensors could not be loaded: it is not a checkpoint saved by this project's trainer" in at.error[0].value
     assert not any("(uploaded)" in o for o in at.selectbox(key="model").options)
     translate(at.switch_page("pages/translate.py").run(), "I love you.")
     assert_clean(at)
@@ -312,7 +312,7 @@ def test_an_uploaded_model_joins_the_pickers_and_translates(app, tmp_path):
     at.file_uploader(key="checkpoint_upload").set_value(("mine.safetensors", path.read_bytes(), "application/octet-stream")).run()
     assert_clean(at)
     assert "mine (uploaded)" in at.selectbox(key="model").options
-    assert "cosine" in at.dataframe[0].value.to_string()  # its model card
+    assert "cosine" in at.table[0].value.to_string()  # its model card
     at.button(key="use_upload").click().run()
     assert at.title[0].value == "Translate"
     assert at.selectbox(key="model").value.startswith("upload/")
@@ -339,7 +339,7 @@ def test_bundled_models_are_listed_with_cards(app):
     at.session_state["bundled_card_3"] = True
     at.run()
     assert_clean(at)
-    card = at.dataframe[0].value.to_string()
+    card = at.table[0].value.to_string()
     assert "hard" in card and "additive" in card
 
 
@@ -349,9 +349,10 @@ def test_evaluate_computes_on_demand_and_keeps_the_result(app):
     at.slider(key="evaluate_sentences").set_value(10).run()
     at.button(key="evaluate_run").click().run()
     assert_clean(at)
+    assert not at.button  # the finished run redraws the page without its button
     table = at.dataframe[-1].value
     assert list(table.index) == ["en-zh-dot-soft"]
-    assert {"BLEU", "AER", "Entropy (nats)", "ms / sentence"} <= set(table.columns)
+    assert {"BLEU", "AER", "Mean entropy (nats)", "ms / sentence"} <= set(table.columns)
     assert table.loc["en-zh-dot-soft", "Sentences"] == 10
     metric, aer = charts(at)  # the chosen metric (BLEU first); AER of attention and posterior beside eflomal and the diagonal
     assert [t["name"] for t in metric["data"]] == ["BLEU"]

@@ -133,12 +133,25 @@ def test_model_card_names_what_the_model_is():
 def test_training_summary_and_history_tables():
     meta = {"training": {"corpus": "hsk", "pairs": {"train": 90, "dev": 5}, "lr": 0.002, "history": [{"epoch": 1, "loss": 3.0, "note": "x"}, {"epoch": 2, "loss": 2.0, "note": "y"}]}}
     summary = tables.training(meta)
-    assert list(summary["Setting"]) == ["corpus", "pairs", "lr"]
+    assert list(summary["Setting"]) == ["Corpus", "Sentence pairs", "Learning rate"]
     assert "train: 90, dev: 5" in list(summary["Value"])
     curve = tables.history(meta)
     assert list(curve.columns) == ["loss"] and list(curve.index) == [1, 2]
     assert tables.history({"training": {}}) is None
     assert tables.training({}).empty
+
+
+def test_training_keys_the_card_does_not_know_show_as_stored_and_history_columns_are_named():
+    meta = {"training": {"my_flag": 1, "history": [{"epoch": 1, "train_loss": 3.0, "dev_bleu": 1.5}]}}
+    assert list(tables.training(meta)["Setting"]) == ["my_flag"]
+    assert list(tables.history(meta).columns) == ["Training loss", "Dev BLEU"]
+
+
+def test_shown_metrics_have_fixed_decimals_and_a_dash_for_gaps():
+    frame = tables.metrics({"a": {"bleu": 9.8, "aer": 0.5, "sentences": 10}, "b": {"bleu": 12.483, "aer": None}})
+    html = tables.styled(frame).to_html()
+    assert "9.80" in html and "12.48" in html and "0.500" in html and "—" in html
+    assert ">10<" in html  # a count stays whole
 
 
 def test_metrics_table_keeps_a_fixed_column_order_and_leaves_gaps_empty():

@@ -223,14 +223,14 @@ def test_metrics_frame_has_a_row_per_model_with_attention_statistics():
     a, b = make_result(["a", "b"], ["x", "y", "</s>"], seed=1), make_result(["a"], ["z"], seed=2, finished=False)
     frame = metrics_frame({"m1": a, "m2": b})
     assert list(frame.index) == ["m1", "m2"]
-    assert list(frame.columns) == ["translation", "tokens", "mean entropy", "final-token share", "EOS share", "mean token probability"]
+    assert list(frame.columns) == ["Translation", "Tokens", "Mean entropy (nats)", "Final-token share", "</s> share", "Mean token probability"]
     stats = attention_stats(a.attention)
     row = frame.loc["m1"]
-    assert (row["translation"], row["tokens"]) == ("x y", 2)
-    assert row["mean entropy"] == pytest.approx(stats["entropy"])
-    assert row["EOS share"] == pytest.approx(stats["eos_share"])
-    assert row["mean token probability"] == pytest.approx(float(np.mean(a.best.token_probs)))
-    assert frame.loc["m2", "tokens"] == 1
+    assert (row["Translation"], row["Tokens"]) == ("x y", 2)
+    assert row["Mean entropy (nats)"] == pytest.approx(stats["entropy"])
+    assert row["</s> share"] == pytest.approx(stats["eos_share"])
+    assert row["Mean token probability"] == pytest.approx(float(np.mean(a.best.token_probs)))
+    assert frame.loc["m2", "Tokens"] == 1
 
 
 def line_count(trace: go.Scatter) -> int:
@@ -311,6 +311,16 @@ def test_entropy_figure_plots_each_rows_entropy_under_the_uniform_maximum():
 def test_coverage_figure_plots_column_sums():
     result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
     np.testing.assert_allclose(coverage_figure(result).data[0].y, result.attention.sum(axis=0))
+
+
+@pytest.mark.parametrize("build", [entropy_figure, coverage_figure])
+def test_diagnostics_label_their_dashed_line_in_place_not_in_a_legend_beside_the_subtitle(build):
+    fig = build(make_result(["a", "b", "c"], ["x", "y", "</s>"]))
+    assert fig.layout.showlegend is False
+    (label,) = fig.layout.annotations
+    line = fig.data[1]
+    assert (label.text, label.y, label.x) == (line.name, line.y[-1], line.x[-1])
+    assert label.y < fig.layout.yaxis.range[1]  # drawn inside the plot
 
 
 def test_attention_summary_agrees_with_attention_stats():

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult
 
-from .diagnostics import attention_summary
+from .diagnostics import STAT_NAMES, attention_summary
 from .heatmap import matrix_figure
 from .style import DIVERGING, REFERENCE_COLOR, styled_figure
 from .tokens import pick, plotly_text, words
@@ -55,15 +55,12 @@ def metrics_frame(results: dict[str, DecodeResult]) -> pd.DataFrame:
     for name, result in results.items():
         summary = attention_summary(result)
         rows[name] = {
-            "translation": result.translation,
-            "tokens": len(words(result.best)),
-            "mean entropy": summary["mean_entropy"],
-            "final-token share": summary["final_token_share"],
-            "EOS share": summary["eos_share"],
-            "mean token probability": float(np.mean(result.best.token_probs)),
+            "Translation": result.translation,
+            "Tokens": len(words(result.best)),
+            **{STAT_NAMES[k]: summary[k] for k in ("mean_entropy", "final_token_share", "eos_share")},
+            "Mean token probability": float(np.mean(result.best.token_probs)),
         }
-    columns = ["translation", "tokens", "mean entropy", "final-token share", "EOS share", "mean token probability"]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("model")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Model")
 
 
 BAR_COLOR = "#1f4e9c"

@@ -19,11 +19,14 @@ def step_entropy(attention: np.ndarray) -> np.ndarray:
     return np.array([attention_stats(row[None, :])["entropy"] for row in attention])
 
 
-def _reference_line(y: float, length: int, name: str) -> go.Scatter:
-    """A dashed horizontal line across positions 0..length-1, with a legend entry."""
-    return go.Scatter(
+def _reference_line(y: float, length: int, name: str) -> tuple[go.Scatter, dict]:
+    """A dashed horizontal line across positions 0..length-1 and its label, written just above
+    its right end (an annotation: a legend would share the subtitle's band and collide with it)."""
+    line = go.Scatter(
         x=[-0.5, length - 0.5], y=[y, y], mode="lines", name=name, line={"dash": "dash", "color": ACCENT, "width": 1.5}, hoverinfo="skip"
     )
+    label = {"x": length - 0.5, "y": y, "text": name, "showarrow": False, "xanchor": "right", "yanchor": "bottom", "font": {"color": ACCENT}}
+    return line, label
 
 
 def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
@@ -42,14 +45,16 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         customdata=[hover_token(t) for t in hyp.tokens],
         hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
     )
-    top = max(uniform, float(entropy.max(initial=0.0))) * 1.1 or 0.1
+    top = max(uniform, float(entropy.max(initial=0.0))) * 1.15 or 0.1
+    reference, label = _reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}")
     return styled_figure(
-        [line, _reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}")],
+        [line, reference],
         title="Attention entropy per decoding step",
         subtitle="low: focused on few source tokens; at the dashed line: spread evenly over all",
         xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": "target token"}),
         yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        showlegend=False,
+        annotations=[label],
     )
 
 
@@ -66,15 +71,27 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
         hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} steps)<extra></extra>",
     )
+    reference, label = _reference_line(1.0, S, "1.0: one step's worth")
     return styled_figure(
-        [bars, _reference_line(1.0, S, "1.0: one step's worth")],
+        [bars, reference],
         title="Coverage: total attention each source token received",
         subtitle=f"sum over the {T} decoding steps; a token near 0 was hardly looked at",
         height=matrix_height(8),
         xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": "source token"}),
-        yaxis={"title": {"text": "total attention"}, "rangemode": "tozero"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1, "xanchor": "right"},
+        yaxis={"title": {"text": "total attention"}, "range": [0, max(float(coverage.max(initial=0.0)), 1.0) * 1.15]},
+        showlegend=False,
+        annotations=[label],
     )
+
+
+STAT_NAMES = {  # what every page calls attention_summary's (and models.evaluate's) statistics
+    "mean_entropy": "Mean entropy (nats)",
+    "uniform_entropy": "Uniform entropy: log S",
+    "final_token_share": "Final-token share",
+    "eos_share": "</s> share",
+    "max_coverage": "Top coverage (steps)",
+    "max_coverage_token": "…received by",
+}
 
 
 def attention_summary(result: DecodeResult, hypothesis: int = 0) -> dict:

@@ -82,6 +82,9 @@ def keep_valid_choice() -> None:
         st.session_state[MODEL_KEY] = ids[0]
 
 
+UNREADABLE = "it is not a checkpoint saved by this project's trainer (`python -m models train`), or it was damaged on the way."
+
+
 def handle_upload() -> None:
     """Callback of the Checkpoints uploader: validate and keep the file, and leave a notice.
 
@@ -94,7 +97,10 @@ def handle_upload() -> None:
     release_upload(file)
     try:
         e = uploads().add(name, data, device())
-    except (CheckpointError, registry.UploadLimitError) as exc:
+    except CheckpointError as exc:
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{name} could not be loaded: {UNREADABLE} Details: {exc}")
+        return
+    except registry.UploadLimitError as exc:
         st.session_state[_UPLOAD_NOTICE] = ("error", f"{name}: {exc}")
         return
     st.session_state[_UPLOAD_NOTICE] = ("success", e.id)

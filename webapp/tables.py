@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from models.translator import Translator
+from viz.diagnostics import STAT_NAMES
 
 from .registry import ModelEntry
 
@@ -18,13 +20,34 @@ METRICS = {
     "posterior_vs_eflomal": "Posterior − eflomal AER",
     "precision": "Align. precision",
     "recall": "Align. recall",
-    "entropy": "Entropy (nats)",
-    "final_token_share": "Final-token share",
-    "eos_share": "</s> share",
+    "entropy": STAT_NAMES["mean_entropy"],
+    "final_token_share": STAT_NAMES["final_token_share"],
+    "eos_share": STAT_NAMES["eos_share"],
     "ms_per_sentence": "ms / sentence",
     "sentences": "Sentences",
 }
 CHART_METRICS = ("bleu", "aer", "aer_posterior", "entropy", "ms_per_sentence")
+DECIMALS = {"bleu": 2, "chrf": 2, "ms_per_sentence": 2, "sentences": 0}  # the rest of METRICS: 3 (rates, shares, nats)
+TRAINING = {  # the training summary's keys (models/train.py) as the model card names them; others show as stored
+    "corpus": "Corpus",
+    "pairs": "Sentence pairs",
+    "epochs": "Epoch limit",
+    "epochs_run": "Epochs run",
+    "best_epoch": "Best epoch (dev loss)",
+    "seconds": "Training time (s)",
+    "device": "Device",
+    "batch_size": "Batch size",
+    "lr": "Learning rate",
+    "patience": "Early-stopping patience (epochs)",
+    "seed": "Seed",
+    "word_dropout": "Word dropout",
+    "label_smoothing": "Label smoothing",
+    "guided_alignment": "Guided-alignment weight",
+    "guided_context": "Linked-context weight",
+    "ema": "Weight averaging (EMA decay)",
+    "clip": "Gradient clipping (norm)",
+}
+HISTORY = {"train_loss": "Training loss", "dev_loss": "Dev loss", "dev_bleu": "Dev BLEU"}
 
 
 def _text(value: object) -> str:
@@ -55,7 +78,7 @@ def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
 def training(meta: dict) -> pd.DataFrame:
     """The training summary stored in a checkpoint, one row per setting (history left out)."""
     items = {k: v for k, v in (meta.get("training") or {}).items() if k != "history"}
-    return pd.DataFrame({"Setting": list(items), "Value": [_text(v) for v in items.values()]})
+    return pd.DataFrame({"Setting": [TRAINING.get(k, k) for k in items], "Value": [_text(v) for v in items.values()]})
 
 
 def history(meta: dict) -> pd.DataFrame | None:
@@ -66,7 +89,7 @@ def history(meta: dict) -> pd.DataFrame | None:
     frame = pd.DataFrame(rows)
     if "epoch" in frame:
         frame = frame.set_index("epoch")
-    frame = frame.select_dtypes("number")
+    frame = frame.select_dtypes("number").rename(columns=HISTORY)
     return frame if not frame.empty else None
 
 
@@ -75,6 +98,14 @@ def metrics(rows: dict[str, dict]) -> pd.DataFrame:
     present = [k for k in METRICS if any(k in (r or {}) for r in rows.values())]
     data = {METRICS[k]: [(r or {}).get(k) for r in rows.values()] for k in present}
     return pd.DataFrame(data, index=pd.Index(list(rows), name="")).apply(pd.to_numeric, errors="coerce")
+
+
+def styled(frame: pd.DataFrame) -> Styler:
+    """``frame`` as shown: fractional columns to a fixed number of decimals (a metric's
+    ``DECIMALS``, else 3), gaps as a dash."""
+    decimals = {label: DECIMALS.get(key, 3) for key, label in METRICS.items()}
+    formats = {c: f"{{:,.{decimals.get(c, 3)}f}}" for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
+    return frame.style.format(formats, na_rep="—")
 
 
 def aer_frame(results: dict[str, tuple[str, dict]]) -> pd.DataFrame:

@@ -111,7 +111,7 @@ def input_notes(result: DecodeResult) -> None:
         st.warning(
             f"The input has {result.truncated_from} tokens; only the first {len(result.source_tokens) - 1} were translated."
         )
-    unknown = [t for t, k in zip(result.source_tokens, result.source_known) if not k]
+    unknown = list(dict.fromkeys(t for t, k in zip(result.source_tokens, result.source_known) if not k))  # each once, in order
     if unknown:
         st.caption("Not in the model's vocabulary (read as an unknown word, marked *?* in the figures): " + ", ".join(plain(t) for t in unknown))
 
@@ -253,20 +253,20 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     from . import tables
 
     left, right = st.columns(2)
-    left.dataframe(tables.card(entry, translator), hide_index=True, key=f"{key}_card")
+    left.table(tables.card(entry, translator).set_index("Field"))
     train = tables.training(translator.meta)
     if train.empty:
         right.caption("No training summary stored in this checkpoint.")
     else:
-        right.dataframe(train, hide_index=True, key=f"{key}_training")
+        right.table(train.set_index("Setting"))
     stored = translator.meta.get("metrics") or {}
     if stored:
-        st.dataframe(tables.metrics(stored), key=f"{key}_metrics")
+        st.dataframe(tables.styled(tables.metrics(stored)), key=f"{key}_metrics")
     else:
         st.caption("No metrics stored in this checkpoint.")
     curve = tables.history(translator.meta)
     if curve is not None:
-        losses = [c for c in curve if "loss" in c]
-        for col, part in zip(st.columns(2), (curve[losses], curve.drop(columns=losses))):
+        losses = [c for c in curve if "loss" in c.lower()]
+        for col, part, y in zip(st.columns(2), (curve[losses], curve.drop(columns=losses)), ("loss", "")):
             if not part.empty:
-                col.line_chart(part, height=200, x_label="epoch")
+                col.line_chart(part, height=220, x_label="epoch", y_label=y or ", ".join(part.columns))
