@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viz.compare import difference_figure, metrics_frame
-from viz.heatmap import CHART_PX, heatmap_figure
+from viz.heatmap import heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
 from webapp import corpus, frame, inference, registry, state, tables, views
@@ -70,12 +70,12 @@ views.input_notes(next(iter(own.values())))
 
 def panel(label: str, own_result, shown_result, key: str) -> None:
     """A model's name, its own translation, and the heatmap of what is shown for it (in one of
-    COLUMNS columns, so about CHART_PX // COLUMNS pixels wide)."""
+    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide)."""
     with state.guarded(f"Drawing {label}"):
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
         links = set(example.links) if reference is not None and words(shown_result.best) == reference else None
-        fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", CHART_PX // COLUMNS)
+        fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
         views.chart(fig, key)
         downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
         if downloads.open:

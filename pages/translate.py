@@ -110,4 +110,4 @@ elif view == "Diagnostics":
             st.subheader("Every finished beam hypothesis")
             for n, hyp in enumerate(result.hypotheses):
                 st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
-                views.chart(views.figure(heatmap_figure, result, n), f"beam_heatmap_{n}")
+                views.chart(views.figure(heatmap_figure, result, n, None, None, "", views.chart_width()), f"beam_heatmap_{n}")

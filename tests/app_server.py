@@ -67,15 +67,16 @@ def app_server(checkpoints: Path) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page(width: int = 1400, height: int = 1000, timeout_ms: int = 120_000):
-    """A Chromium page (actions wait up to ``timeout_ms``); yields (page, problems), problems
-    collecting console errors and uncaught page errors as strings."""
+def browser_page(width: int = 1400, height: int = 1000, timeout_ms: int = 120_000, user_agent: str | None = None):
+    """A Chromium page (actions wait up to ``timeout_ms``, ``user_agent`` in place of Chromium's
+    own); yields (page, problems), problems collecting console errors and uncaught page errors
+    as strings."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, user_agent=user_agent)
             page.set_default_timeout(timeout_ms)
             problems: list[str] = []
             page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)

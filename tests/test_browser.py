@@ -77,6 +77,27 @@ def test_translate_compare_and_an_uploaded_model_draw_their_charts(page, checkpo
     wait_heatmap(page, "translate_heatmap", "love", WAIT_MS)
 
 
+PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+CELL_TEXT_JS = "sel => document.querySelectorAll(sel + ' .js-plotly-plot .heatmaplayer text').length"
+
+
+def test_a_phone_gets_heatmaps_without_cell_values_that_would_not_fit(url):
+    """On a desktop the cells of a short sentence show their values; on a phone (its user agent
+    says Mobile) the same heatmap leaves them out rather than print them over each other."""
+    counts = []
+    for width, height, agent in ((1400, 1000, None), (390, 844, PHONE)):
+        with browser_page(width, height, user_agent=agent) as (pg, problems):
+            pg.goto(url, timeout=WAIT_MS)  # (open_app waits for the sidebar, which a phone keeps folded)
+            pg.wait_for_selector(".st-key-translate_sentence input", timeout=WAIT_MS)
+            wait_idle(pg, WAIT_MS)
+            type_sentence(pg, "translate", "I love tea.")
+            wait_heatmap(pg, "translate_heatmap", "tea", WAIT_MS)
+            counts.append(pg.evaluate(CELL_TEXT_JS, ".st-key-translate_heatmap"))
+            assert exceptions(pg) == [] and problems == []
+    desktop, phone = counts
+    assert desktop > 0 and phone == 0
+
+
 # Counts plotly.js's full draws (plotly_beforeplot) of every chart after its first one.
 COUNT_REDRAWS_JS = """
 window.redraws = 0;

@@ -30,6 +30,7 @@ from viz import (
 )
 from viz.compare import aer_figure, bar_figure
 from viz.flow import BINS
+from viz.heatmap import CHART_PX, PHONE_PX, expected_width
 from viz.style import FONT_SIZE, LOOK, TEXT_CELLS_MAX, merged
 from viz.tokens import plotly_text
 
@@ -125,6 +126,18 @@ def test_heatmap_prints_cell_values_only_in_cells_wide_enough_to_read():
     result = make_result([f"w{i}" for i in range(10)], ["x", "</s>"])  # 11 columns
     assert heatmap_figure(result, width=1000).data[0].texttemplate == "%{z:.2f}"
     assert heatmap_figure(result, width=500).data[0].texttemplate is None  # about 20 px a column
+
+
+PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def test_on_a_phone_a_heatmap_expects_the_phones_width_and_leaves_cell_values_out():
+    assert expected_width(DESKTOP) == CHART_PX and expected_width(DESKTOP, 2) == CHART_PX // 2
+    assert expected_width(PHONE) == expected_width(PHONE, 2) == PHONE_PX  # columns stack on a phone
+    result = make_result(["I", "like", "to", "drink", "tea", "."], ["我", "喜欢", "喝", "茶", "。", "</s>"])
+    assert heatmap_figure(result, width=expected_width(DESKTOP)).data[0].texttemplate == "%{z:.2f}"
+    assert heatmap_figure(result, width=expected_width(PHONE)).data[0].texttemplate is None
 
 
 def test_heatmap_of_the_alignment_posterior_says_so_on_its_colour_bar():

@@ -12,6 +12,7 @@ from .tokens import hover_token, pick, plotly_text, text_px, tick_label, truncat
 
 Links = set[tuple[int, int]]
 CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
+PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
 TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
@@ -20,6 +21,13 @@ TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
 TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
 TEXT_CELL_PX = 32  # print values in cells at least this wide (narrower ones showed "0.000.000.00")
 PAD_PX = 8  # between the plot and its tick labels
+
+
+def expected_width(user_agent: str, columns: int = 1) -> int:
+    """Pixels a chart in one of ``columns`` side-by-side columns is expected to get: on a phone
+    (a browser whose user agent says "Mobile") the phone's width, elsewhere its share of the wide
+    layout. The server cannot see the window; the user agent is what it has."""
+    return PHONE_PX if "Mobile" in user_agent else CHART_PX // columns
 
 
 def label_text(token: str, known: bool = True) -> str:

@@ -16,7 +16,7 @@ from models.result import DecodeResult
 from models.seq2seq import PRIOR_POWER
 from models.translator import Translator
 from viz.export import attention_csv, attention_json, figure_image
-from viz.heatmap import heatmap_figure
+from viz.heatmap import expected_width, heatmap_figure
 from viz.style import PLOTLY_CONFIG
 from viz.tokens import words
 
@@ -241,8 +241,14 @@ def posterior_cells(key: str) -> bool:
     return True
 
 
+def chart_width(columns: int = 1) -> int:
+    """``viz.heatmap.expected_width`` for this browser: heatmaps size their margins from it and
+    leave out cell values that would not fit."""
+    return expected_width(st.context.headers.get("User-Agent", ""), columns)
+
+
 def heatmap_with_exports(rows: Rows, key: str) -> go.Figure:
-    fig = figure(heatmap_figure, rows.result, rows.hypothesis, rows.reference_links, rows.aligner_links)
+    fig = figure(heatmap_figure, rows.result, rows.hypothesis, rows.reference_links, rows.aligner_links, "", chart_width())
     chart(fig, key)
     export_buttons(rows.result, rows.hypothesis, fig, key)
     return fig
