@@ -114,6 +114,7 @@ elif view == "Soft vs hard":
     if not pairs:
         st.info(f"No scorer has both a soft and a hard bundled model for {direction}.")
     else:
+        st.caption("This view takes the soft and the hard model of one scorer from the bundled models, whichever are picked above.")
         scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
         for col, e, mode in zip(st.columns(2), pairs[scorer], ("soft", "hard")):
             with col, state.guarded(f"Running {e.label}"):

@@ -89,12 +89,14 @@ elif view == "Step through":
         left, right = st.columns(2)
         with left:
             st.subheader("Step by step")
+            st.caption("Pick a step: the bars are the attention the model used to write that token.")
             step = st.select_slider(
                 "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {tokens[j]}", key="step_slider"
             ) if len(tokens) > 1 else 0
             views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
         with right:
             st.subheader("Attention over time")
+            st.caption("Press ▶ Play under the chart to watch the attention move from step to step.")
             views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart")
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):

@@ -42,7 +42,7 @@ def difference_figure(a: DecodeResult, b: DecodeResult, title: str = "", hypothe
         zrange=(-1.0, 1.0),
         value_format="+.3f",
         cell_format="+.2f",
-        value_name="a − b",
+        value_name="A − B",
         title=plotly_text(title),
     )
 

@@ -49,8 +49,8 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
     reference, label = _reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}")
     return styled_figure(
         [line, reference],
-        title="Attention entropy per decoding step",
-        subtitle="low: focused on few source tokens; at the dashed line: spread evenly over all",
+        title="Attention entropy per step",
+        subtitle="low: focused; at the dashed line: spread evenly",
         xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": "target token"}),
         yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
         showlegend=False,
@@ -74,8 +74,8 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
     reference, label = _reference_line(1.0, S, "1.0: one step's worth")
     return styled_figure(
         [bars, reference],
-        title="Coverage: total attention each source token received",
-        subtitle=f"sum over the {T} decoding steps; a token near 0 was hardly looked at",
+        title="Coverage per source token",
+        subtitle=f"attention summed over the {T} steps; near 0: hardly looked at",
         height=matrix_height(8),
         xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": "source token"}),
         yaxis={"title": {"text": "total attention"}, "range": [0, max(float(coverage.max(initial=0.0)), 1.0) * 1.15]},

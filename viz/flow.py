@@ -119,7 +119,8 @@ def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.
     hidden = {"visible": False, "fixedrange": True}
     return styled_figure(
         traces,
-        title=f"Where each target token looked (weights ≥ {threshold:.2f})",
+        title="Where each target token looked",
+        subtitle=f"links of weight ≥ {threshold:.2f}",
         height=380,
         xaxis={**hidden, "range": [-0.05, 1.05]},
         yaxis={**hidden, "range": [-0.35, 1.35]},
