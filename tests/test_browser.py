@@ -82,16 +82,16 @@ CELL_TEXT_JS = "sel => document.querySelectorAll(sel + ' .js-plotly-plot .heatma
 
 
 def test_a_phone_gets_heatmaps_without_cell_values_that_would_not_fit(url):
-    """On a desktop the cells of a short sentence show their values; on a phone (its user agent
-    says Mobile) the same heatmap leaves them out rather than print them over each other."""
+    """On a desktop the cells of a twelve-word sentence show their values; on a phone (its user
+    agent says Mobile) the same heatmap leaves them out rather than print them over each other."""
     counts = []
     for width, height, agent in ((1400, 1000, None), (390, 844, PHONE)):
         with browser_page(width, height, user_agent=agent) as (pg, problems):
             pg.goto(url, timeout=WAIT_MS)  # (open_app waits for the sidebar, which a phone keeps folded)
             pg.wait_for_selector(".st-key-translate_sentence input", timeout=WAIT_MS)
             wait_idle(pg, WAIT_MS)
-            type_sentence(pg, "translate", "I love tea.")
-            wait_heatmap(pg, "translate_heatmap", "tea", WAIT_MS)
+            type_sentence(pg, "translate", "I like to drink green tea with my friends every day.")
+            wait_heatmap(pg, "translate_heatmap", "day", WAIT_MS)
             counts.append(pg.evaluate(CELL_TEXT_JS, ".st-key-translate_heatmap"))
             assert exceptions(pg) == [] and problems == []
     desktop, phone = counts

@@ -132,12 +132,23 @@ PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) 
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
-def test_on_a_phone_a_heatmap_expects_the_phones_width_and_leaves_cell_values_out():
+def test_on_a_phone_a_heatmap_expects_the_phones_width_and_leaves_out_cell_values_that_would_not_fit():
     assert expected_width(DESKTOP) == CHART_PX and expected_width(DESKTOP, 2) == CHART_PX // 2
     assert expected_width(PHONE) == expected_width(PHONE, 2) == PHONE_PX  # columns stack on a phone
-    result = make_result(["I", "like", "to", "drink", "tea", "."], ["我", "喜欢", "喝", "茶", "。", "</s>"])
-    assert heatmap_figure(result, width=expected_width(DESKTOP)).data[0].texttemplate == "%{z:.2f}"
-    assert heatmap_figure(result, width=expected_width(PHONE)).data[0].texttemplate is None
+    short = make_result(["I", "like", "tea", "."], ["我", "喜欢", "茶", "。", "</s>"])
+    long = make_result(["I", "like", "to", "drink", "green", "tea", "with", "my", "friends", "every", "day", "."], ["我", "每天", "喝", "茶", "。", "</s>"])
+    assert heatmap_figure(long, width=expected_width(DESKTOP)).data[0].texttemplate == "%{z:.2f}"
+    assert heatmap_figure(long, width=expected_width(PHONE)).data[0].texttemplate is None
+    assert heatmap_figure(short, width=expected_width(PHONE)).data[0].texttemplate == "%{z:.2f}"  # five columns fit
+
+
+def test_on_a_phone_the_colour_bar_lies_under_the_heatmap_and_gives_it_the_width():
+    result = make_result(["I", "like", "tea", "."], ["我", "喜欢", "茶", "。", "</s>"])
+    desktop, phone = heatmap_figure(result, width=CHART_PX), heatmap_figure(result, width=PHONE_PX)
+    assert desktop.data[0].colorbar.orientation is None and phone.data[0].colorbar.orientation == "h"
+    assert phone.layout.margin.r < desktop.layout.margin.r and phone.layout.margin.b > desktop.layout.margin.b
+    assert phone.layout.height > desktop.layout.height  # the bar's room is added, not taken from the rows
+    assert phone.data[0].colorbar.title.text == desktop.data[0].colorbar.title.text == "weight"
 
 
 def test_heatmap_of_the_alignment_posterior_says_so_on_its_colour_bar():

@@ -16,11 +16,18 @@ PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks colu
 TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
+COLORBAR_BELOW_PX = 60  # room under the plot for the colour bar when it lies below (at phone widths)
 LEGEND_PX = 30  # room above the plot for the links legend
 TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
 TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
 TEXT_CELL_PX = 32  # print values in cells at least this wide (narrower ones showed "0.000.000.00")
 PAD_PX = 8  # between the plot and its tick labels
+
+
+BELOW_COLORBAR = {  # a colour bar lying along the bottom of the figure, its title to its right
+    "orientation": "h", "thickness": 10, "len": 0.7, "x": 0, "xanchor": "left",
+    "yref": "container", "y": 0, "yanchor": "bottom", "ypad": 8,
+}
 
 
 def expected_width(user_agent: str, columns: int = 1) -> int:
@@ -45,19 +52,27 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     widens the margins, so labels are never cut. x labels are laid out as Plotly's automatic
     angle would: level when they fit their columns, else at 30 or 90 degrees.
     """
+    below = colorbar_below(width)
+    right = 10 if below else COLORBAR_PX
     widest_y = max((text_px(t, FONT_SIZE) for t in y_labels), default=0.0)
     widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
     left = 10 + PAD_PX + widest_y + AXIS_TITLE_PX
-    spacing = (width - left - COLORBAR_PX) / max(len(x_labels), 1)
+    spacing = (width - left - right) / max(len(x_labels), 1)
     if widest_x + 4 <= spacing:
         ticks = TICK_PX
     elif spacing / 2 >= TICK_PX:
         ticks = widest_x / 2 + TICK_PX
     else:
         ticks = widest_x + 4
-    bottom = 10 + PAD_PX + ticks + AXIS_TITLE_PX
+    bottom = 10 + PAD_PX + ticks + AXIS_TITLE_PX + (COLORBAR_BELOW_PX if below else 0)
     top = (TITLE_PX if title else TOOLBAR_PX) + (LEGEND_PX if legend else 0)
-    return {"l": round(left), "r": COLORBAR_PX, "t": top, "b": round(bottom), "pad": PAD_PX}
+    return {"l": round(left), "r": right, "t": top, "b": round(bottom), "pad": PAD_PX}
+
+
+def colorbar_below(width: int) -> bool:
+    """Whether a matrix drawn ``width`` pixels wide has its colour bar under the plot (phones)
+    rather than beside it, where it would take a third of the width."""
+    return width <= PHONE_PX
 
 
 
@@ -101,7 +116,8 @@ def matrix_figure(
         colorscale=colorscale,
         # The same five ticks on every chart of a range (Plotly's own thin out on short charts,
         # so side-by-side panels on Compare disagreed).
-        colorbar={"title": {"text": value_name}, "thickness": 14, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
+        colorbar=(BELOW_COLORBAR if colorbar_below(width) else {"thickness": 14})
+        | {"title": {"text": value_name}, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
         texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
@@ -112,7 +128,7 @@ def matrix_figure(
     return styled_figure(
         [heat, *overlays],
         title=title,
-        height=matrix_height(T),
+        height=matrix_height(T) + (COLORBAR_BELOW_PX if colorbar_below(width) else 0),
         margin=margin,
         # fixed ranges: link markers would otherwise make Plotly pad the axes
         xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}, range=[-0.5, S - 0.5]),
