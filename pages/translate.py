@@ -26,14 +26,14 @@ st.caption(f"**{state.plain(entry.label)}**: {registry.describe(translator)}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []
 text = views.sentence_input(examples, translator.src_lang, "translate")
 
-left, middle, right = st.columns(3)
-decoding = left.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", key="translate_decoding", persist_state="session")
+row = st.container(horizontal=True, gap="medium")  # side by side; wraps on a phone, with no empty slots
+decoding = row.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", key="translate_decoding", persist_state="session")
 beam = 1
 if decoding == "Beam search":
-    beam = middle.slider("Beam size k", 2, MAX_BEAM, 4, key="translate_beam", persist_state="session")
+    beam = row.slider("Beam size k", 2, MAX_BEAM, 4, key="translate_beam", persist_state="session", width=240)
 hard_inference, seed = "argmax", None
 if hard:
-    hard_inference = right.segmented_control(
+    hard_inference = row.segmented_control(
         "Hard attention picks",
         ["argmax", "sample"],
         default="argmax",
@@ -41,7 +41,7 @@ if hard:
         help="Each step attends to exactly one source token: the most likely one (argmax) or one drawn from the attention distribution (sample).",
     ) or "argmax"
     if hard_inference == "sample":
-        seed = right.number_input("Sampling seed", 0, 10_000, 0, key="translate_seed", help="Change it to draw another sample.")
+        seed = row.number_input("Sampling seed", 0, 10_000, 0, key="translate_seed", help="Change it to draw another sample.", width=160)
 
 if not text.strip():
     st.info("Type a sentence above and press Enter, or pick an example.")
