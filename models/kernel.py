@@ -82,12 +82,13 @@ class _GruDirection(NamedTuple):
     b_hh: np.ndarray  # (3h,)
 
 
-class _Matrix(NamedTuple):
-    """A step's product x @ weight + bias: one row in NumPy, several through ``product``."""
+class _Matrix:
+    """A step's product x @ weight + bias: one row in NumPy (on views of the product's own
+    weight and bias), several through the prepacked ``product``."""
 
-    weight: np.ndarray  # (in, out)
-    bias: np.ndarray  # (out,)
-    product: Product  # the same product in PyTorch, prepacked
+    def __init__(self, product: Product) -> None:
+        self.product = product
+        self.weight, self.bias = _np(product.weight), _np(product.bias)  # (in, out), (out,)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """x (n, in) -> (n, out)."""
@@ -126,8 +127,7 @@ class CpuKernel:
         self.hard = dec.attention.mode == "hard"
         w = dec.step_weights()
         self.table, self.context = _np(w.table), _np(w.context)
-        self.query = _Matrix(_np(w.query.weight), _np(w.query.bias), w.query)  # (H) -> (3H + Q + E)
-        self.out = _Matrix(_np(w.out.weight), _np(w.out.bias), w.out)  # (E) -> (V)
+        self.query, self.out = _Matrix(w.query), _Matrix(w.out)  # (H) -> (3H + Q + E), (E) -> (V)
         self.q_at, self.p_at = w.split[0], w.split[0] + w.split[1]  # where q and the projection's share start in s @ query
 
     def encode(self, ids: list[int]) -> KernelEncoded:

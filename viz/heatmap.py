@@ -103,6 +103,7 @@ def matrix_figure(
     custom = np.empty((T, S, 2), dtype=object)
     custom[:, :, 0] = np.asarray([hover_token(t) for t in target_tokens], dtype=object).reshape(T, 1)
     custom[:, :, 1] = np.asarray([hover_token(t, k) for t, k in zip(source_tokens, source_known)], dtype=object).reshape(1, S)
+    below = colorbar_below(width)
     margin = matrix_margins(
         [label_text(t, k) for t, k in zip(source_tokens, source_known)], [label_text(t) for t in target_tokens], width, bool(overlays), bool(title)
     )
@@ -116,7 +117,7 @@ def matrix_figure(
         colorscale=colorscale,
         # The same five ticks on every chart of a range (Plotly's own thin out on short charts,
         # so side-by-side panels on Compare disagreed).
-        colorbar=(BELOW_COLORBAR if colorbar_below(width) else {"thickness": 14})
+        colorbar=(BELOW_COLORBAR if below else {"thickness": 14})
         | {"title": {"text": value_name}, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
@@ -128,7 +129,7 @@ def matrix_figure(
     return styled_figure(
         [heat, *overlays],
         title=title,
-        height=matrix_height(T) + (COLORBAR_BELOW_PX if colorbar_below(width) else 0),
+        height=matrix_height(T) + (COLORBAR_BELOW_PX if below else 0),
         margin=margin,
         # fixed ranges: link markers would otherwise make Plotly pad the axes
         xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}, range=[-0.5, S - 0.5]),
