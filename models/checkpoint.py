@@ -34,13 +34,14 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from .config import ModelConfig
-from .seq2seq import Seq2Seq
+from .nets import build_model
+from .nets.base import Family
 from .tokenize import Tokenizer
 from .translator import Translator
 from .vocab import Vocab
 
 FORMAT = "attnviz-seq2seq"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: config.family names the network (version 1 files are GRU models)
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_HEADER_BYTES = 8 * 1024 * 1024  # metadata: config, vocabularies, training summary (~100 KB in practice)
 MAX_VOCAB = 200_000
@@ -59,7 +60,8 @@ class CheckpointError(ValueError):
 
 
 def _defaults(meta: dict, version: int) -> dict:
-    """Fill fields that older format versions lacked (version 1 is the first)."""
+    """Fill fields that older format versions lacked. Version 1 has no ``config.family``:
+    ModelConfig's default ("rnn", the only family then) fills it."""
     meta.setdefault("training", {})
     meta.setdefault("metrics", {})
     meta.setdefault("name", "")
@@ -89,8 +91,9 @@ def save_checkpoint(translator: Translator, path: str | Path) -> Path:
     return path
 
 
-def _own_state(model: Seq2Seq) -> dict[str, torch.Tensor]:
-    return {k: v for k, v in model.state_dict().items() if k != "decoder.out.weight"}
+def _own_state(model: Family) -> dict[str, torch.Tensor]:
+    """The state dict without tied copies (``Family.tied``): what a checkpoint stores."""
+    return {k: v for k, v in model.state_dict().items() if k not in model.tied}
 
 
 def load_checkpoint(source: str | Path | bytes, device: str | torch.device = "cpu", name: str = "") -> Translator:
@@ -308,7 +311,7 @@ def _build(tensors: dict, meta: dict) -> Translator:
     if not all(isinstance(x, str) and 0 < len(x) <= 20 for x in langs):
         raise CheckpointError("metadata needs src_lang and tgt_lang (short strings)")
     with torch.device("meta"):
-        expected = {k: v.shape for k, v in _own_state(Seq2Seq(config)).items()}
+        expected = {k: v.shape for k, v in _own_state(build_model(config)).items()}
     missing, unexpected = expected.keys() - tensors.keys(), tensors.keys() - expected.keys()
     if missing or unexpected:
         raise CheckpointError(
@@ -326,10 +329,10 @@ def _build(tensors: dict, meta: dict) -> Translator:
     # are made once, not also a random set to overwrite, and each float16 tensor is let go once
     # converted. Uploads load inside a session: less memory at the peak, and half the time.
     with torch.device("meta"):
-        model = Seq2Seq(config)
+        model = build_model(config)
     weights = {k: tensors.pop(k).float() for k in expected}
-    model.load_state_dict(weights | {"decoder.out.weight": weights["decoder.embed.weight"]}, strict=True, assign=True)
-    model.decoder.out.weight = model.decoder.embed.weight  # tied, as Seq2Seq makes it (assign gave each its own Parameter)
+    model.load_state_dict(weights | {k: weights[v] for k, v in model.tied.items()}, strict=True, assign=True)
+    model.tie()  # assign gave each tied key its own Parameter
     model.eval()
     return Translator(
         model,

@@ -45,7 +45,7 @@ def evaluate(
     metrics use the model's attention when fed the reference translation (teacher forcing);
     ``aer`` counts only target words that have a reference link, ``aer_all`` every word,
     ``aer_next`` reads each word's alignment from the next decoder step, ``aer_posterior`` from the
-    alignment posterior given the word (``Seq2Seq.posterior``). With HSK references,
+    alignment posterior given the word (``Family.posterior``, where the family has one). With HSK references,
     ``eflomal_aer``/``eflomal_aer_all`` score the stored eflomal links of the same pairs
     (best symmetrisation, named in ``eflomal_method``), and ``posterior_vs_eflomal`` is the
     posterior's AER minus eflomal's with the 95% interval of a paired bootstrap over sentences
@@ -76,7 +76,8 @@ def evaluate(
     for p in pairs:
         src, _ = translator.source_tokens(p.src)
         tgt = translator.tgt_tokenizer.tokenize(p.tgt)
-        attn = translator.force(src, tgt).numpy()  # (T + 1, S)
+        forced = translator.force(src, tgt)
+        attn = forced.attention  # (T + 1, S)
         stats.append(attention_stats(attn))
         if references is None or p.id not in references:
             continue
@@ -86,8 +87,9 @@ def evaluate(
         scores["attn"].add(restrict(links, ref), ref)
         scores["attn_all"].add(links, ref)
         scores["attn_next"].add(restrict(attention_links(attn, src[:-1], tgt, shift=1), ref), ref)
-        posterior = translator.force(src, tgt, posterior=True).numpy()  # (T + 1, S)
-        scores["posterior"].add(restrict(attention_links(posterior, src[:-1], tgt), ref), ref, p.id)
+        if "posterior" in forced.best.maps:
+            posterior = forced.best.maps["posterior"].matrix(0, 0)  # (T + 1, S)
+            scores["posterior"].add(restrict(attention_links(posterior, src[:-1], tgt), ref), ref, p.id)
         scores["diag"].add(restrict(diag, ref), ref)
         scores["diag_all"].add(diag, ref)
     for key in ("entropy", "final_token_share", "eos_share"):
@@ -97,13 +99,14 @@ def evaluate(
         out |= {"precision": round(a.precision, 4), "recall": round(a.recall, 4), "aer": round(a.aer, 4)}
         out["aer_all"] = round(scores["attn_all"].aer, 4)
         out["aer_next"] = round(scores["attn_next"].aer, 4)
-        out["aer_posterior"] = round(scores["posterior"].aer, 4)
+        if scores["posterior"].reference:
+            out["aer_posterior"] = round(scores["posterior"].aer, 4)
         d = scores["diag"]
         out |= {"diagonal_precision": round(d.precision, 4), "diagonal_recall": round(d.recall, 4), "diagonal_aer": round(d.aer, 4)}
         out["diagonal_aer_all"] = round(scores["diag_all"].aer, 4)
         out["reference_links"] = a.reference
         eflomal = stored_scores(pairs, references, translator.direction)
-        if eflomal:
+        if eflomal and scores["posterior"].reference:
             best = best_method(eflomal)
             vs = paired_bootstrap(scores["posterior"], eflomal[best][0])
             out |= {

@@ -1,60 +1,102 @@
-"""The decoding result that every view draws from."""
+"""The decoding result every view draws from, and its one JSON schema.
+
+Attention is data with names and dimensions: each ``AttentionMap`` has a name (``cross``,
+``cross_distribution``, ``encoder_self``, ``decoder_self``, ``posterior``), a kind (cross,
+encoder self, decoder self, alignment) and values of dims (layer, head, query, key). A
+hypothesis' ``attention`` is the (T, S) matrix the views draw: the family's alignment reading
+of its cross map, or another selection of the maps (``select``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .vocab import EOS
+from .nets.base import DIMS, MAP_KINDS
 
 ALTERNATIVES = 5  # the most likely tokens kept at each decoding step (K)
+SCHEMA_VERSION = 2
+MEAN = -1  # a head index meaning "the mean of the layer's heads"
+
+
+@dataclass(frozen=True)
+class AttentionMap:
+    """One named attention map of one hypothesis (or of the source, for encoder self-attention)."""
+
+    name: str
+    values: np.ndarray  # (L, H, Q, K) float32
+
+    @property
+    def kind(self) -> str:
+        return MAP_KINDS[self.name]
+
+    @property
+    def layers(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def heads(self) -> int:
+        return self.values.shape[1]
+
+    def matrix(self, layer: int = 0, head: int = MEAN) -> np.ndarray:
+        """(Q, K): one head of one layer, or the mean of the layer's heads (``head`` MEAN)."""
+        v = self.values[layer]
+        return v.mean(axis=0) if head == MEAN else v[head]
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "dims": list(DIMS),
+            "shape": list(self.values.shape),
+            "values": np.asarray(self.values, dtype=float).round(6).tolist(),
+        }
 
 
 @dataclass(frozen=True)
 class DecodedIds:
-    """One hypothesis as decoders produce it (ids, before vocabulary lookup).
+    """One hypothesis as the search produces it (ids, before vocabulary lookup).
 
     T is the number of generated tokens including the end token when ``finished``.
     """
 
     ids: list[int]  # (T,)
-    attention: np.ndarray  # (T, S) weights used at each step
+    maps: dict[str, np.ndarray]  # name -> (L, H, T, K) attention of every step
     token_probs: np.ndarray  # (T,) probability of each chosen token
     alt_ids: np.ndarray  # (T, K) the K most likely tokens at each step
     alt_probs: np.ndarray  # (T, K) and their probabilities
     score: float  # sum of log-probabilities
     finished: bool  # ended with the end token (else hit the length cap)
-
-
-def read_record(rec: np.ndarray, k: int, src_len: int) -> DecodedIds:
-    """A greedy hypothesis from its steps' records (T, 2K + S): per step the K most likely
-    tokens' probabilities, their ids (as floats) and the attention used (greedy.py
-    ``step_record``). The chosen token is the most likely one; the attention is cut to the
-    ``src_len`` real source tokens."""
-    alt_i = rec[:, k : 2 * k].astype(np.int64)
-    ids = alt_i[:, 0].tolist()
-    probs = np.ascontiguousarray(rec[:, 0])
-    return DecodedIds(
-        ids=ids,
-        attention=np.ascontiguousarray(rec[:, 2 * k : 2 * k + src_len]),
-        token_probs=probs,
-        alt_ids=alt_i,
-        alt_probs=np.ascontiguousarray(rec[:, :k]),
-        score=float(np.log(probs, dtype=np.float64).sum()),
-        finished=bool(ids and ids[-1] == EOS),
-    )
+    rank_score: float = float("nan")  # what beam search ranks by: score / T ** alpha (greedy: score)
 
 
 @dataclass(frozen=True)
 class Hypothesis:
     tokens: list[str]  # (T,) generated tokens, "</s>" last when finished
     text: str  # detokenised, without the end token
-    attention: np.ndarray  # (T, S)
+    attention: np.ndarray  # (T, S) the matrix the views draw (see DecodeResult.cells)
     token_probs: np.ndarray  # (T,)
     alternatives: list[list[tuple[str, float]]]  # (T, K) (token, probability), best first
-    score: float
+    score: float  # sum of log-probabilities
     finished: bool
+    maps: dict[str, AttentionMap] = field(default_factory=dict)  # cross, cross_distribution, decoder_self, posterior
+    rank_score: float = float("nan")  # the score beam search ranks hypotheses by (score / T ** alpha)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How the hypotheses were found: greedy (beam 1) or beam search, hard attention sampled or
+    arg-maxed, or teacher forcing of a given target."""
+
+    beam: int = 1
+    sampled: bool = False  # hard attention drew its positions (else argmax)
+    forced: bool = False  # the target was given (teacher forcing), not searched
+
+    def __str__(self) -> str:
+        if self.forced:
+            return "forced"
+        return ("greedy" if self.beam == 1 else f"beam-{self.beam}") + (" (sampled attention)" if self.sampled else "")
 
 
 @dataclass(frozen=True)
@@ -70,12 +112,13 @@ class DecodeResult:
     source_known: list[bool]  # (S,) False where the token is not in the vocabulary
     hypotheses: list[Hypothesis]
     direction: str
-    scorer: str
-    mode: str
-    strategy: str  # "greedy" | "beam-K" | "sample"
+    scorer: str  # the GRU's scoring function; "" for families without one
+    mode: str  # "soft" | "hard"
+    strategy: Strategy
     truncated_from: int | None = None  # token count of the input before it was cut
-    extra: dict = field(default_factory=dict)
-    cells: str = "attention"  # what each hypothesis' attention rows hold: "attention" (the weights used) or "posterior"
+    family: str = "rnn"
+    source_maps: dict[str, AttentionMap] = field(default_factory=dict)  # encoder_self (L, H, S, S)
+    cells: str = "attention"  # what each hypothesis' ``attention`` holds: "attention" (the alignment reading), or a selection's label
 
     @property
     def best(self) -> Hypothesis:
@@ -93,7 +136,11 @@ class DecodeResult:
     def translation(self) -> str:
         return self.best.text
 
-    def to_json(self) -> dict:
+    def to_json(self, hypothesis: int = 0) -> dict:
+        """The one JSON schema of a result (CLI, exports, app): the chosen hypothesis' fields
+        at the top level (``attention`` is the matrix the heatmap draws), every hypothesis
+        under ``hypotheses``, and every attention map with its kind and dims."""
+
         def hyp(h: Hypothesis) -> dict:
             return {
                 "target_tokens": h.tokens,
@@ -101,17 +148,65 @@ class DecodeResult:
                 "attention": np.asarray(h.attention, dtype=float).round(6).tolist(),
                 "token_probs": np.asarray(h.token_probs, dtype=float).round(6).tolist(),
                 "score": h.score,
+                "rank_score": None if np.isnan(h.rank_score) else h.rank_score,
                 "finished": h.finished,
+                "maps": [m.to_json() for m in h.maps.values()],
             }
 
         return {
+            "schema_version": SCHEMA_VERSION,
             "source_tokens": self.source_tokens,
             "source_known": self.source_known,
-            **hyp(self.best),
+            **hyp(self.hypotheses[hypothesis]),
+            "hypothesis": hypothesis,
             "hypotheses": [hyp(h) for h in self.hypotheses],
+            "source_maps": [m.to_json() for m in self.source_maps.values()],
             "direction": self.direction,
+            "family": self.family,
             "scorer": self.scorer,
             "mode": self.mode,
-            "strategy": self.strategy,
+            "strategy": str(self.strategy),
+            "beam": self.strategy.beam,
+            "cells": self.cells,
             "truncated_from": self.truncated_from,
         }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which attention the views draw: a map of the hypotheses (``cross``, ``decoder_self``,
+    ``posterior``, ...) or of the source (``encoder_self``), one layer, one head or the mean of
+    the heads; ``map`` "alignment" is the family's own alignment reading."""
+
+    map: str = "alignment"
+    layer: int = 0
+    head: int = MEAN
+
+    @property
+    def label(self) -> str:
+        if self.map == "alignment":
+            return "attention"
+        if self.map == "posterior":
+            return "posterior"
+        head = "mean of heads" if self.head == MEAN else f"head {self.head + 1}"
+        return f"{self.map.replace('_', ' ')} · layer {self.layer + 1} · {head}"
+
+
+def select(result: DecodeResult, selection: Selection) -> DecodeResult:
+    """``result`` with each hypothesis' ``attention`` replaced by the selected matrix; a source
+    map (S, S) replaces it too, so the views draw it with the source on both axes. Hypotheses
+    without the map are left out."""
+    if selection.map == "alignment":
+        return result
+    if selection.map in result.source_maps:
+        m = result.source_maps[selection.map].matrix(selection.layer, selection.head)
+        hyps = [replace(h, tokens=list(result.source_tokens), attention=m) for h in result.hypotheses[:1]]
+    else:
+        hyps = [
+            replace(h, attention=h.maps[selection.map].matrix(selection.layer, selection.head)[: len(h.tokens)])
+            for h in result.hypotheses
+            if selection.map in h.maps
+        ]
+    if not hyps:
+        raise ValueError(f"this result has no {selection.map!r} attention")
+    return replace(result, hypotheses=hyps, cells=selection.label)

@@ -18,9 +18,9 @@ from tqdm import tqdm
 from .alignments import Links
 from .config import ModelConfig
 from .data import Pair
-from .decoder import linked_rows
 from .evaluate import bleu_chrf
-from .seq2seq import Seq2Seq
+from .nets import build_model
+from .nets.rnn import linked_rows
 from .tokenize import Tokenizer, tokenizer_for
 from .translator import Translator, resolve_device
 from .vocab import EOS, PAD, UNK, Vocab
@@ -63,7 +63,7 @@ def linked_context_loss(linked_logits: torch.Tensor, tgt: torch.Tensor, links: t
     attention context: ``Forward.linked_logits`` (N, V), one row per (b, t) with a link in
     links (B, T, S), against those words of tgt (B, T). It trains p(y_t | s_t, h_i) to name the
     word from the state the aligner links it to, which is what the alignment posterior
-    (``Seq2Seq.posterior``) weighs each source position by.
+    (``RNN.posterior``) weighs each source position by.
     """
     if linked_logits.size(0) == 0:
         return linked_logits.new_zeros(())
@@ -133,7 +133,7 @@ def train_model(
     src_vocab = Vocab.build((s for s, _ in tokenized["train"]), lowercase=src_tok.lowercase)
     tgt_vocab = Vocab.build((t for _, t in tokenized["train"]), lowercase=tgt_tok.lowercase)
     config = ModelConfig(src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab), **model_args)
-    model = Seq2Seq(config).to(device)
+    model = build_model(config).to(device)
     translator = Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, src_lang, tgt_lang)
 
     def encode(split: str, with_align: bool):
@@ -162,7 +162,7 @@ def train_model(
             out = model(src, lengths, tgt, align if cfg.guided_context > 0 else None)
             loss = ce(out.logits.reshape(-1, out.logits.size(-1)), tgt.reshape(-1))
             if align is not None and cfg.guided_alignment > 0:
-                loss = loss + cfg.guided_alignment * guided_alignment_loss(out.probs, align)
+                loss = loss + cfg.guided_alignment * guided_alignment_loss(model.alignment_of(out.maps), align)
             if align is not None and out.linked_logits is not None:
                 loss = loss + cfg.guided_context * linked_context_loss(out.linked_logits, tgt, align, ce)
             opt.zero_grad()

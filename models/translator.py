@@ -1,24 +1,25 @@
-"""A trained model with its tokenisers and vocabularies: text in, DecodeResult out."""
+"""A trained model with its tokenisers and vocabularies: text in, DecodeResult out.
+
+Decoding shares nothing mutable between calls (hard attention's argmax or sample and the
+sampling seed travel as arguments), so threads may share one Translator.
+"""
 
 from __future__ import annotations
 
-import functools
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
-from .beam import TorchStepper, beam_search
-from .greedy import greedy_decode
-from .kernel import KernelStepper
-from .result import DecodedIds, DecodeResult, Hypothesis
-from .seq2seq import Seq2Seq
+from .nets.base import Encoded, Family, Pick
+from .result import AttentionMap, DecodedIds, DecodeResult, Hypothesis, Strategy
+from .search import search
 from .tokenize import Tokenizer
 from .vocab import EOS, PAD, UNK, Vocab
 
 MAX_SOURCE_TOKENS = 60  # longer inputs are cut to this many tokens (the end token not counted)
 MAX_BEAM = 10
+HARD_INFERENCE = ("argmax", "sample")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -30,20 +31,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def _serialised(method):
-    """Run ``method`` holding the translator's lock."""
-
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return locked
-
-
 @dataclass
 class Translator:
-    model: Seq2Seq
+    model: Family
     src_vocab: Vocab
     tgt_vocab: Vocab
     src_tokenizer: Tokenizer
@@ -51,9 +41,6 @@ class Translator:
     src_lang: str
     tgt_lang: str
     meta: dict = field(default_factory=dict)  # training summary, metrics, name
-    # One call at a time: decoding sets the shared model's hard-inference mode and the global
-    # sampling seed, and app sessions share bundled translators across threads.
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def direction(self) -> str:
@@ -82,128 +69,109 @@ class Translator:
         """Tokens from ``source_tokens`` ("</s>" last) -> ids, the end token last."""
         return self.src_vocab.encode(tokens[:-1]) + [EOS]
 
-    @torch.inference_mode()
-    def encode_sources(self, token_lists: list[list[str]]):
-        """Token lists (each ending in "</s>") -> Encoded for the batch."""
+    def _batch(self, token_lists: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token lists (each ending in "</s>") -> src (B, S) padded ids and lengths (B,)."""
         ids = [self.source_ids(t) for t in token_lists]
         S = max(len(x) for x in ids)
         src = torch.tensor([x + [PAD] * (S - len(x)) for x in ids], device=self.device)
-        lengths = torch.tensor([len(x) for x in ids], device=self.device)
-        return self.model.encode(src, lengths)
+        return src, torch.tensor([len(x) for x in ids], device=self.device)
+
+    @torch.inference_mode()
+    def encode(self, token_lists: list[list[str]]) -> Encoded:
+        """Token lists (each ending in "</s>") -> the model's Encoded for the batch."""
+        self.model.eval()
+        return self.model.encode(*self._batch(token_lists))
 
     def _hypothesis(self, d: DecodedIds) -> Hypothesis:
         tokens = self.tgt_vocab.decode(d.ids)
         words = tokens[:-1] if d.finished else tokens
         itos = self.tgt_vocab.itos
         alts = [[(itos[i], p) for i, p in zip(ids, ps)] for ids, ps in zip(d.alt_ids.tolist(), d.alt_probs.tolist())]
-        return Hypothesis(
-            tokens=tokens,
-            text=self.tgt_tokenizer.detokenize(words),
-            attention=d.attention,
-            token_probs=d.token_probs,
-            alternatives=alts,
-            score=d.score,
-            finished=d.finished,
+        maps = {name: AttentionMap(name, v) for name, v in d.maps.items()}
+        attention = self.model.alignment(torch.from_numpy(d.maps["cross"])).numpy() if "cross" in d.maps else np.zeros((len(tokens), 0))
+        return Hypothesis(tokens, self.tgt_tokenizer.detokenize(words), attention, d.token_probs, alts, d.score, d.finished, maps, d.rank_score)
+
+    def _result(self, tokens: list[str], cut: int | None, hyps: list[Hypothesis], strategy: Strategy, source_maps: dict) -> DecodeResult:
+        c = self.model.config
+        return DecodeResult(
+            source_tokens=tokens,
+            source_known=[self.src_vocab.id(t) != UNK for t in tokens[:-1]] + [True],
+            hypotheses=hyps,
+            direction=self.direction,
+            scorer=c.scorer if c.family == "rnn" else "",
+            mode=c.mode if c.family == "rnn" else "soft",
+            strategy=strategy,
+            truncated_from=cut,
+            family=c.family,
+            source_maps=source_maps,
         )
 
-    @_serialised
     @torch.inference_mode()
     def translate(self, text: str, beam: int = 1, hard_inference: str = "argmax", seed: int | None = None) -> DecodeResult:
-        """Translate one sentence. ``beam`` 1 is greedy; ``hard_inference`` applies to hard models."""
+        """Translate one sentence. ``beam`` 1 is greedy; ``hard_inference`` ("argmax" or
+        "sample", with ``seed`` for a repeatable sample) applies to hard-attention models."""
         if not text or not text.strip():
             raise ValueError("Please type a sentence to translate.")
-        if not 1 <= beam <= MAX_BEAM:
+        if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
             raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
-        if hard_inference not in ("argmax", "sample"):
+        if hard_inference not in HARD_INFERENCE:
             raise ValueError("hard_inference must be 'argmax' or 'sample'")
         tokens, cut = self.source_tokens(text)
         if len(tokens) == 1:
             raise ValueError("The input has no readable tokens (only spaces or invisible characters).")
-        if seed is not None:
-            torch.manual_seed(seed)
-        decoded = self.decode(tokens, beam, hard_inference)
         sampled = self.model.config.mode == "hard" and hard_inference == "sample"
-        return DecodeResult(
-            source_tokens=tokens,
-            source_known=[self.src_vocab.id(t) != UNK for t in tokens[:-1]] + [True],
-            hypotheses=[self._hypothesis(d) for d in decoded],
-            direction=self.direction,
-            scorer=self.model.config.scorer,
-            mode=self.model.config.mode,
-            strategy=("greedy" if beam == 1 else f"beam-{beam}") + (" (sampled attention)" if sampled else ""),
-            truncated_from=cut,
-        )
+        pick = Pick(sampled, torch.Generator(self.device).manual_seed(seed) if sampled and seed is not None else None)
+        enc = self.encode([tokens])
+        [decoded] = search(self.model, enc, [self.model.max_len(len(tokens))], beam, pick)
+        source_maps = {name: AttentionMap(name, v[0].float().cpu().numpy()) for name, v in enc.maps.items()}
+        return self._result(tokens, cut, [self._hypothesis(d) for d in decoded], Strategy(beam, sampled), source_maps)
 
-    @_serialised
     @torch.inference_mode()
-    def decode(self, tokens: list[str], beam: int = 1, hard_inference: str = "argmax") -> list[DecodedIds]:
-        """Decode one token list from ``source_tokens``: greedy (``beam`` 1) or beam search.
-
-        On the CPU the decoder is the NumPy kernel (models/kernel.py), except for sampled hard
-        attention, which draws from PyTorch's generator."""
-        if self.model.training:  # eval() walks every module: skip it when there is nothing to do
-            self.model.eval()
-        self.model.decoder.attention.hard_inference = hard_inference
-        max_len = self.model.max_len(len(tokens))
-        sampled = self.model.config.mode == "hard" and hard_inference == "sample"
-        if self.device.type == "cpu" and not sampled:
-            kernel = self.model.cpu_kernel()
-            if beam == 1:
-                return [kernel.greedy(self.source_ids(tokens), max_len)]
-            return beam_search(KernelStepper(kernel, self.source_ids(tokens)), beam, max_len)
-        enc = self.encode_sources([tokens])
-        if beam == 1:
-            return greedy_decode(self.model, enc, [max_len])
-        return beam_search(TorchStepper(self.model, enc, beam), beam, max_len)
-
-    @_serialised
-    @torch.inference_mode()
-    def decode_batch(self, token_lists: list[list[str]], batch_size: int = 64, workers: int = 1) -> list[DecodedIds]:
+    def decode_batch(self, token_lists: list[list[str]], batch_size: int = 64, keep_maps: bool = False) -> list[DecodedIds]:
         """Greedy decoding of many token lists (each ending in "</s>"), in input order.
 
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
-        output is the same as decoding one sentence at a time. ``workers`` > 1 decodes that many
-        batches at once, in threads: PyTorch releases Python's lock while it computes, so with
-        one thread per operation (``models.threads.set_threads(1)``) each batch gets a core
-        (bench/decode.py compares this with one batch at a time on two threads per operation).
-        """
-        if self.model.training:
-            self.model.eval()
-        self.model.decoder.attention.hard_inference = "argmax"
+        output is the same as decoding one sentence at a time."""
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
-        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-
-        def run(idx: list[int]) -> list[DecodedIds]:
+        decoded: dict[int, DecodedIds] = {}
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
             toks = [token_lists[i] for i in idx]
-            with torch.inference_mode():  # per thread
-                return greedy_decode(self.model, self.encode_sources(toks), [self.model.max_len(len(t)) for t in toks])
-
-        if workers > 1 and len(batches) > 1:
-            with ThreadPoolExecutor(min(workers, len(batches))) as pool:
-                results = list(pool.map(run, batches))
-        else:
-            results = [run(idx) for idx in batches]
-        decoded = {i: d for idx, out in zip(batches, results) for i, d in zip(idx, out)}
+            out = search(self.model, self.encode(toks), [self.model.max_len(len(t)) for t in toks], keep_maps=keep_maps)
+            decoded |= {i: hyps[0] for i, hyps in zip(idx, out)}
         return [decoded[i] for i in range(len(token_lists))]
 
-    def translate_batch(self, texts: list[str], batch_size: int = 64, workers: int = 1) -> list[str]:
+    def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
         """Greedy translations of many sentences, batched (same output as one at a time)."""
-        decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size, workers)
-        return [self._hypothesis(d).text for d in decoded]
+        decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size)
+        return [self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(d.ids[:-1] if d.finished else d.ids)) for d in decoded]
 
-    @_serialised
     @torch.inference_mode()
-    def force(self, source_tokens: list[str], target_tokens: list[str], posterior: bool = False) -> torch.Tensor:
-        """Attention distributions when the model is fed a given target (teacher forcing), or
-        with ``posterior`` the alignment posterior given each word (``Seq2Seq.posterior``).
-
-        source_tokens end in "</s>"; target_tokens are words only. Returns (T + 1, S): one row
-        per target token and one for the end token.
-        """
+    def force(self, source_tokens: list[str], target_tokens: list[str]) -> DecodeResult:
+        """Teacher forcing: the model fed a given target (words only, no end token) instead of
+        its own output. One hypothesis whose rows are the target words then "</s>"; its maps are
+        the teacher-forced attention (``attention``: the family's alignment reading of the
+        distribution, before hard attention picks), plus ``posterior`` where the family has one.
+        Token probabilities are those of the given words."""
         self.model.eval()
-        enc_ids = self.source_ids(source_tokens)
-        src = torch.tensor([enc_ids], device=self.device)
+        src, lengths = self._batch([source_tokens])
         tgt = torch.tensor([self.tgt_vocab.encode(target_tokens) + [EOS]], device=self.device)
-        lengths = torch.tensor([len(enc_ids)])
-        rows = self.model.posterior(src, lengths, tgt) if posterior else self.model(src, lengths, tgt)[2]
-        return rows[0].cpu()
+        fwd = self.model(src, lengths, tgt)
+        maps = {name: v[0].float().cpu().numpy() for name, v in fwd.maps.items()}
+        source_maps = {name: AttentionMap(name, maps.pop(name)) for name in [n for n in maps if n == "encoder_self"]}
+        if self.model.has_posterior:
+            maps["posterior"] = self.model.posterior(src, lengths, tgt)[0, None, None].float().cpu().numpy()
+        logp = torch.log_softmax(fwd.logits[0].float(), dim=-1)  # (T, V)
+        word_lp = logp.gather(1, tgt[0, :, None])[:, 0].cpu().numpy()
+        tokens = [*target_tokens, "</s>"]
+        hyp = Hypothesis(
+            tokens=tokens,
+            text=self.tgt_tokenizer.detokenize(list(target_tokens)),
+            attention=self.model.alignment_of({k: torch.from_numpy(v) for k, v in maps.items()}).numpy(),
+            token_probs=np.exp(word_lp),
+            alternatives=[[] for _ in tokens],
+            score=float(word_lp.sum()),
+            finished=True,
+            maps={name: AttentionMap(name, v) for name, v in maps.items()},
+        )
+        return self._result(list(source_tokens), None, [hyp], Strategy(forced=True), source_maps)

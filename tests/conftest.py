@@ -10,7 +10,7 @@ import torch
 
 from models.checkpoint import save_checkpoint
 from models.config import ModelConfig
-from models.seq2seq import Seq2Seq
+from models.nets import build_model
 from models.tokenize import tokenizer_for
 from models.translator import Translator
 from models.vocab import Vocab
@@ -29,7 +29,7 @@ def make_translator(scorer: str = "additive", mode: str = "soft", seed: int = 0,
     sv = Vocab.build((src_tok.tokenize(s) for s in src_texts), lowercase=src_tok.lowercase)
     tv = Vocab.build((tgt_tok.tokenize(s) for s in tgt_texts), lowercase=tgt_tok.lowercase)
     cfg = ModelConfig(len(sv), len(tv), scorer=scorer, mode=mode, emb_dim=hidden, hidden=hidden, dropout=0.0)
-    model = Seq2Seq(cfg).eval()
+    model = build_model(cfg).eval()
     return Translator(model, sv, tv, src_tok, tgt_tok, src_lang, tgt_lang, meta={"name": f"tiny-{scorer}-{mode}", "training": {"corpus": "toy"}, "metrics": {}})
 
 
