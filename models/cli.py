@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import MODES
-from .scorers import SCORERS
+from .nets.scorers import SCORERS
 from .translator import resolve_device
 
 

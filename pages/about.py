@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from models.scorers import SCORERS
+from models.nets.scorers import SCORERS
 from webapp import frame
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)

@@ -361,7 +361,7 @@ def test_evaluate_computes_on_demand_and_keeps_the_result(app):
 
 
 def test_about_renders_each_scorer_formula_as_latex(app):
-    from models.scorers import SCORERS
+    from models.nets.scorers import SCORERS
 
     at = app.switch_page("pages/about.py").run()
     formulas = [x.value.strip("$").strip() for x in at.latex]

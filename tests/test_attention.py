@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models.attention import Attention
-from models.scorers import SCORERS, make_scorer
+from models.nets.attention import Attention
+from models.nets.scorers import SCORERS, make_scorer
 
 B, S, H = 3, 7, 8
 LENGTHS = torch.tensor([7, 4, 1])

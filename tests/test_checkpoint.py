@@ -9,7 +9,7 @@ import torch
 
 import models.checkpoint as checkpoint
 from models.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint
-from models.scorers import SCORERS
+from models.nets.scorers import SCORERS
 from tests.conftest import make_translator
 
 

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from models.scorers import SCORERS
+from models.nets.scorers import SCORERS
 from tests.conftest import make_translator
 
 SENTENCES = ["I love you.", "the cat sat on the mat.", "we like tea .", "he"]

@@ -1,7 +1,7 @@
-"""The fast decoders (greedy.py; kernel.py's NumPy greedy for one sentence on the CPU; beam.py
-over either decoder, kernel.py's or PyTorch's) agree with the straightforward reference decoder
-(reference.py), for every scorer and both attention modes (hard attending by argmax), and
-batched greedy decoding agrees with decoding one sentence at a time."""
+"""The search loop (models/search.py: greedy is beam search with one beam, B sentences at a
+time) agrees with the plain reference decoder (tests/oracle.py: the teacher-forced pass over the
+whole prefix at every step), for every scorer and both attention modes (hard attending by
+argmax); batched greedy decoding agrees with decoding one sentence at a time."""
 
 import functools
 
@@ -9,20 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from models.beam import TorchStepper, beam_search
 from models.data import hsk_pairs
-from models.greedy import greedy_decode
-from models.kernel import KernelStepper
-from models.reference import reference_beam, reference_greedy
+from models.nets.scorers import SCORERS
 from models.result import DecodedIds
-from models.scorers import SCORERS
+from models.search import search
 from models.vocab import EOS
 from tests.conftest import EN, make_translator
+from tests.oracle import reference_beam, reference_greedy
 
 CONFIGS = [(scorer, mode) for scorer in sorted(SCORERS) for mode in ("soft", "hard")]
 EOS_BIASES = [-2.0, 0.0, 1.0]  # shifts of the end token's bias: early, middle and late endings
 SEEDS = range(1, 9)
-DECODERS = ("torch", "kernel")  # PyTorch's decoder, or the NumPy kernel (models/kernel.py)
 
 
 @functools.cache
@@ -51,7 +48,7 @@ def seed_for(scorer: str, mode: str) -> int:
         ends, capped = set(), 0
         for eos_bias in EOS_BIASES:
             tr = tiny(scorer, mode, seed, eos_bias)
-            for d in greedy_decode(tr.model, *encode(tr, list(sentences()))):
+            for [d] in search(tr.model, *encode(tr, list(sentences()))):
                 if d.finished:
                     ends.add(len(d.ids))
                 else:
@@ -68,53 +65,62 @@ def lively(scorer: str, mode: str, eos_bias: float):
 def encode(tr, texts: list[str]):
     """Encoded batch of ``texts`` and each one's length cap."""
     toks = [tr.source_tokens(t)[0] for t in texts]
-    return tr.encode_sources(toks), [tr.model.max_len(len(t)) for t in toks]
+    return tr.encode(toks), [tr.model.max_len(len(t)) for t in toks]
 
 
-def stepper(tr, text: str, kind: str, beam_size: int):
-    """Beam search's decoder for one sentence: PyTorch's ``Decoder.step`` or the NumPy kernel."""
-    tokens = tr.source_tokens(text)[0]
-    if kind == "kernel":
-        return KernelStepper(tr.model.cpu_kernel(), tr.source_ids(tokens))
-    return TorchStepper(tr.model, tr.encode_sources([tokens]), beam_size)
+def source(tr, text: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One sentence as the oracle reads it: src (1, S) and lengths (1,)."""
+    return tr._batch([tr.source_tokens(text)[0]])
 
 
 def assert_same(fast: DecodedIds, ref: DecodedIds) -> None:
     assert fast.ids == ref.ids
     assert fast.finished == ref.finished
-    assert fast.attention.shape == ref.attention.shape
-    np.testing.assert_allclose(fast.attention, ref.attention, atol=1e-5)
+    assert fast.maps.keys() == ref.maps.keys()
+    for name in fast.maps:
+        assert fast.maps[name].shape == ref.maps[name].shape
+        np.testing.assert_allclose(fast.maps[name], ref.maps[name], atol=1e-5)
     np.testing.assert_allclose(fast.token_probs, ref.token_probs, atol=1e-5)
     np.testing.assert_array_equal(fast.alt_ids, ref.alt_ids)
     np.testing.assert_allclose(fast.alt_probs, ref.alt_probs, atol=1e-5)
     assert fast.score == pytest.approx(ref.score, abs=1e-4)
+    assert fast.rank_score == pytest.approx(ref.rank_score, abs=1e-4)
 
 
-@pytest.mark.parametrize("kind", DECODERS)
 @pytest.mark.parametrize("eos_bias", EOS_BIASES)
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias, kind):
+def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias):
     tr = lively(scorer, mode, eos_bias)
     for text in sentences():
         enc, [cap] = encode(tr, [text])
-        if kind == "kernel":
-            fast = tr.model.cpu_kernel().greedy(tr.source_ids(tr.source_tokens(text)[0]), cap)
-        else:
-            [fast] = greedy_decode(tr.model, enc, [cap])
-        assert_same(fast, reference_greedy(tr.model, enc, cap))
+        [[fast]] = search(tr.model, enc, [cap])
+        assert_same(fast, reference_greedy(tr.model, *source(tr, text), cap))
 
 
-@pytest.mark.parametrize("kind", DECODERS)
 @pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias, kind):
+def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias):
     tr = lively(scorer, mode, eos_bias)
     for text in sentences()[::4]:
         enc, [cap] = encode(tr, [text])
-        fast, ref = beam_search(stepper(tr, text, kind, 3), 3, cap), reference_beam(tr.model, enc, 3, cap)
+        [fast] = search(tr.model, enc, [cap], beam=3)
+        ref = reference_beam(tr.model, *source(tr, text), 3, cap)
         assert len(fast) == len(ref)
         for f, r in zip(fast, ref):
             assert_same(f, r)
+
+
+@pytest.mark.parametrize("scorer,mode", [("additive", "soft"), ("dot", "hard")])
+def test_beam_search_of_many_sentences_at_once_equals_one_at_a_time(scorer, mode):
+    tr = lively(scorer, mode, EOS_BIASES[1])
+    texts = list(sentences())[::2]
+    enc, caps = encode(tr, texts)
+    for text, together in zip(texts, search(tr.model, enc, caps, beam=4)):
+        one, [cap] = encode(tr, [text])
+        [alone] = search(tr.model, one, [cap], beam=4)
+        assert len(together) == len(alone)
+        for a, b in zip(together, alone):
+            assert_same(a, b)
 
 
 @pytest.mark.parametrize("eos_bias", EOS_BIASES)
@@ -122,16 +128,14 @@ def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias, kind
 def test_batched_greedy_equals_one_sentence_at_a_time(scorer, mode, eos_bias):
     tr = lively(scorer, mode, eos_bias)
     enc, caps = encode(tr, list(sentences()))
-    batched = greedy_decode(tr.model, enc, caps)  # one padded batch
+    batched = [d for [d] in search(tr.model, enc, caps)]  # one padded batch
     tokens = [tr.source_tokens(t)[0] for t in sentences()]
-    by_length = tr.decode_batch(tokens, batch_size=5)  # sorted, in batches
-    in_threads = tr.decode_batch(tokens, batch_size=3, workers=3)  # three batches at a time
-    for text, b, c, w in zip(sentences(), batched, by_length, in_threads):
+    by_length = tr.decode_batch(tokens, batch_size=5, keep_maps=True)  # sorted, in batches
+    for text, b, c in zip(sentences(), batched, by_length):
         one, [cap] = encode(tr, [text])
-        [alone] = greedy_decode(tr.model, one, [cap])
+        [[alone]] = search(tr.model, one, [cap])
         assert_same(b, alone)
         assert_same(c, alone)
-        assert_same(w, alone)
 
 
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
@@ -139,47 +143,22 @@ def test_the_models_used_here_end_sentences_at_different_steps(scorer, mode):
     assert seed_for(scorer, mode) in SEEDS
 
 
-@pytest.mark.parametrize("kind", DECODERS)
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
-def test_beam_of_one_is_greedy(scorer, mode, kind):
+def test_beam_of_one_is_greedy(scorer, mode):
     tr = lively(scorer, mode, EOS_BIASES[1])
     for text in sentences()[::2]:
         enc, [cap] = encode(tr, [text])
-        [g] = greedy_decode(tr.model, enc, [cap])
-        [b] = beam_search(stepper(tr, text, kind, 1), 1, cap)
+        [[g]] = search(tr.model, enc, [cap])
+        [[b]] = search(tr.model, enc, [cap], beam=1)
+        [r] = reference_beam(tr.model, *source(tr, text), 1, cap)
         assert_same(b, g)
-
-
-def test_fast_decoding_follows_changes_to_the_weights():
-    """The decoder's per-token table and the NumPy kernel are rebuilt after in-place updates (an
-    optimiser step, a loaded state dict), so decoding never uses stale weights."""
-    tr = lively("additive", "soft", EOS_BIASES[1])
-    text = sentences()[0]
-    ids = tr.source_ids(tr.source_tokens(text)[0])
-
-    def fast_and_reference():
-        enc, [cap] = encode(tr, [text])
-        return greedy_decode(tr.model, enc, [cap])[0], tr.model.cpu_kernel().greedy(ids, cap), reference_greedy(tr.model, enc, cap)
-
-    fast_and_reference()  # builds the table and the kernel
-    with torch.no_grad():
-        tr.model.decoder.embed.weight.mul_(-1.5)
-        tr.model.decoder.cell.bias_ih.add_(0.5)
-        tr.model.decoder.proj.weight[:, -1].add_(1.0)
-        tr.model.encoder.rnn.weight_hh_l0.mul_(-1.0)
-        tr.model.decoder.attention.scorer.v.weight.mul_(2.0)
-    fast, kernel, ref = fast_and_reference()
-    assert_same(fast, ref)
-    assert_same(kernel, ref)
-    tr.model.load_state_dict(lively("additive", "soft", EOS_BIASES[0]).model.state_dict())
-    fast, kernel, ref = fast_and_reference()
-    assert_same(fast, ref)
-    assert_same(kernel, ref)
+        assert_same(r, g)
 
 
 def test_a_model_built_under_inference_mode_decodes_like_the_reference():
     with torch.inference_mode():
         tr = lively("general", "soft", EOS_BIASES[1])
-    enc, [cap] = encode(tr, [sentences()[1]])
-    [fast] = greedy_decode(tr.model, enc, [cap])
-    assert_same(fast, reference_greedy(tr.model, enc, cap))
+    text = sentences()[1]
+    enc, [cap] = encode(tr, [text])
+    [[fast]] = search(tr.model, enc, [cap])
+    assert_same(fast, reference_greedy(tr.model, *source(tr, text), cap))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models import decoder as decoder_module
-from models.scorers import SCORERS
+from models.nets.scorers import SCORERS
 from models.vocab import BOS, EOS
 
 from .conftest import make_translator

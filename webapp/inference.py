@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
-from models.result import DecodeResult, Hypothesis
+from models.result import AttentionMap, DecodeResult, Selection, select
 from models.translator import Translator
-from models.vocab import UNK
 
 from .registry import ModelEntry
 
@@ -41,42 +39,25 @@ def translate(
 @st.cache_data(max_entries=MAX_CACHED, show_spinner=False)
 def _forced(_translator: Translator, key: str, text: str, target_words: tuple[str, ...]) -> DecodeResult:
     source, cut = _translator.source_tokens(text)
-    attention = _translator.force(source, list(target_words)).numpy()  # (T + 1, S)
-    tokens = [*target_words, "</s>"]
-    hyp = Hypothesis(
-        tokens=tokens,
-        text=_translator.tgt_tokenizer.detokenize(list(target_words)),
-        attention=attention,
-        token_probs=np.full(len(tokens), np.nan),
-        alternatives=[[] for _ in tokens],
-        score=float("nan"),
-        finished=True,
-    )
-    known = [_translator.src_vocab.id(t) != UNK for t in source[:-1]] + [True]
-    c = _translator.model.config
-    return DecodeResult(source, known, [hyp], _translator.direction, c.scorer, c.mode, "forced", cut)
+    return replace(_translator.force(source, list(target_words)), truncated_from=cut)
 
 
 def forced(entry: ModelEntry, translator: Translator, text: str, target_words: list[str]) -> DecodeResult:
-    """The model's attention while it is fed ``target_words`` (teacher forcing) instead of its
-    own output: one hypothesis, rows = the words then "</s>", token probabilities unknown (NaN).
-    In hard-attention models the rows are the distributions softmax(e) it would sample from."""
+    """The model fed ``target_words`` (teacher forcing) instead of its own output
+    (``Translator.force``): one hypothesis, rows = the words then "</s>". In hard-attention
+    models the rows are the distributions softmax(e) it would pick from."""
     return _forced(translator, model_key(entry, translator), text, tuple(target_words))
 
 
-@st.cache_data(max_entries=MAX_CACHED, show_spinner=False)
-def _posterior(_translator: Translator, key: str, text: str, target_words: tuple[str, ...]) -> np.ndarray:
-    return _translator.force(_translator.source_tokens(text)[0], list(target_words), posterior=True).numpy()  # (T + 1, S)
-
-
 def posterior(entry: ModelEntry, translator: Translator, result: DecodeResult, hypothesis: int, text: str) -> DecodeResult:
-    """``result`` with one hypothesis, the chosen one, its attention rows replaced by the
-    alignment posterior given each token it wrote (``Seq2Seq.posterior``)."""
+    """``result`` with one hypothesis, the chosen one, given its alignment posterior map (the
+    family's ``posterior`` given each token it wrote) and drawn from it."""
     hyp = result.hypotheses[hypothesis]
     target_words = tuple(hyp.tokens[:-1] if hyp.finished else hyp.tokens)
-    rows = _posterior(translator, model_key(entry, translator), text, target_words)
+    rows = forced(entry, translator, text, list(target_words)).best.maps["posterior"]
     # an unfinished hypothesis has no end row; the rows before it never see later tokens
-    return replace(result, hypotheses=[replace(hyp, attention=rows[: len(hyp.tokens)])], cells="posterior")
+    post = AttentionMap("posterior", rows.values[:, :, : len(hyp.tokens)])
+    return select(replace(result, hypotheses=[replace(hyp, maps=hyp.maps | {"posterior": post})]), Selection("posterior"))
 
 
 def reference_words(translator: Translator, reference: str) -> list[str]:

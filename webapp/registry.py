@@ -17,8 +17,7 @@ import streamlit as st
 import torch
 
 from models.checkpoint import load_checkpoint
-from models.scorers import SCORERS
-from models.threads import set_threads
+from models.nets.scorers import SCORERS
 from models.translator import Translator
 
 CHECKPOINTS_ENV = "ATTNVIZ_CHECKPOINTS"
@@ -45,8 +44,7 @@ class ModelEntry:
 
 @st.cache_resource
 def configure_threads() -> int:
-    """Set torch's threads per operation for this process, once: ATTNVIZ_TORCH_THREADS, default 1
-    (and NumPy's BLAS to one: models/threads.py).
+    """Set torch's threads per operation for this process, once: ATTNVIZ_TORCH_THREADS, default 1.
 
     Decoding one sentence is many small operations that a second thread barely speeds up, and
     every session runs its script in a thread of its own: with two threads per operation, two
@@ -57,7 +55,7 @@ def configure_threads() -> int:
     raw = os.environ.get(THREADS_ENV) or "1"
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{THREADS_ENV} must be a positive whole number, not {raw!r}")
-    set_threads(int(raw))
+    torch.set_num_threads(int(raw))
     return int(raw)
 
 
@@ -94,9 +92,10 @@ def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: s
 
 
 def describe(translator: Translator) -> str:
-    """A short line: direction, scorer and attention mode."""
+    """A short line: direction and the network (scorer and attention mode for a GRU)."""
     c = translator.model.config
-    return f"{translator.src_lang}→{translator.tgt_lang} · {c.scorer} · {c.mode} attention"
+    what = f"{c.scorer} · {c.mode} attention" if c.family == "rnn" else c.label
+    return f"{translator.src_lang}→{translator.tgt_lang} · {what}"
 
 
 @st.cache_resource(max_entries=MAX_LOADED, show_spinner="Loading model…")

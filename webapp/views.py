@@ -12,8 +12,8 @@ from typing import NamedTuple
 import plotly.graph_objects as go
 import streamlit as st
 
+from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult
-from models.seq2seq import PRIOR_POWER
 from models.translator import Translator
 from viz.export import attention_csv, attention_json, figure_image
 from viz.heatmap import expected_width, heatmap_figure
