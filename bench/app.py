@@ -18,14 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench.common import add_report_args, machine, markdown_table, report  # noqa: E402
 from models.tokenize import tokenizer_for  # noqa: E402
 from models.translator import resolve_device  # noqa: E402
-from tests.app_server import app_server, browser_page, go_to, open_app, type_sentence, wait_idle  # noqa: E402
 from viz.tokens import truncate  # noqa: E402
 from webapp import corpus, registry  # noqa: E402
+from webapp.harness import app_server, browser_page, go_to, open_app, type_sentence, wait_idle  # noqa: E402
 
 COMPARE_MODELS = 7
 WAIT_MS = 120_000

@@ -105,7 +105,7 @@ def median_p95_ms(seconds: list[float]) -> str:
 
 
 def _dense(t) -> bool:
-    """A tensor with a storage to count (oneDNN's packed weights, models/packed.py, have none)."""
+    """A tensor with a storage to count."""
     return isinstance(t, torch.Tensor) and not t.is_mkldnn
 
 

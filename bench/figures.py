@@ -21,17 +21,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import plotly  # noqa: E402
 
 from bench.common import CHECKPOINTS, add_report_args, machine, markdown_table, report  # noqa: E402
 from models.checkpoint import load_checkpoint  # noqa: E402
 from models.result import DecodeResult  # noqa: E402
 from models.translator import resolve_device  # noqa: E402
-from tests.app_server import browser_page  # noqa: E402
 from viz import animation_figure, coverage_figure, entropy_figure, flow_figure, heatmap_figure, step_figure  # noqa: E402
 from webapp import corpus  # noqa: E402
+from webapp.harness import browser_page  # noqa: E402
 
 SMALL_MARGINS = {"l": 10, "r": 10, "t": 60, "b": 10}  # what figures started from before the estimate
 BUILDERS: dict[str, Callable[[DecodeResult], object]] = {

@@ -34,18 +34,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from bench.app import DRAWN_JS, labels, tiny_checkpoints  # noqa: E402
-from bench.common import MB, add_report_args, machine, markdown_table, report, rss  # noqa: E402
-from models.checkpoint import load_checkpoint  # noqa: E402
-from models.packed import Product  # noqa: E402
-from tests.app_server import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle  # noqa: E402
-from tests.hostile_files import hostile_file, marker_path  # noqa: E402
-from webapp import corpus, registry  # noqa: E402
+from bench.app import DRAWN_JS, labels, tiny_checkpoints
+from bench.common import MB, add_report_args, machine, markdown_table, report, rss
+from models.checkpoint import load_checkpoint
+from tests.hostile_files import hostile_file, marker_path
+from webapp import corpus, registry
+from webapp.harness import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle
 
 WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
 SETTLE_AFTER = 50  # soak translations before memory counts as settled
@@ -205,32 +201,9 @@ def warm_up(url: str, models: int, sentence: str) -> None:
         open_compare(page, models, sentence)
 
 
-def _owned_arrays(value) -> list[np.ndarray]:
-    """The NumPy arrays that own their memory behind ``value`` (an array, or tuples of them);
-    views of tensors own nothing."""
-    if isinstance(value, tuple):
-        return [a for v in value for a in _owned_arrays(v)]
-    if not isinstance(value, np.ndarray):
-        return []
-    while isinstance(value.base, np.ndarray):
-        value = value.base
-    return [value] if value.base is None else []
-
-
 def model_bytes(translator) -> int:
-    """Bytes a loaded model holds once it has decoded: its weights, the tables ``Decoder.step``
-    builds from them (``StepWeights``), each storage counted once, and the few arrays the CPU
-    kernel (models/kernel.py) copies rather than views."""
-    step = translator.model.decoder.step_weights()
-    products = [p for p in step if isinstance(p, Product)]
-    tables = [t for t in step if isinstance(t, torch.Tensor)] + [t for p in products for t in (p.weight, p.bias)]
-    tensors = [*translator.model.parameters(), *tables]
-    kernel = _owned_arrays(tuple(vars(translator.model.cpu_kernel()).values()))
-    return (
-        sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}.values())
-        + sum({id(a): a.nbytes for a in kernel}.values())
-        + sum(p.nbytes for p in products)
-    )
+    """Bytes a loaded model holds: its weights, each storage counted once (tied ones once)."""
+    return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in translator.model.parameters()}.values())
 
 
 def main() -> int:
@@ -291,7 +264,7 @@ def main() -> int:
     parts = [
         f"Machine: {machine(torch.device('cpu'))}",
         f"Bundled models: {folder} ({len(entries)}; Compare shows {models}). Upload per session: {upload_file.name}, "
-        f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights, the decoder's step tables and the CPU kernel's copies).",
+        f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights).",
         markdown_table(["session", "total s", "translate median s", "translate max s", "compare s", "uploads s", "failures"], rows),
         markdown_table(["server VmRSS", "MB"], mem_rows),
         f"Growth per additional session: {per_session / MB:.1f} MB, of which the uploaded model is {upload_bytes / MB:.1f} MB: "

@@ -27,8 +27,6 @@ import tracemalloc
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import torch  # noqa: E402
 
 from bench.common import MB, ROOT, add_report_args, machine, markdown_table, report, rss  # noqa: E402

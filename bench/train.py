@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
 from bench.common import Timer, add_report_args, machine, markdown_table, report
 from models.data import hsk_pairs
-from models.threads import set_threads
 from models.train import TrainConfig, train_model
 
 
@@ -41,7 +36,7 @@ def bench_device(device: torch.device, args) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CPU, then CUDA when present")
-    p.add_argument("--threads", type=int, default=2, help="torch threads per operation (NumPy's BLAS: one, models/threads.py)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads per operation")
     p.add_argument("--pairs", type=int, help="train on the first N training pairs (default: all)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--scorer", default="additive")
@@ -49,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", default="wall", choices=["wall", "cpu"], help="cpu: this process's CPU time (for a loaded machine)")
     add_report_args(p)
     args = p.parse_args(argv)
-    set_threads(args.threads)
+    torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("CUDA was asked for but no CUDA device is available")
     kinds = ["cpu", "cuda"] if args.device == "auto" else [args.device]

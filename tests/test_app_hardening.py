@@ -233,7 +233,7 @@ def injected(page) -> list[str]:
 @pytest.mark.browser
 def test_the_injection_checks_catch_an_interpreted_injection() -> None:
     _chromium_or_skip()
-    from tests.app_server import browser_page
+    from webapp.harness import browser_page
 
     dialogs: list[str] = []
     with browser_page() as (page, _problems):
@@ -246,7 +246,7 @@ def test_the_injection_checks_catch_an_interpreted_injection() -> None:
 @pytest.mark.browser
 def test_text_that_looks_like_html_is_never_interpreted_in_the_browser(tiny_checkpoint_dir: Path) -> None:
     _chromium_or_skip()
-    from tests.app_server import app_server, browser_page, open_app, type_sentence, wait_idle
+    from webapp.harness import app_server, browser_page, open_app, type_sentence, wait_idle
 
     dialogs: list[str] = []
     with app_server(tiny_checkpoint_dir) as url, browser_page() as (page, _problems):

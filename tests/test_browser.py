@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from models.checkpoint import save_checkpoint
-from tests.app_server import CHROMIUM, app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap, wait_idle
 from tests.conftest import make_translator
 from webapp import registry
+from webapp.harness import CHROMIUM, app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap, wait_idle
 
 REQUIRED = os.environ.get("ATTNVIZ_REQUIRE_BROWSER") == "1"  # set by .ci/run: a missing browser fails, never skips
 pytestmark = [

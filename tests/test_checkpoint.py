@@ -56,14 +56,14 @@ def test_loading_makes_no_weights_only_to_overwrite_them(monkeypatch, tiny_check
     """The model is built on the meta device and given the checkpoint's weights (an upload loads
     in a session: no second set of weights, no random initialisation), the output layer tied."""
     built: list[set[str]] = []  # the devices of each model's weights as it is built
-    real = checkpoint.Seq2Seq
+    real = checkpoint.build_model
 
     def building(config):
         model = real(config)
         built.append({p.device.type for p in model.parameters()})
         return model
 
-    monkeypatch.setattr(checkpoint, "Seq2Seq", building)
+    monkeypatch.setattr(checkpoint, "build_model", building)
     model = load_checkpoint(tiny_checkpoint.read_bytes()).model
     assert built and all(devices == {"meta"} for devices in built)
     assert all(p.device.type == "cpu" and p.dtype == torch.float32 and p.requires_grad for p in model.parameters())

@@ -30,7 +30,7 @@ def test_beam_returns_hypotheses_each_with_its_attention():
         assert h.attention.shape == (len(h.tokens), len(r.source_tokens))
         np.testing.assert_allclose(h.attention.sum(-1), 1.0, atol=1e-5)
         np.testing.assert_allclose(np.log(h.token_probs).sum(), h.score, rtol=1e-4, atol=1e-4)
-    assert r.strategy == "beam-4"
+    assert str(r.strategy) == "beam-4" and r.strategy.beam == 4
 
 
 def test_decoding_always_ends_at_the_length_cap():
@@ -76,11 +76,12 @@ def test_teacher_forcing_all_at_once_equals_step_by_step(scorer):
     src = torch.tensor([[4, 5, 6, 3], [7, 8, 3, 0]])
     lengths = torch.tensor([4, 3])
     tgt = torch.tensor([[4, 5, 3], [6, 3, 0]])
-    logits, weights, probs, _ = model(src, lengths, tgt)
+    fwd = model(src, lengths, tgt)
     enc = model.encode(src, lengths)
-    state, y = model.decoder.start(enc.s0), torch.full((2,), 2)
+    state, y = model.start(enc), torch.full((2,), 2)
     for t in range(tgt.size(1)):
-        lg, state, w, p = model.decoder.step(y, state, enc.keys, enc.values, enc.mask)
-        torch.testing.assert_close(lg, logits[:, t], atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(w, weights[:, t], atol=1e-6, rtol=1e-5)
+        step = model.step(y, state, enc)
+        state = step.state
+        torch.testing.assert_close(step.logits, fwd.logits[:, t], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(step.maps["cross"], fwd.maps["cross"][:, :, :, t], atol=1e-6, rtol=1e-5)
         y = tgt[:, t]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,7 @@ import torch
 from models.aligner import METHODS, best_method, load_links, load_training_alignments, run_eflomal, stored_scores
 from models.alignments import write_pharaoh
 from models.data import Pair
+from models.result import AttentionMap
 from models.evaluate import evaluate
 from models.train import _tensors, guided_alignment_loss, linked_context_loss
 
@@ -63,7 +66,7 @@ def test_alignment_tensor_puts_link_i_j_in_target_row_j_and_leaves_end_rows_empt
 def test_guided_loss_reaches_the_scorer_in_soft_and_hard_attention(mode):
     model = make_translator("additive", mode).model.train()
     src, lengths, tgt, align = _tensors([([4, 5, 6, 2], [4, 5, 2], {(0, 0), (2, 1)})], torch.device("cpu"))
-    probs = model(src, lengths, tgt).probs
+    probs = model.alignment_of(model(src, lengths, tgt).maps)
     guided_alignment_loss(probs, align).backward()
     grads = [p.grad for p in model.decoder.attention.scorer.parameters()]
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
@@ -176,7 +179,9 @@ def test_evaluate_scores_attention_as_alignment_like_a_hand_count(monkeypatch):
         ]
     )
     given_word = attention[:, [1, 0, 2, 3, 4]]  # the posterior's row argmaxes: 1, 1, 0, 2, (3/4)
-    monkeypatch.setattr(tr, "force", lambda src, tgt, posterior=False: torch.tensor(given_word if posterior else attention))
+    forced = tr.force(tr.source_tokens("I love you .")[0], list("我爱你。"))
+    hyp = replace(forced.best, attention=attention, maps=forced.best.maps | {"posterior": AttentionMap("posterior", given_word[None, None])})
+    monkeypatch.setattr(tr, "force", lambda src, tgt: replace(forced, hypotheses=[hyp]))
     out = evaluate(tr, [Pair("I love you .", "我爱你。", "toy-1")], {"toy-1": {(0, 0), (1, 1)}})
     # links {(0,0), (0,1), (1,2)}; restricted to targets 0 and 1: {(0,0), (0,1)}, 1 hit
     assert (out["precision"], out["recall"], out["aer"]) == (0.5, 0.5, 0.5)
