@@ -65,15 +65,41 @@ def cmd_train(args) -> int:
 
 
 def cmd_translate(args) -> int:
+    if (args.text is None) == (args.input is None):
+        raise ValueError("give a sentence to translate, or --input FILE (- for standard input), not both")
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
-    res = tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed)
+    if args.text is not None:
+        _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed))
+        return 0
+    fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    with fh:
+        lines = [line.rstrip("\r\n") for line in fh]
+    readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
+    if args.json or args.beam > 1 or args.hard_inference == "sample":
+        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference=args.hard_inference, seed=args.seed) for i in readable}
+        for i in range(len(lines)):
+            if i in out:
+                _print_translation(tr, args, out[i])
+            else:
+                print(json.dumps({"error": "no readable tokens", "line": i + 1}) if args.json else "")
+        return 0
+    texts = dict(zip(readable, tr.translate_batch([lines[i] for i in readable])))
+    for i in range(len(lines)):
+        print(texts.get(i, ""))
+    skipped = len(lines) - len(readable)
+    if skipped:
+        print(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
+    return 0
+
+
+def _print_translation(tr, args, res) -> None:
+    """One result: its translation, or with --json one line of the result schema (models.result)."""
     if args.json:
         print(json.dumps(res.to_json() | {"device": str(tr.device)}, ensure_ascii=False))
-    else:
-        if res.truncated_from:
-            print(f"note: input cut from {res.truncated_from} to {len(res.source_tokens) - 1} tokens", file=sys.stderr)
-        print(res.translation)
-    return 0
+        return
+    if res.truncated_from:
+        print(f"note: input cut from {res.truncated_from} to {len(res.source_tokens) - 1} tokens", file=sys.stderr)
+    print(res.translation)
 
 
 def cmd_evaluate(args) -> int:
@@ -185,14 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="output .safetensors path")
     t.set_defaults(func=cmd_train)
 
-    tr = sub.add_parser("translate", help="translate one sentence")
+    tr = sub.add_parser("translate", help="translate a sentence, or a file of sentences (one per line)")
     tr.add_argument("--checkpoint", required=True)
     tr.add_argument("--beam", type=int, default=1)
     tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax")
     tr.add_argument("--seed", type=int, help="seed for sampled hard attention")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    tr.add_argument("--json", action="store_true")
-    tr.add_argument("text")
+    tr.add_argument("--json", action="store_true", help="one JSON object per sentence: tokens, every attention map with its dims, probabilities")
+    tr.add_argument("--input", metavar="FILE", help="translate every line of FILE (- for standard input), one translation per line")
+    tr.add_argument("text", nargs="?")
     tr.set_defaults(func=cmd_translate)
 
     e = sub.add_parser("evaluate", help="BLEU, chrF, AER and attention statistics on a split")
@@ -209,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="assets/alignments")
     r.set_defaults(func=cmd_references)
 
-    a = sub.add_parser("align", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")
+    a = sub.add_parser("eflomal", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")
     a.add_argument("--out", default="assets/alignments")
     a.set_defaults(func=cmd_align)
     b = sub.add_parser("bundle", help="retrain every bundled model, then regenerate the README results table")

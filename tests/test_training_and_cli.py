@@ -153,3 +153,23 @@ def test_replace_block_rewrites_only_between_the_markers(tmp_path):
     assert readme.read_text() == "intro\n<!-- x:start -->\nnew table\n<!-- x:end -->\noutro\n"
     with pytest.raises(ValueError, match="lacks"):
         replace_block(readme, "<!-- y:start -->", "<!-- y:end -->", "t")
+
+
+def test_translate_reads_a_file_and_writes_one_line_per_line(tiny_checkpoint, tmp_path, capsys):
+    from models.cli import main
+
+    src = tmp_path / "in.txt"
+    src.write_text("I love you .\n\nwe like tea .\n", encoding="utf-8")
+    assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src)]) == 0
+    lines = capsys.readouterr().out.split("\n")[:-1]
+    tr = load_checkpoint(tiny_checkpoint)
+    assert lines == [tr.translate("I love you .").translation, "", tr.translate("we like tea .").translation]
+    assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src), "--json", "--beam", "2"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[1] == {"error": "no readable tokens", "line": 2}
+    first = rows[0]
+    assert first["translation"] == tr.translate("I love you .", beam=2).translation
+    cross = next(m for m in first["maps"] if m["name"] == "cross")
+    assert cross["kind"] == "cross" and cross["dims"] == ["layer", "head", "query", "key"]
+    assert cross["shape"] == [1, 1, len(first["target_tokens"]), len(first["source_tokens"])]
+    assert first["attention"] == cross["values"][0][0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.result import DecodeResult, Hypothesis
+from models.result import DecodeResult, Hypothesis, Strategy
 
 TRICKY = ["<script>alert(1)</script>", "$x$", "*a*", "_b_", "&amp;", "猫", "😀", "the", "the"]
 
@@ -43,7 +43,7 @@ def make_result(
         direction=direction,
         scorer="additive",
         mode="soft",
-        strategy="greedy" if hypotheses == 1 else f"beam-{hypotheses}",
+        strategy=Strategy(beam=hypotheses),
     )
 
 

@@ -30,25 +30,9 @@ def attention_csv(result: DecodeResult, hypothesis: int = 0) -> str:
 
 
 def attention_json(result: DecodeResult, hypothesis: int = 0) -> str:
-    """source_tokens, target_tokens, attention (T, S) rows, translation, token_probs, finished,
-    scorer, mode, direction, strategy, cells (what the rows hold: "attention" or "posterior")
-    and the hypothesis index, as UTF-8 JSON."""
-    hyp = pick(result, hypothesis)
-    data = {
-        "source_tokens": result.source_tokens,
-        "target_tokens": hyp.tokens,
-        "attention": [[round(float(w), 6) for w in row] for row in hyp.attention],
-        "translation": hyp.text,
-        "token_probs": [round(float(p), 6) for p in hyp.token_probs],
-        "finished": hyp.finished,
-        "scorer": result.scorer,
-        "mode": result.mode,
-        "direction": result.direction,
-        "strategy": result.strategy,
-        "cells": result.cells,
-        "hypothesis": hypothesis,
-    }
-    return json.dumps(data, ensure_ascii=False, indent=1)
+    """The result in its one JSON schema (``DecodeResult.to_json``: tokens, the drawn matrix as
+    ``attention``, every attention map with its kind and dims), as UTF-8 JSON."""
+    return json.dumps(result.to_json(hypothesis), ensure_ascii=False, indent=1)
 
 
 def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2.0) -> bytes | None:
