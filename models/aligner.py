@@ -20,9 +20,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .alignments import AlignmentScore, Links, flip, read_pharaoh, restrict, write_pharaoh
+from .alignments import AlignmentScore, Links, Reference, flip, read_pharaoh, write_pharaoh
 from .data import Pair
-from .tokenize import Tokenizer, is_word
+from .tokenize import Tokenizer
 
 ALIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "alignments"
 TRAIN_FILE = "train.eflomal-gdfa.en-zh"
@@ -115,34 +115,23 @@ def run_eflomal(src: list[list[str]], tgt: list[list[str]], n_samplers: int = 3)
         return read_pharaoh(fwd), read_pharaoh(rev)
 
 
-def word_links(links: Links, src_tokens: list[str], tgt_tokens: list[str]) -> Links:
-    """Only links between two words (no punctuation), as attention is read in evaluation."""
-    return {(i, j) for i, j in links if is_word(src_tokens[i]) and is_word(tgt_tokens[j])}
+def score_links(predicted: list[Links], references: list[Reference], keys: list[str] | None = None) -> AlignmentScore:
+    """Links scored against sure/possible references, sentence by sentence (``keys`` name them)."""
+    score = AlignmentScore()
+    for n, (pred, ref) in enumerate(zip(predicted, references)):
+        score.add(pred, ref, keys[n] if keys else None)
+    return score
 
 
-def score_links(
-    predicted: list[Links], references: list[Links], src_tokens: list[list[str]], tgt_tokens: list[list[str]], keys: list[str] | None = None
-) -> tuple[AlignmentScore, AlignmentScore]:
-    """Word links scored restricted to target words that have a reference link (the headline
-    ``aer`` of models.evaluate), and over all words; ``keys`` name the sentences."""
-    restricted, every = AlignmentScore(), AlignmentScore()
-    for n, (pred, ref, s, t) in enumerate(zip(predicted, references, src_tokens, tgt_tokens)):
-        words = word_links(pred, s, t)
-        restricted.add(restrict(words, ref), ref, keys[n] if keys else None)
-        every.add(words, ref)
-    return restricted, every
-
-
-def summary(scores: tuple[AlignmentScore, AlignmentScore]) -> dict[str, float]:
-    """Precision, recall and AER of ``score_links``' restricted score, ``aer_all`` of the other."""
-    r, every = scores
-    return {"precision": round(r.precision, 4), "recall": round(r.recall, 4), "aer": round(r.aer, 4), "aer_all": round(every.aer, 4)}
+def summary(score: AlignmentScore) -> dict[str, float]:
+    """Precision, recall and AER of ``score_links``' score."""
+    return {"precision": round(score.precision, 4), "recall": round(score.recall, 4), "aer": round(score.aer, 4)}
 
 
 def align_hsk(out: str | Path = ALIGNMENTS_DIR, n_samplers: int = 3) -> dict[str, dict[str, float]]:
     """Align all HSK pairs with eflomal, write the Pharaoh and ids files to ``out`` and return
-    the scores of every method on the test split against the gloss-derived references."""
-    from .data import hsk_references, hsk_splits
+    the scores of every method on the test split against the gold references."""
+    from .data import hsk_gold, hsk_splits
 
     splits = hsk_splits()
     order = [(split, e) for split in ("train", "dev", "test") for e in splits[split]]
@@ -159,10 +148,9 @@ def align_hsk(out: str | Path = ALIGNMENTS_DIR, n_samplers: int = 3) -> dict[str
         for method in ("gdfa",) if split == "train" else METHODS:
             write_pharaoh(out / f"{split}.eflomal-{method}.en-zh", by_method[method][start:stop])
         start = stop
-    refs = hsk_references("en-zh")
+    gold = hsk_gold("en-zh", out)
     test = slice(len(order) - len(splits["test"]), len(order))
-    ref_list = [refs[e.id] for e in splits["test"]]
-    return {m: summary(score_links(by_method[m][test], ref_list, en[test], zh[test])) for m in METHODS}
+    return {m: summary(score_links(by_method[m][test], [gold[e.id] for e in splits["test"]])) for m in METHODS}
 
 
 def _read_with_ids(path: Path) -> dict[str, Links]:
@@ -184,8 +172,8 @@ def load_links(split: str, method: str = "gdfa", direction: str = "en-zh", path:
 
 
 def stored_scores(
-    pairs: list[Pair], references: dict[str, Links], direction: str, path: str | Path = ALIGNMENTS_DIR
-) -> dict[str, tuple[AlignmentScore, AlignmentScore]]:
+    pairs: list[Pair], references: dict[str, Reference], direction: str, path: str | Path = ALIGNMENTS_DIR
+) -> dict[str, AlignmentScore]:
     """``score_links`` of the stored eflomal links of every method, by method, on those ``pairs``
     that have stored dev/test links and a reference (sentences keyed by pair id); {} when there
     are none."""
@@ -198,15 +186,13 @@ def stored_scores(
         scored = [p for p in pairs if p.id in links and p.id in references]
         if not scored:
             return {}
-        src = [_TOKENIZER.tokenize(p.src) for p in scored]
-        tgt = [_TOKENIZER.tokenize(p.tgt) for p in scored]
-        out[method] = score_links([links[p.id] for p in scored], [references[p.id] for p in scored], src, tgt, [p.id for p in scored])
+        out[method] = score_links([links[p.id] for p in scored], [references[p.id] for p in scored], [p.id for p in scored])
     return out
 
 
-def best_method(scores: dict[str, tuple[AlignmentScore, AlignmentScore]]) -> str:
-    """The symmetrisation with the lowest (restricted) AER in ``stored_scores``' result."""
-    return min(SYMMETRISATIONS, key=lambda m: scores[m][0].aer)
+def best_method(scores: dict[str, AlignmentScore]) -> str:
+    """The symmetrisation with the lowest AER in ``stored_scores``' result."""
+    return min(SYMMETRISATIONS, key=lambda m: scores[m].aer)
 
 
 def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None) -> dict[str, Links]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -115,41 +116,63 @@ def read_pharaoh(path: str | Path) -> list[Links]:
     return out
 
 
+class Reference(NamedTuple):
+    """A reference alignment of one sentence pair: sure links S and possible links P ⊇ S
+    (Och & Ney 2003). An automatic reference has S = P."""
+
+    sure: frozenset[tuple[int, int]]
+    possible: frozenset[tuple[int, int]]
+
+    @classmethod
+    def of(cls, links: Links | Reference) -> Reference:
+        """A Reference from plain links (S = P) or as it is."""
+        if isinstance(links, Reference):
+            return links
+        return cls(frozenset(links), frozenset(links))
+
+    def flipped(self) -> Reference:
+        return Reference(frozenset(flip(self.sure)), frozenset(flip(self.possible)))
+
+
 @dataclass
 class AlignmentScore:
-    """Counts summed over a corpus; precision, recall and AER (sure = possible = reference).
-    Sentences added with a ``key`` keep their own counts, for ``paired_bootstrap``."""
+    """Counts summed over a corpus: |A∩S|, |A∩P|, |A|, |S| for predicted links A and a
+    reference of sure links S and possible links P ⊇ S. precision = |A∩P| / |A|, recall =
+    |A∩S| / |S|, AER = 1 − (|A∩S| + |A∩P|) / (|A| + |S|). Sentences added with a ``key`` keep
+    their own counts, for ``paired_bootstrap``."""
 
-    hits: int = 0
-    predicted: int = 0
-    reference: int = 0
-    sentences: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # key -> (hits, predicted, reference)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))  # (A∩S, A∩P, A, S)
+    sentences: dict[str, np.ndarray] = field(default_factory=dict)  # key -> its counts (4,)
 
-    def add(self, predicted: Links, reference: Links, key: str | None = None) -> None:
-        counts = (len(predicted & reference), len(predicted), len(reference))
-        self.hits += counts[0]
-        self.predicted += counts[1]
-        self.reference += counts[2]
+    def add(self, predicted: Links, reference: Links | Reference, key: str | None = None) -> None:
+        ref = Reference.of(reference)
+        counts = np.array([len(predicted & ref.sure), len(predicted & ref.possible), len(predicted), len(ref.sure)])
+        self.counts += counts
         if key is not None:
             self.sentences[key] = counts
 
     @property
+    def reference(self) -> int:
+        """Sure reference links counted."""
+        return int(self.counts[3])
+
+    @property
     def precision(self) -> float:
-        return self.hits / self.predicted if self.predicted else 0.0
+        return float(self.counts[1] / self.counts[2]) if self.counts[2] else 0.0
 
     @property
     def recall(self) -> float:
-        return self.hits / self.reference if self.reference else 0.0
+        return float(self.counts[0] / self.counts[3]) if self.counts[3] else 0.0
 
     @property
     def aer(self) -> float:
-        return float(_aer(np.array([self.hits, self.predicted, self.reference])))
+        return float(_aer(self.counts))
 
 
 def _aer(counts: np.ndarray) -> np.ndarray:
-    """AER of (..., 3) counts (hits, predicted, reference); 1 where there is nothing to count."""
-    total = counts[..., 1] + counts[..., 2]
-    return np.where(total > 0, 1.0 - 2.0 * counts[..., 0] / np.maximum(total, 1), 1.0)
+    """AER of (..., 4) counts (A∩S, A∩P, A, S); 1 where there is nothing to count."""
+    total = counts[..., 2] + counts[..., 3]
+    return np.where(total > 0, 1.0 - (counts[..., 0] + counts[..., 1]) / np.maximum(total, 1), 1.0)
 
 
 def paired_bootstrap(a: AlignmentScore, b: AlignmentScore, samples: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -159,7 +182,7 @@ def paired_bootstrap(a: AlignmentScore, b: AlignmentScore, samples: int = 2000, 
     keys = sorted(a.sentences.keys() & b.sentences.keys())
     if not keys:
         raise ValueError("the two scores share no sentence")
-    A = np.array([a.sentences[k] for k in keys])  # (N, 3)
+    A = np.array([a.sentences[k] for k in keys])  # (N, 4)
     B = np.array([b.sentences[k] for k in keys])
     draws = np.random.default_rng(seed).integers(0, len(keys), size=(samples, len(keys)))  # (samples, N)
     diff = _aer(A[draws].sum(axis=1)) - _aer(B[draws].sum(axis=1))  # (samples,)
@@ -167,32 +190,30 @@ def paired_bootstrap(a: AlignmentScore, b: AlignmentScore, samples: int = 2000, 
     return {"diff": float(_aer(A.sum(0)) - _aer(B.sum(0))), "low": float(low), "high": float(high), "a_better": float((diff < 0).mean())}
 
 
+def bootstrap_interval(score: AlignmentScore, samples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of one score's AER from resampling its keyed sentences."""
+    C = np.array(list(score.sentences.values()))  # (N, 4)
+    draws = np.random.default_rng(seed).integers(0, len(C), size=(samples, len(C)))
+    low, high = np.percentile(_aer(C[draws].sum(axis=1)), [2.5, 97.5])
+    return float(low), float(high)
+
+
 def attention_links(attention: np.ndarray, src_tokens: list[str], tgt_tokens: list[str], shift: int = 0) -> Links:
-    """Read attention (T', S) as alignment: each target word links to its argmax source token,
-    when that token is a word. ``shift`` = 1 reads the row one decoder step later."""
+    """Read attention (T', S) as alignment: each target token links to its argmax source token
+    (none when that is the source end token). ``shift`` = 1 reads the row one decoder step
+    later (Shift-Att, Chen et al. 2020)."""
     links: Links = set()
-    for j, tok in enumerate(tgt_tokens):
+    for j in range(len(tgt_tokens)):
         row = j + shift
-        if not is_word(tok) or row >= attention.shape[0]:
+        if row >= attention.shape[0]:
             continue
         i = int(np.argmax(attention[row]))
-        if i < len(src_tokens) and is_word(src_tokens[i]):
+        if i < len(src_tokens):
             links.add((i, j))
     return links
 
 
 def diagonal_links(src_tokens: list[str], tgt_tokens: list[str]) -> Links:
-    """The diagonal guess: target word j links to source position j * (S-1)/(T-1)."""
+    """The diagonal guess: target token j links to source position j * (S-1)/(T-1)."""
     S, T = len(src_tokens), len(tgt_tokens)
-    links: Links = set()
-    for j, tok in enumerate(tgt_tokens):
-        i = round(j * (S - 1) / max(T - 1, 1)) if S else 0
-        if S and is_word(tok) and is_word(src_tokens[i]):
-            links.add((i, j))
-    return links
-
-
-def restrict(links: Links, reference: Links) -> Links:
-    """Only links whose target word has a reference link."""
-    linked = {j for _, j in reference}
-    return {(i, j) for i, j in links if j in linked}
+    return {(round(j * (S - 1) / max(T - 1, 1)), j) for j in range(T)} if S else set()

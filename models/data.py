@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .alignments import Reference
+
 SPLIT_SEED = 2024
 SPLIT_FRACTIONS = (0.90, 0.05, 0.05)  # train, dev, test
 MAX_TSV_PAIRS = 2_000_000
@@ -78,7 +80,7 @@ def hsk_pairs(direction: str) -> dict[str, list[Pair]]:
     }
 
 
-def read_tsv(path: str | Path, max_pairs: int | None = None) -> list[Pair]:
+def read_tsv(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> list[Pair]:
     """One ``source<TAB>target`` pair per line; blank lines skipped. Raises ValueError on bad lines."""
     pairs = []
     with open(path, encoding="utf-8") as fh:
@@ -92,8 +94,8 @@ def read_tsv(path: str | Path, max_pairs: int | None = None) -> list[Pair]:
             pairs.append(Pair(parts[0].strip(), parts[1].strip(), f"line{n}"))
             if len(pairs) >= min(max_pairs or MAX_TSV_PAIRS, MAX_TSV_PAIRS):
                 break
-    if len(pairs) < 3:
-        raise ValueError(f"{path}: need at least 3 pairs, found {len(pairs)}")
+    if len(pairs) < min_pairs:
+        raise ValueError(f"{path}: need at least {min_pairs} pairs, found {len(pairs)}")
     return pairs
 
 
@@ -105,8 +107,23 @@ def tsv_splits(pairs: list[Pair], seed: int = SPLIT_SEED) -> dict[str, list[Pair
     return {"train": items[n_dev:], "dev": items[:n_dev], "test": []}
 
 
+def hsk_gold(direction: str, path: str | Path | None = None) -> dict[str, Reference]:
+    """The hand-made gold alignments (sure and possible links) of the HSK dev and test pairs,
+    keyed by id, in ``direction``'s (source, target) order (docs/alignment-guidelines.md)."""
+    from .aligner import ALIGNMENTS_DIR, _read_with_ids
+
+    folder = Path(path or ALIGNMENTS_DIR)
+    out = {}
+    for split in ("dev", "test"):
+        sure = _read_with_ids(folder / f"{split}.gold-sure.en-zh")
+        possible = _read_with_ids(folder / f"{split}.gold-possible.en-zh")
+        out |= {k: Reference(frozenset(sure[k]), frozenset(possible[k] | sure[k])) for k in sure}
+    return {k: v.flipped() for k, v in out.items()} if direction == "zh-en" else out
+
+
 def hsk_references(direction: str) -> dict[str, set[tuple[int, int]]]:
-    """Gloss-derived reference links for every HSK pair, keyed by id, in ``direction``."""
+    """Links of the gloss rule (models.alignments.reference_links, an automatic aligner) for
+    every HSK pair, keyed by id, in ``direction``."""
     from .alignments import flip, reference_links
 
     refs = {e.id: reference_links(e.en, e.zh, e.zh_words) for e in load_hsk()}

@@ -10,7 +10,7 @@ import numpy as np
 import sacrebleu
 
 from .aligner import best_method, stored_scores
-from .alignments import AlignmentScore, Links, attention_links, diagonal_links, paired_bootstrap, restrict
+from .alignments import AlignmentScore, Links, Reference, attention_links, bootstrap_interval, diagonal_links, paired_bootstrap
 from .data import Pair
 
 
@@ -34,23 +34,25 @@ def attention_stats(attention: np.ndarray) -> dict[str, float]:
 def evaluate(
     translator,
     pairs: list[Pair],
-    references: dict[str, Links] | None = None,
+    references: dict[str, Reference] | None = None,
     beam: int = 1,
     progress: Callable[[int, int], None] | None = None,
     also_beam: int | None = None,
+    gloss: dict[str, Links] | None = None,
 ) -> dict:
-    """Evaluate on ``pairs``; alignment metrics need ``references`` (pair id -> links).
+    """Evaluate on ``pairs``; alignment metrics need ``references`` (pair id -> sure/possible
+    links: the HSK gold).
 
     Translations are made one sentence at a time (timed: ``ms_per_sentence``). Attention
-    metrics use the model's attention when fed the reference translation (teacher forcing);
-    ``aer`` counts only target words that have a reference link, ``aer_all`` every word,
-    ``aer_next`` reads each word's alignment from the next decoder step, ``aer_posterior`` from the
-    alignment posterior given the word (``Family.posterior``, where the family has one). With HSK references,
-    ``eflomal_aer``/``eflomal_aer_all`` score the stored eflomal links of the same pairs
-    (best symmetrisation, named in ``eflomal_method``), and ``posterior_vs_eflomal`` is the
-    posterior's AER minus eflomal's with the 95% interval of a paired bootstrap over sentences
-    (``_low``, ``_high``). ``also_beam`` = k adds ``bleu_beamk``
-    and ``chrf_beamk`` from beam search with k beams.
+    metrics read the model's attention when fed the reference translation (teacher forcing):
+    ``aer`` is the AER of the family's alignment reading (each target token to its argmax
+    source token), ``aer_shift`` reads it one decoder step later (Shift-Att), ``aer_posterior``
+    the alignment posterior (families that have one), each with its 95% bootstrap interval
+    (``_low``, ``_high``); ``diagonal_aer`` the diagonal guess and, given ``gloss`` links, the
+    gloss rule's AER (``gloss_aer``). With stored eflomal links, ``eflomal_aer`` is its best
+    symmetrisation (``eflomal_method``) and ``best_vs_eflomal`` the best model reading's AER
+    minus eflomal's with the 95% interval of a paired bootstrap over sentences. ``also_beam``
+    = k adds ``bleu_beamk`` and ``chrf_beamk`` from beam search with k beams.
     """
     hyps, times = [], []
     for n, p in enumerate(pairs):
@@ -71,7 +73,7 @@ def evaluate(
         beamed = [translator.translate(p.src, beam=also_beam).translation for p in pairs]
         b, c = bleu_chrf(beamed, [p.tgt for p in pairs], translator.tgt_lang)
         out |= {f"bleu_beam{also_beam}": round(b, 2), f"chrf_beam{also_beam}": round(c, 2)}
-    scores = {k: AlignmentScore() for k in ("attn", "attn_all", "attn_next", "posterior", "diag", "diag_all")}
+    scores = {k: AlignmentScore() for k in ("attn", "shift", "posterior", "diagonal", "gloss")}
     stats = []
     for p in pairs:
         src, _ = translator.source_tokens(p.src)
@@ -82,39 +84,35 @@ def evaluate(
         if references is None or p.id not in references:
             continue
         ref = references[p.id]
-        links = attention_links(attn, src[:-1], tgt)
-        diag = diagonal_links(src[:-1], tgt)
-        scores["attn"].add(restrict(links, ref), ref)
-        scores["attn_all"].add(links, ref)
-        scores["attn_next"].add(restrict(attention_links(attn, src[:-1], tgt, shift=1), ref), ref)
+        scores["attn"].add(attention_links(attn, src[:-1], tgt), ref, p.id)
+        scores["shift"].add(attention_links(attn, src[:-1], tgt, shift=1), ref, p.id)
         if "posterior" in forced.best.maps:
-            posterior = forced.best.maps["posterior"].matrix(0, 0)  # (T + 1, S)
-            scores["posterior"].add(restrict(attention_links(posterior, src[:-1], tgt), ref), ref, p.id)
-        scores["diag"].add(restrict(diag, ref), ref)
-        scores["diag_all"].add(diag, ref)
+            scores["posterior"].add(attention_links(forced.best.maps["posterior"].matrix(0, 0), src[:-1], tgt), ref, p.id)
+        scores["diagonal"].add(diagonal_links(src[:-1], tgt), ref, p.id)
+        if gloss is not None and p.id in gloss:
+            scores["gloss"].add(gloss[p.id], ref, p.id)
     for key in ("entropy", "final_token_share", "eos_share"):
         out[key] = round(statistics.mean(s[key] for s in stats), 4) if stats else 0.0
-    if scores["attn"].reference:
-        a = scores["attn"]
-        out |= {"precision": round(a.precision, 4), "recall": round(a.recall, 4), "aer": round(a.aer, 4)}
-        out["aer_all"] = round(scores["attn_all"].aer, 4)
-        out["aer_next"] = round(scores["attn_next"].aer, 4)
-        if scores["posterior"].reference:
-            out["aer_posterior"] = round(scores["posterior"].aer, 4)
-        d = scores["diag"]
-        out |= {"diagonal_precision": round(d.precision, 4), "diagonal_recall": round(d.recall, 4), "diagonal_aer": round(d.aer, 4)}
-        out["diagonal_aer_all"] = round(scores["diag_all"].aer, 4)
-        out["reference_links"] = a.reference
-        eflomal = stored_scores(pairs, references, translator.direction)
-        if eflomal and scores["posterior"].reference:
-            best = best_method(eflomal)
-            vs = paired_bootstrap(scores["posterior"], eflomal[best][0])
-            out |= {
-                "eflomal_aer": round(eflomal[best][0].aer, 4),
-                "eflomal_aer_all": round(eflomal[best][1].aer, 4),
-                "eflomal_method": best,
-                "posterior_vs_eflomal": round(vs["diff"], 4),
-                "posterior_vs_eflomal_low": round(vs["low"], 4),
-                "posterior_vs_eflomal_high": round(vs["high"], 4),
-            }
+    if not scores["attn"].sentences:
+        return out
+    a = scores["attn"]
+    out |= {"precision": round(a.precision, 4), "recall": round(a.recall, 4), "reference_links": a.reference}
+    names = {"attn": "aer", "shift": "aer_shift", "posterior": "aer_posterior", "diagonal": "diagonal_aer", "gloss": "gloss_aer"}
+    for key, name in names.items():
+        if scores[key].sentences:
+            low, high = bootstrap_interval(scores[key])
+            out |= {name: round(scores[key].aer, 4), f"{name}_low": round(low, 4), f"{name}_high": round(high, 4)}
+    eflomal = stored_scores(pairs, references, translator.direction)
+    if eflomal:
+        method = best_method(eflomal)
+        low, high = bootstrap_interval(eflomal[method])
+        out |= {"eflomal_aer": round(eflomal[method].aer, 4), "eflomal_aer_low": round(low, 4), "eflomal_aer_high": round(high, 4), "eflomal_method": method}
+        best = min(("attn", "shift", "posterior"), key=lambda k: scores[k].aer if scores[k].sentences else 2.0)
+        vs = paired_bootstrap(scores[best], eflomal[method])
+        out |= {
+            "best_reading": names[best],
+            "best_vs_eflomal": round(vs["diff"], 4),
+            "best_vs_eflomal_low": round(vs["low"], 4),
+            "best_vs_eflomal_high": round(vs["high"], 4),
+        }
     return out

@@ -62,7 +62,7 @@ that word. It is read from the same model and is usually the better alignment, b
 used while translating. Treat every figure as a view of what the model read, and check claims against references:
 """
 )
-st.page_link("pages/translate.py", label="Translate: overlay the reference links and eflomal's links of a test sentence on the heatmap", icon=":material/translate:")
+st.page_link("pages/translate.py", label="Translate: overlay the hand-made gold links and eflomal's links of a test sentence on the heatmap", icon=":material/translate:")
 st.page_link("pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
 st.page_link("pages/evaluate.py", label="Evaluate: alignment error rate of attention and of the posterior, next to eflomal and a diagonal baseline", icon=":material/analytics:")
 st.page_link("pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")

@@ -74,7 +74,7 @@ def panel(label: str, own_result, shown_result, key: str) -> None:
     with state.guarded(f"Drawing {label}"):
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
-        links = set(example.links) if reference is not None and words(shown_result.best) == reference else None
+        links = example.links if reference is not None and words(shown_result.best) == reference else None
         fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
         views.chart(fig, key)
         downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")

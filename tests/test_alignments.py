@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from models.aligner import score_links, summary, symmetrise
-from models.alignments import AlignmentScore, flip, paired_bootstrap, read_pharaoh, reference_links, restrict, write_pharaoh
+from models.alignments import (
+    AlignmentScore,
+    Reference,
+    attention_links,
+    bootstrap_interval,
+    flip,
+    paired_bootstrap,
+    read_pharaoh,
+    reference_links,
+    write_pharaoh,
+)
 
 HE = "(third-person singular) (since the early 20th century, usu. male) he; him; his; (bound form) other; another; some other (as in 他日[ta1 ri4] and 他人[ta1 ren2])"
 
@@ -35,7 +46,7 @@ def test_alignment_score_sums_counts_over_sentences():
     score.add({(0, 0), (1, 1), (2, 2), (3, 0)}, {(0, 0), (1, 1), (2, 3)})
     assert (score.precision, score.recall, score.aer) == pytest.approx((2 / 4, 2 / 3, 1 - 4 / 7))
     score.add(set(), {(0, 1)})
-    assert (score.hits, score.predicted, score.reference) == (2, 4, 4)
+    assert list(score.counts) == [2, 2, 4, 4]  # A∩S, A∩P, A, S
     assert (score.precision, score.recall, score.aer) == pytest.approx((0.5, 0.5, 0.5))
 
 
@@ -55,16 +66,35 @@ def test_paired_bootstrap_gives_the_aer_difference_and_an_interval_around_it():
         paired_bootstrap(good, AlignmentScore())
 
 
-def test_restrict_keeps_only_links_of_target_words_with_a_reference_link():
-    assert restrict({(0, 0), (1, 1), (2, 2), (3, 0)}, {(0, 0), (1, 1), (2, 3)}) == {(0, 0), (1, 1), (3, 0)}
+def test_aer_with_sure_and_possible_links_matches_a_hand_count():
+    # S = {(0,0), (1,1)}, P = S + {(2,1), (3,3)}; A = {(0,0), (2,1), (3,2)}
+    ref = Reference(frozenset({(0, 0), (1, 1)}), frozenset({(0, 0), (1, 1), (2, 1), (3, 3)}))
+    score = AlignmentScore()
+    score.add({(0, 0), (2, 1), (3, 2)}, ref)
+    # |A∩S| = 1, |A∩P| = 2, |A| = 3, |S| = 2: AER = 1 - 3/5, precision 2/3, recall 1/2
+    assert score.aer == pytest.approx(0.4)
+    assert (score.precision, score.recall) == (pytest.approx(2 / 3), 0.5)
+    perfect = AlignmentScore()
+    perfect.add({(0, 0), (1, 1), (3, 3)}, ref)  # possible links cost nothing, sure ones all found
+    assert perfect.aer == 0.0
+    plain = AlignmentScore()
+    plain.add({(0, 0), (2, 1)}, {(0, 0), (1, 1)})  # plain links: S = P
+    assert plain.aer == pytest.approx(1 - 2 / 4)
+    assert summary(score_links([{(0, 0), (2, 1), (3, 2)}], [ref])) == {"precision": 0.6667, "recall": 0.5, "aer": 0.4}
 
 
-def test_score_links_drops_punctuation_and_reports_restricted_and_all_word_aer():
-    src, tgt = ["I", "love", "you", "."], ["我", "爱", "你", "。"]
-    predicted = {(0, 0), (1, 2), (2, 1), (3, 3)}  # "." - "。" is not a word link
-    scores = summary(score_links([predicted], [{(0, 0), (1, 1)}], [src], [tgt]))
-    # restricted to targets 0 and 1: {(0,0), (2,1)}: 1 hit of 2 predicted, 2 reference links
-    assert scores == {"precision": 0.5, "recall": 0.5, "aer": 0.5, "aer_all": round(1 - 2 / 5, 4)}
+def test_bootstrap_interval_brackets_the_aer():
+    score = AlignmentScore()
+    for n in range(30):
+        score.add({(0, 0)} if n % 3 else {(0, 1)}, {(0, 0)}, f"s{n}")
+    low, high = bootstrap_interval(score)
+    assert low <= score.aer <= high and high - low > 0
+
+
+def test_attention_links_read_every_token_and_never_the_end_column():
+    attention = np.array([[0.8, 0.1, 0.1], [0.1, 0.2, 0.7], [0.2, 0.6, 0.2]])  # source a . </s>
+    assert attention_links(attention, ["a", "."], ["x", "。", "y"]) == {(0, 0), (1, 2)}
+    assert attention_links(attention, ["a", "."], ["x", "。"], shift=1) == {(1, 1)}
 
 
 def test_pharaoh_files_round_trip_with_empty_lines(tmp_path):

@@ -220,7 +220,7 @@ def test_picking_an_example_fills_the_box_and_offers_reference_links(app):
     assert_clean(at)
     assert at.toggle(key="translate_links").value
     names = [t.get("name", "") for t in charts(at)[0]["data"]]
-    assert any(n.startswith("reference") for n in names)
+    assert any(n.startswith("gold sure") for n in names)
     assert not any(n.startswith("eflomal") for n in names)
     at.toggle(key="translate_aligner_links").set_value(True).run()
     assert_clean(at)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-
 from dataclasses import replace
 
 import numpy as np
@@ -14,8 +13,8 @@ import torch
 from models.aligner import METHODS, best_method, load_links, load_training_alignments, run_eflomal, stored_scores
 from models.alignments import write_pharaoh
 from models.data import Pair
-from models.result import AttentionMap
 from models.evaluate import evaluate
+from models.result import AttentionMap
 from models.train import _tensors, guided_alignment_loss, linked_context_loss
 
 from .conftest import make_translator
@@ -161,8 +160,8 @@ def test_eflomal_summary_picks_the_best_symmetrisation_on_the_given_pairs(tmp_pa
     _write_split(tmp_path, "dev", [], {m: [] for m in METHODS})
     scores = stored_scores(pairs, refs, "en-zh", tmp_path)
     assert best_method(scores) == "grow-diag"
-    assert (scores["grow-diag"][0].aer, scores["grow-diag"][1].aer) == (0.0, 0.0)
-    assert scores["grow-diag"][0].sentences == {"t1": (3, 3, 3), "t2": (3, 3, 3)}  # (3, 3) is a link to "。": not a word
+    assert scores["grow-diag"].aer == pytest.approx(1 - 12 / 13)  # the link (3, 3) is not in the reference
+    assert {k: list(v) for k, v in scores["grow-diag"].sentences.items()} == {"t1": [3, 3, 4, 3], "t2": [3, 3, 3, 3]}
     assert stored_scores([Pair("a", "b", "other")], refs, "en-zh", tmp_path) == {}
 
 
@@ -183,11 +182,11 @@ def test_evaluate_scores_attention_as_alignment_like_a_hand_count(monkeypatch):
     hyp = replace(forced.best, attention=attention, maps=forced.best.maps | {"posterior": AttentionMap("posterior", given_word[None, None])})
     monkeypatch.setattr(tr, "force", lambda src, tgt: replace(forced, hypotheses=[hyp]))
     out = evaluate(tr, [Pair("I love you .", "我爱你。", "toy-1")], {"toy-1": {(0, 0), (1, 1)}})
-    # links {(0,0), (0,1), (1,2)}; restricted to targets 0 and 1: {(0,0), (0,1)}, 1 hit
-    assert (out["precision"], out["recall"], out["aer"]) == (0.5, 0.5, 0.5)
-    assert out["aer_all"] == 0.6  # 1 hit, 3 predicted, 2 reference: 1 - 2/5
-    assert out["aer_next"] == 0.0  # rows 1, 2 give (0,0), (1,1); (2,2) is restricted away
-    assert out["aer_posterior"] == 0.5  # {(1,0), (1,1)} restricted: 1 hit, 2 predicted, 2 reference
-    assert (out["diagonal_aer"], out["diagonal_aer_all"]) == (0.0, 0.2)
+    # links {(0,0), (0,1), (1,2), (2,3)}: 1 hit of 4 predicted, 2 reference links: 1 - 2/6
+    assert (out["precision"], out["recall"], out["aer"]) == (0.25, 0.5, 0.6667)
+    assert out["aer_shift"] == 0.3333  # rows 1..4 give (0,0), (1,1), (2,2), (3,3): 2 hits of 4
+    assert out["aer_posterior"] == 0.6667  # {(1,0), (1,1), (0,2), (2,3)}: 1 hit of 4
+    assert out["diagonal_aer"] == 0.3333  # {(0,0), (1,1), (2,2), (3,3)}
+    assert out["aer_low"] <= out["aer"] <= out["aer_high"]
     assert (out["final_token_share"], out["eos_share"]) == (0.24, 0.1)
     assert "eflomal_aer" not in out  # no stored eflomal links for this pair id

@@ -161,7 +161,7 @@ def test_heatmap_overlays_links_as_named_marker_traces_dropping_out_of_range_pai
     result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
     fig = heatmap_figure(result, reference_links={(0, 0), (2, 1), (9, 0)}, aligner_links={(1, 1)})
     ref, ali = fig.data[1], fig.data[2]
-    assert (ref.name, ali.name) == ("reference (2)", "eflomal (1)")
+    assert (ref.name, ali.name) == ("gold sure (2)", "eflomal (1)")
     assert list(zip(ref.x, ref.y)) == [(0, 0), (2, 1)]
     assert ref.marker.symbol != ali.marker.symbol
     x, y = ali.x[0], ali.y[0]

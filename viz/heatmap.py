@@ -5,12 +5,23 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from models.alignments import Links, Reference
 from models.result import DecodeResult
 
-from .style import ALIGNER_COLOR, CELL_PX, COLORSCALE, FONT_SIZE, REFERENCE_COLOR, TEXT_CELLS_MAX, matrix_height, styled_figure, token_axis
+from .style import (
+    ALIGNER_COLOR,
+    CELL_PX,
+    COLORSCALE,
+    FONT_SIZE,
+    POSSIBLE_COLOR,
+    REFERENCE_COLOR,
+    TEXT_CELLS_MAX,
+    matrix_height,
+    styled_figure,
+    token_axis,
+)
 from .tokens import hover_token, pick, plotly_text, text_px, tick_label, truncate
 
-Links = set[tuple[int, int]]
 CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
 PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
 TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
@@ -162,7 +173,7 @@ def links_trace(
 def heatmap_figure(
     result: DecodeResult,
     hypothesis: int = 0,
-    reference_links: Links | None = None,
+    reference_links: Links | Reference | None = None,
     aligner_links: Links | None = None,
     title: str = "",
     width: int = CHART_PX,
@@ -170,13 +181,19 @@ def heatmap_figure(
     """Attention (T, S) of one hypothesis (or what ``result.cells`` says its rows hold), on the
     fixed range 0..1.
 
-    ``reference_links`` and ``aligner_links`` (eflomal's) are (source index, target index) pairs
-    drawn as open squares around cells and as small crosses in their corners, each a legend
-    entry with its count. Source tokens missing from the vocabulary are labelled in italics with
+    ``reference_links`` (the gold: sure links as dark squares, possible-only links as light ones)
+    and ``aligner_links`` (eflomal's) are (source index, target index) pairs drawn as open
+    squares around cells and as small crosses in their corners, each a legend entry with its
+    count. Source tokens missing from the vocabulary are labelled in italics with
     a "?". ``width``: see :func:`matrix_figure`.
     """
     hyp = pick(result, hypothesis)
-    marks = [(reference_links, "reference", REFERENCE_COLOR, False), (aligner_links, "eflomal", ALIGNER_COLOR, True)]
+    gold = None if reference_links is None else Reference.of(reference_links)
+    marks = [
+        (None if gold is None else gold.sure, "gold sure", REFERENCE_COLOR, False),
+        (None if gold is None or gold.possible == gold.sure else gold.possible - gold.sure, "gold possible", POSSIBLE_COLOR, False),
+        (aligner_links, "eflomal", ALIGNER_COLOR, True),
+    ]
     overlays = tuple(
         links_trace(links, name, color, hyp.attention, result.source_tokens, hyp.tokens, corner)
         for links, name, color, corner in marks

@@ -7,7 +7,8 @@ from plotly.colors import sample_colorscale
 
 COLORSCALE = "Blues"  # attention weights, fixed range 0..1
 DIVERGING = "RdBu_r"  # differences, fixed range -1..1 (blue: second model looks more)
-REFERENCE_COLOR = "#d62728"
+REFERENCE_COLOR = "#d62728"  # gold sure links
+POSSIBLE_COLOR = "#f4a3a3"  # gold possible-only links
 ALIGNER_COLOR = "#ff9f1c"
 ACCENT = "#d62728"  # outlines of selected tokens, reference lines
 FONT_FAMILY = (

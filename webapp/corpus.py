@@ -1,7 +1,8 @@
-"""Example sentences from the HSK test split, with their reference alignments.
+"""Example sentences from the HSK test split, with their gold alignments.
 
-Test sentences are never seen in training, and each has gloss-derived reference links, so
-the heatmap can show where attention agrees with a word alignment.
+Test sentences are never seen in training, and each has hand-made gold links (sure and
+possible, docs/alignment-guidelines.md), so the heatmap can show where attention agrees with a
+word alignment.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from models.aligner import load_links
-from models.alignments import Links, flip, reference_links
+from models.alignments import Links, Reference, flip, reference_links
 
 EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "assets" / "examples.json"
 HSK_DIRECTIONS = ("en-zh", "zh-en")
@@ -28,9 +29,10 @@ class Example:
     id: str
     source: str
     target: str
-    links: frozenset[tuple[int, int]]
+    links: Reference  # the gold: sure and possible links
     note: str = ""
     aligner_links: frozenset[tuple[int, int]] = frozenset()  # eflomal's (ALIGNER_METHOD), when stored
+    gloss_links: frozenset[tuple[int, int]] = frozenset()  # the gloss rule's (an automatic aligner)
 
 
 @st.cache_resource(show_spinner="Loading the HSK test sentences…")
@@ -39,19 +41,20 @@ def test_examples(direction: str) -> list[Example]:
     Empty for directions the corpus does not cover."""
     if direction not in HSK_DIRECTIONS:
         return []
-    from models.data import hsk_splits
+    from models.data import hsk_gold, hsk_splits
 
     notes = curated_notes()
     try:
         aligned = load_links("test", ALIGNER_METHOD, direction)
     except FileNotFoundError:
         aligned = {}
+    gold = hsk_gold(direction)
     out = []
     for e in hsk_splits()["test"]:
-        links: Links = reference_links(e.en, e.zh, e.zh_words)
+        gloss: Links = reference_links(e.en, e.zh, e.zh_words)
         src, tgt = (e.en, e.zh) if direction == "en-zh" else (e.zh, e.en)
-        links = links if direction == "en-zh" else flip(links)
-        out.append(Example(e.id, src, tgt, frozenset(links), notes.get(e.id, ""), frozenset(aligned.get(e.id, ()))))
+        gloss = gloss if direction == "en-zh" else flip(gloss)
+        out.append(Example(e.id, src, tgt, gold[e.id], notes.get(e.id, ""), frozenset(aligned.get(e.id, ())), frozenset(gloss)))
     return out
 
 

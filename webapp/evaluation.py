@@ -75,14 +75,15 @@ def cached(entry: ModelEntry, translator: Translator, sentences: int, beam: int)
 
 
 def run(entry: ModelEntry, translator: Translator, examples: list[Example], beam: int, progress: Callable[[int, int], None]) -> dict:
-    """``models.evaluate.evaluate`` on ``examples`` (their reference links included), stored."""
+    """``models.evaluate.evaluate`` on ``examples`` (their gold and gloss-rule links included), stored."""
     from models.data import Pair
 
     key = result_key(entry, translator, len(examples), beam)
     metrics = _results().get(pool(entry), key)
     if metrics is None:
         pairs = [Pair(e.source, e.target, e.id) for e in examples]
-        refs = {e.id: set(e.links) for e in examples}
-        metrics = evaluate(translator, pairs, refs, beam=beam, progress=progress)
+        gold = {e.id: e.links for e in examples}
+        gloss = {e.id: set(e.gloss_links) for e in examples}
+        metrics = evaluate(translator, pairs, gold, beam=beam, progress=progress, gloss=gloss)
         _results().put(pool(entry), key, metrics)
     return metrics

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import plotly.graph_objects as go
 import streamlit as st
 
+from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult
 from models.translator import Translator
@@ -173,7 +174,7 @@ class Rows(NamedTuple):
 
     result: DecodeResult
     hypothesis: int
-    reference_links: set | None = None
+    reference_links: Reference | None = None
     aligner_links: set | None = None
 
 
@@ -198,7 +199,7 @@ def reference_rows(
     fits = words(result.hypotheses[hypothesis]) == reference
     left, right = st.columns(2)
     overlay = left.toggle(
-        "Show reference links (outlined cells)",
+        "Show gold links (outlined cells: dark sure, light possible)",
         value=True,
         disabled=not fits,
         key=f"{key}_links",
@@ -215,7 +216,7 @@ def reference_rows(
     )
     if not fits:
         st.caption(f"The model's translation differs from the reference ({plain(example.target)}); choose *{ROWS_REFERENCE}* to see the links.")
-    return Rows(result, hypothesis, set(example.links) if overlay and fits else None, set(example.aligner_links) if aligner and fits else None)
+    return Rows(result, hypothesis, example.links if overlay and fits else None, set(example.aligner_links) if aligner and fits else None)
 
 
 def posterior_cells(key: str) -> bool:
