@@ -49,6 +49,7 @@ MAX_JSON_VALUES = 2 * MAX_VOCAB + 50_000  # values in the metadata JSON: two voc
 MAX_TOKEN_CHARS = 200
 MAX_NAME_CHARS = 200
 MAX_DIM = 4096
+MAX_LAYERS = 32  # transformer: encoder and decoder layers each (the feed-forward size is bounded by 4 * MAX_DIM)
 MAX_ZIP_ENTRIES = 1024  # a .pt archive has one entry per tensor plus a few
 MAX_PICKLE_OPS = 100_000  # a .pt's data.pkl needs about twenty instructions per tensor
 _CONFIG_RANGES = {"dropout": (0.0, 1.0), "max_len_ratio": (0.1, 10.0)}
@@ -298,6 +299,8 @@ def _build(tensors: dict, meta: dict) -> Translator:
         raise CheckpointError(f"invalid model config: {exc}") from None
     if max(config.emb_dim, config.hidden) > MAX_DIM:
         raise CheckpointError(f"model dimensions over {MAX_DIM} are not accepted")
+    if config.family == "transformer" and (config.layers > MAX_LAYERS or config.ff_dim > 4 * MAX_DIM):
+        raise CheckpointError(f"transformers of over {MAX_LAYERS} layers or a feed-forward size over {4 * MAX_DIM} are not accepted")
     for field, (lo, hi) in _CONFIG_RANGES.items():
         value = getattr(config, field)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:  # NaN fails too

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import MODES
+from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .translator import resolve_device
 
@@ -49,8 +50,15 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
+        warmup=args.warmup,
     )
-    model_args = {"scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
+    model_args = {"family": args.family, "scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
+    if args.family == "transformer":
+        # The Transformer's embeddings are hidden wide; guided alignment supervises one head
+        # (Garg et al. 2019), the others stay free.
+        align_head = args.align_head if args.align_head is not None else (0 if args.guided_alignment > 0 else -1)
+        model_args |= {"emb_dim": args.hidden, "mode": "soft", "layers": args.layers, "heads": args.heads, "ff_dim": args.ff_dim,
+                       "align_layer": args.align_layer, "align_head": align_head}
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
     tr = train_model(pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log)
     tr.meta["name"] = Path(args.out).stem
@@ -208,8 +216,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--direction", default="en-zh", choices=["en-zh", "zh-en"], help="for --corpus hsk")
     t.add_argument("--src-lang", help="source language code for --pairs (picks the tokeniser)")
     t.add_argument("--tgt-lang", help="target language code for --pairs")
-    t.add_argument("--scorer", default="additive", choices=sorted(SCORERS))
-    t.add_argument("--mode", default="soft", choices=MODES)
+    t.add_argument("--family", default="rnn", choices=sorted(FAMILIES), help="network: the GRU (rnn) or the Transformer")
+    t.add_argument("--scorer", default="additive", choices=sorted(SCORERS), help="rnn: attention scoring function")
+    t.add_argument("--mode", default="soft", choices=MODES, help="rnn: soft or hard attention")
+    t.add_argument("--layers", type=int, default=3, help="transformer: encoder and decoder layers each")
+    t.add_argument("--heads", type=int, default=4, help="transformer: attention heads per layer")
+    t.add_argument("--ff-dim", type=int, default=512, help="transformer: feed-forward inner size")
+    t.add_argument("--align-layer", type=int, default=-1, help="transformer: cross-attention layer read as the alignment (-1: penultimate)")
+    t.add_argument(
+        "--align-head", type=int, default=None,
+        help="transformer: its head (-1: mean of the layer's heads; default: 0 with --guided-alignment, so one head is supervised, else -1)",
+    )
     t.add_argument("--epochs", type=int, default=30)
     t.add_argument("--patience", type=int, default=4)
     t.add_argument("--max-pairs", type=int, help="use at most this many training pairs")
@@ -217,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--split-seed", type=int, default=2024, help="dev split seed for --pairs")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--warmup", type=int, default=0, metavar="STEPS", help="linear learning-rate warm-up over this many batches (0: none)")
     t.add_argument("--emb-dim", type=int, default=256)
-    t.add_argument("--hidden", type=int, default=256)
+    t.add_argument("--hidden", type=int, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
     t.add_argument("--dropout", type=float, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--guided-alignment", type=float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")

@@ -18,8 +18,8 @@ class ModelConfig:
     tgt_vocab_size: int
     family: str = "rnn"  # a key of models.nets.FAMILIES
     scorer: str = "additive"  # rnn: the scoring function (models/nets/scorers.py)
-    mode: str = "soft"  # rnn: "soft" | "hard"
-    emb_dim: int = 256
+    mode: str = "soft"  # rnn: "soft" | "hard" (a transformer's attention is soft)
+    emb_dim: int = 256  # rnn: embedding size; transformer: not used (its embeddings are hidden wide)
     hidden: int = 256  # rnn: decoder state size (the encoder gives hidden/2 per direction); transformer: model width
     dropout: float = 0.2
     max_len_ratio: float = 2.0  # decoding stops after max_len_ratio * S + 5 tokens

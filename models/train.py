@@ -1,4 +1,5 @@
-"""Training: teacher forcing, label smoothing, source word dropout, early stopping on dev loss,
+"""Training: teacher forcing, label smoothing, source word dropout, learning-rate warm-up, early
+stopping on dev loss,
 and optional guided alignment (Garg et al. 2019) and linked-context loss."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .alignments import Links
 from .config import ModelConfig
 from .data import Pair
 from .evaluate import bleu_chrf
-from .nets import build_model
+from .nets import FAMILIES, build_model
 from .nets.rnn import linked_rows
 from .tokenize import Tokenizer, tokenizer_for
 from .translator import Translator, resolve_device
@@ -37,6 +38,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     guided_alignment: float = 0.0  # lambda of the guided-alignment loss; 0 turns it off
     guided_context: float = 0.0  # lambda of the linked-context loss (linked_context_loss); 0 turns it off
+    warmup: int = 0  # steps over which the learning rate rises linearly to lr (then ReduceLROnPlateau); 0: none
     ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and kept instead of them; 0 turns it off
     clip: float = 1.0
     device: str = "auto"
@@ -123,6 +125,12 @@ def train_model(
     ``model_args`` are ModelConfig fields other than the vocabulary sizes. ``alignments`` maps
     pair ids to links (source index, target index) used by the guided-alignment loss.
     """
+    family = model_args.get("family", "rnn")
+    if cfg.guided_context > 0 and family in FAMILIES and not FAMILIES[family].has_posterior:
+        raise ValueError(
+            f"the linked-context loss (--guided-context) trains the alignment posterior, which the {family} family does not have; "
+            "use --guided-alignment to supervise its attention"
+        )
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -151,6 +159,7 @@ def train_model(
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
     best = (math.inf, 0, None)
     history = []
+    steps = 0
     start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -168,6 +177,10 @@ def train_model(
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            steps += 1
+            if steps <= cfg.warmup:
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * steps / cfg.warmup
             opt.step()
             if ema is not None:
                 ema.update_parameters(model)
@@ -189,7 +202,8 @@ def train_model(
         dev_loss = dl / max(ntok, 1)
         hyps = translator.translate_batch([p.src for p in pairs["dev"]])
         dev_bleu, _ = bleu_chrf(hyps, [p.tgt for p in pairs["dev"]], tgt_lang)
-        sched.step(dev_loss)
+        if steps >= cfg.warmup:  # the plateau schedule takes over once warm-up is done
+            sched.step(dev_loss)
         history.append({"epoch": epoch, "train_loss": round(total / max(n_batches, 1), 4), "dev_loss": round(dev_loss, 4), "dev_bleu": round(dev_bleu, 2)})
         mark = ""
         if dev_loss < best[0]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from ..config import ModelConfig
 from .base import Family
 from .rnn import RNN
+from .transformer import Transformer
 
-FAMILIES: dict[str, type[Family]] = {cls.name: cls for cls in (RNN,)}
+FAMILIES: dict[str, type[Family]] = {cls.name: cls for cls in (RNN, Transformer)}
 
 
 def build_model(config: ModelConfig) -> Family:
