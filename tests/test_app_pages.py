@@ -19,6 +19,7 @@ from models.checkpoint import save_checkpoint
 from models.tokenize import tokenizer_for
 from models.translator import MAX_SOURCE_TOKENS, Translator
 from tests.conftest import make_translator
+from tests.test_app_hardening import unescaped
 from webapp import views
 from webapp.registry import CHECKPOINTS_ENV
 
@@ -299,7 +300,7 @@ def test_a_bad_upload_shows_the_loader_message_and_the_app_keeps_running(app):
     at = app.switch_page("pages/checkpoints.py").run()
     at.file_uploader(key="checkpoint_upload").set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
     assert not at.exception
-    assert "broken.safetensors could not be loaded: it is not a checkpoint saved by this project's trainer" in at.error[0].value
+    assert "broken.safetensors could not be loaded: it is not a checkpoint saved by this project's trainer" in unescaped(at.error[0].value)
     assert not any("(uploaded)" in o for o in at.selectbox(key="model").options)
     translate(at.switch_page("pages/translate.py").run(), "I love you.")
     assert_clean(at)

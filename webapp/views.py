@@ -23,7 +23,7 @@ from viz.tokens import words
 from . import inference
 from .corpus import Example, find
 from .registry import ModelEntry
-from .state import plain
+from .text import plain, plain_frame
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
 MAX_FIGURES = 128
@@ -82,7 +82,7 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
             on_change=picked,
         )
     text = st.text_input(
-        f"Sentence in {language(src_lang)}",
+        f"Sentence in {plain(language(src_lang))}",
         key=text_key,
         placeholder="Type a sentence and press Enter",
         on_change=typed,
@@ -259,12 +259,12 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     from . import tables
 
     left, right = st.columns(2)
-    left.table(tables.card(entry, translator).set_index("Field"))
+    left.table(plain_frame(tables.card(entry, translator).set_index("Field")))
     train = tables.training(translator.meta)
     if train.empty:
         right.caption("No training summary stored in this checkpoint.")
     else:
-        right.table(train.set_index("Setting"))
+        right.table(plain_frame(train.set_index("Setting")))
     stored = translator.meta.get("metrics") or {}
     if stored:
         st.dataframe(tables.styled(tables.metrics(stored)), key=f"{key}_metrics")
