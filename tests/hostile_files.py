@@ -226,3 +226,43 @@ def hostile_file(case: str, tmp: Path) -> tuple[bytes, str]:
     make, reason = HOSTILE[case]
     good = tmp / "valid.safetensors"
     return make(good.read_bytes() if good.exists() else valid_checkpoint(tmp), tmp), reason
+
+
+# Markdown and HTML that would fetch from, or link to, a foreign server if a page interpreted it.
+EVIL = ["![x](http://evil.example/a.png)", "[click](http://evil.example)", "<img src=http://evil.example/c.png>"]
+EVIL_LANGS = ("![](//evil.example)", "[c](http://evil.ex)")  # languages are at most 20 characters
+EVIL_FILE_NAME = "![x](evil.example-f.png) [click](www.evil.example).safetensors"
+
+
+def planted_checkpoint(tmp: Path) -> bytes:
+    """A valid checkpoint with ``EVIL`` in every string field: name, training values and keys,
+    metric names, languages, and target tokens that its output layer favours (so every
+    translation writes ``EVIL[0]``, with the others among each step's alternatives)."""
+    from models.tokenize import Tokenizer, tokenizer_for
+    from models.translator import Translator
+    from models.vocab import Vocab
+
+    src_tok, tgt_tok = tokenizer_for("en"), Tokenizer()
+    sv = Vocab.build((src_tok.tokenize(s) for s in ["I love you .", "we like tea ."]), lowercase=True)
+    tv = Vocab(tuple(Vocab.build(tgt_tok.tokenize(s) for s in ["我爱你。"]).itos) + tuple(EVIL))
+    torch.manual_seed(0)
+    model = Seq2Seq(ModelConfig(len(sv), len(tv), scorer="dot", emb_dim=16, hidden=16, dropout=0.0)).eval()
+    with torch.no_grad():
+        for rank, token in enumerate(EVIL):
+            model.decoder.out.bias[tv.id(token)] = 12.0 - rank
+    meta = {
+        "name": EVIL[0],
+        "training": {"corpus": EVIL[1], EVIL[2]: EVIL[0], "history": [{"epoch": 1, "train_loss": 1.0, EVIL[1]: 2.0}]},
+        "metrics": {"test": {"bleu": 1.0}, EVIL[1]: {"bleu": 2.0}},
+    }
+    translator = Translator(model, sv, tv, src_tok, tgt_tok, *EVIL_LANGS, meta=meta)
+    return save_checkpoint(translator, tmp / "planted.safetensors").read_bytes()
+
+
+def planted_refusals(good: bytes) -> dict[str, bytes]:
+    """Files whose refusal messages quote ``EVIL``: format_version, config.scorer, a dtype."""
+    return {
+        "format version": with_metadata(good, format_version=EVIL[0]),
+        "scorer": with_meta(good, lambda m: m["config"].update(scorer=EVIL[1])),
+        "dtype": with_header_entry(good, lambda e: e.update(dtype=EVIL[2])),
+    }

@@ -3,8 +3,10 @@
 Streamlit reads Markdown in labels, captions, alerts, expander titles, progress text and the
 cells of ``st.table``: a model name like ``![x](http://evil.example/a.png)`` would make every
 visitor's browser fetch an image from a foreign server, and ``[click](http://…)`` would put a
-link in the app's own error box. ``plain`` escapes every Markdown and HTML character, so such a
-string shows exactly as written; it is the one way such strings reach those elements.
+link in the app's own error box. ``plain`` escapes every Markdown and HTML character, and puts
+an invisible word joiner (U+2060) into what GitHub-flavoured Markdown would turn into a link by
+itself (``http://``, ``www.``, an e-mail address: it finds those in the text after escapes are
+read), so such a string shows as written; it is the one way such strings reach those elements.
 Dataframes, selectbox options and Plotly figures (``viz.tokens.plotly_text``) show text as it is
 and take strings unchanged.
 """
@@ -19,6 +21,10 @@ import pandas as pd
 # shows as itself: links, images, emphasis, code, HTML, autolinks (``http\:`` and ``www\.`` are
 # no longer URLs), LaTeX (``$``), Streamlit's ``:material/…:`` icons and ``:red[…]`` colours.
 _MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")
+# Where GFM's autolink literals start (its regexes run on the text after escapes are read):
+# between a scheme's ":" and "//", after "www" before ".", and before an e-mail address's "@".
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?i:(?<=www))(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # control characters and line breaks
 MAX_SHOWN = 500  # characters of one string shown; the rest is cut with an ellipsis
 
@@ -31,7 +37,7 @@ def printable(text: object, limit: int = MAX_SHOWN) -> str:
 
 def plain(text: object, limit: int = MAX_SHOWN) -> str:
     """``text`` for a Streamlit element that reads Markdown, shown literally (one line)."""
-    return _MARKDOWN.sub(r"\\\1", printable(text, limit))
+    return _MARKDOWN.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, printable(text, limit)))
 
 
 def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
