@@ -161,11 +161,25 @@ def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: s
     ]
     if IMAGE_EXPORT:
         rendered = "Rendered on the server when clicked (a few seconds)."
-        files += [(f"Heatmap {fmt.upper()}", fmt, mime, lambda fmt=fmt: figure_image(fig, fmt) or b"", ":material/image:", rendered)
+        files += [(f"Heatmap {fmt.upper()}", fmt, mime, lambda fmt=fmt: image_file(fig, fmt), ":material/image:", rendered)
                   for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"))]
     with st.container(horizontal=True, key=f"{key}_exports"):
         for label, ext, mime, make, icon, help_text in files:
             st.download_button(label, make, f"{stem}.{ext}", mime, key=f"{key}_{ext}", on_click="ignore", icon=icon, help=help_text)
+
+
+class ImageExportError(RuntimeError):
+    """The server could not render a figure as an image."""
+
+
+def image_file(fig: go.Figure, fmt: str) -> bytes:
+    """``fig`` as PNG or SVG bytes for a deferred download. A failed rendering raises instead
+    of giving an empty file: Streamlit then says under the button that the file could not be
+    made (and logs why), and the chart's camera button still saves an SVG."""
+    data = figure_image(fig, fmt)
+    if not data:
+        raise ImageExportError(f"the server could not render the {fmt.upper()} image")
+    return data
 
 
 class Rows(NamedTuple):
