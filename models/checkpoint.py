@@ -8,31 +8,30 @@ Safetensors metadata (all strings): ``format`` = "attnviz-seq2seq", ``format_ver
      "src_tokenizer": {"kind": "unicode", "lowercase": true}, "tgt_tokenizer": {...},
      "training": {...}, "metrics": {...}, "name": "..."}
 
-Weights are stored as float16 and loaded as float32. Loading never unpickles: safetensors is
-parsed and checked before anything is built, and a ``.pt`` file (a torch.save zip archive of a
-dict with the keys ``state_dict`` and ``metadata`` laid out as above) has its entries and pickle
-instructions counted first and is then read only with ``torch.load(..., weights_only=True)``;
-raw pickles (legacy .pt) are refused outright. Every size is bounded before it is allocated
-(file, header, JSON values, zip entries, pickle instructions, vocabulary, model dimensions), so
-hostile files are refused quickly with flat memory. Every problem raises ``CheckpointError``.
+Weights are stored as float16 and loaded as float32. Loading never unpickles: only safetensors
+is read, parsed and checked before anything is built; a ``.pt`` file (a torch.save zip archive or
+a pickle) is refused from its first bytes, without calling ``torch.load``. Every size is bounded
+before it is allocated: the file, the header, the JSON values in it, each configuration field
+(its type, range and dimensions), and what the model will take in memory to load and decode
+(``models.budget``: weights, the tables derived from them and the largest step, from the
+configuration alone, against ``ATTNVIZ_MODEL_BUDGET_MB``). So hostile files are refused quickly
+with flat memory. Every problem raises ``CheckpointError``.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
+import dataclasses
 import json
 import math
-import pickletools
 import re
 import struct
-import zipfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from . import budget
 from .config import ModelConfig
 from .nets import build_model
 from .nets.base import Family
@@ -50,9 +49,9 @@ MAX_TOKEN_CHARS = 200
 MAX_NAME_CHARS = 200
 MAX_DIM = 4096
 MAX_LAYERS = 32  # transformer: encoder and decoder layers each (the feed-forward size is bounded by 4 * MAX_DIM)
-MAX_ZIP_ENTRIES = 1024  # a .pt archive has one entry per tensor plus a few
-MAX_PICKLE_OPS = 100_000  # a .pt's data.pkl needs about twenty instructions per tensor
+MAX_SHOWN_CHARS = 60  # of a value from the file quoted in an error message
 _CONFIG_RANGES = {"dropout": (0.0, 1.0), "max_len_ratio": (0.1, 10.0)}
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc)
 _DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 
 
@@ -109,15 +108,8 @@ def load_checkpoint(source: str | Path | bytes, device: str | torch.device = "cp
     else:
         data = bytes(source)
     _check_size(len(data))
-    if data[:2] == b"PK":
-        tensors, meta = _read_pt(data)
-    elif data[:1] == b"\x80":
-        raise CheckpointError(
-            "this is a pickle (or a legacy .pt file): unpickling can run code, so it is never loaded and nothing was executed; "
-            "save the model as .safetensors"
-        )
-    else:
-        tensors, meta = _read_safetensors(data)
+    _refuse_pickles(data)
+    tensors, meta = _read_safetensors(data)
     translator = _build(tensors, meta)
     translator.meta["name"] = translator.meta["name"] or name
     return translator.to(device)
@@ -128,6 +120,23 @@ def _check_size(n: int) -> None:
         raise CheckpointError("the file is empty (0 bytes)")
     if n > MAX_FILE_BYTES:
         raise CheckpointError(f"the file is {_size(n)}, larger than the {_size(MAX_FILE_BYTES)} limit")
+
+
+def _refuse_pickles(data: bytes) -> None:
+    """A .pt file (a torch.save zip archive, or a bare pickle) is refused from its first bytes:
+    reading one means unpickling, which can allocate anything and run code."""
+    if data[8:9] != b"{" and (data[:2] == b"PK" or data[:1] == b"\x80"):  # a safetensors header is JSON after 8 bytes
+        kind = "a torch .pt file (zip archive)" if data[:2] == b"PK" else "a pickle (a legacy .pt file)"
+        raise CheckpointError(
+            f"this is {kind}: .pt files are not accepted, because reading one means unpickling it, so it was never loaded "
+            "and nothing was executed; only .safetensors checkpoints written by `python -m models train` are read"
+        )
+
+
+def _shown(value: object) -> str:
+    """``value`` quoted for an error message: repr, cut to ``MAX_SHOWN_CHARS``."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
 
 
 def _size(n: int) -> str:
@@ -172,87 +181,78 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
     if not isinstance(header, dict):
         raise CheckpointError("not a valid safetensors file: the header is not a JSON object")
     body = len(data) - 8 - n
+    elements = 0
     for key, info in header.items():
         if key == "__metadata__":
             continue
         if not isinstance(info, dict) or not isinstance(info.get("shape"), list) or not isinstance(info.get("data_offsets"), list):
-            raise CheckpointError(f"tensor {key!r}: malformed header entry")
+            raise CheckpointError(f"tensor {_shown(key)}: malformed header entry")
         dtype = info.get("dtype")
         if dtype not in _DTYPE_BYTES:
-            raise CheckpointError(f"tensor {key!r} has dtype {dtype}; weights must be floating point")
+            raise CheckpointError(f"tensor {_shown(key)} has dtype {_shown(dtype)}; weights must be floating point")
         start, end = (info["data_offsets"] + [None, None])[:2]
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= body):
-            raise CheckpointError(f"tensor {key!r} lies outside the file (truncated or corrupt): it needs bytes {start}..{end} of {body}")
+            raise CheckpointError(
+                f"tensor {_shown(key)} lies outside the file (truncated or corrupt): it needs bytes {_shown(start)}..{_shown(end)} of {body}"
+            )
         if not all(isinstance(d, int) and 0 <= d <= 10**8 for d in info["shape"]):
-            raise CheckpointError(f"tensor {key!r} has an invalid shape {info['shape']}")
+            raise CheckpointError(f"tensor {_shown(key)} has an invalid shape {_shown(info['shape'])}")
         if math.prod(info["shape"]) * _DTYPE_BYTES[dtype] != end - start:
-            raise CheckpointError(f"tensor {key!r}: its shape does not match its byte size")
+            raise CheckpointError(f"tensor {_shown(key)}: its shape does not match its byte size")
+        elements += math.prod(info["shape"])
     md = header.get("__metadata__")
     if not isinstance(md, dict) or md.get("format") != FORMAT:
         raise CheckpointError(f"not a checkpoint of this app: the safetensors metadata lacks format={FORMAT!r}")
+    meta = _parse_meta(md.get("format_version"), md.get("meta"))
+    config = _check_config(meta.get("config"))
+    needed = budget.estimate(config).weights // budget.FLOAT
+    if elements > needed:
+        raise CheckpointError(f"the file holds {elements:,} weights, more than the {needed:,} its configuration needs")
     try:
         tensors = st_load(data)
     except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"could not read the safetensors data: {exc}") from None
-    return tensors, _parse_meta(md.get("format_version"), md.get("meta"))
+        raise CheckpointError(f"could not read the safetensors data: {str(exc)[:200]}") from None
+    return tensors, meta
 
 
-def _read_pt(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
-    """A torch.save zip archive, checked entry by entry before torch unpickles it (weights only)."""
-    # Central-directory records, counted without parsing: an upper bound on the number of entries.
-    entries = data.count(b"PK\x01\x02")
-    if entries > MAX_ZIP_ENTRIES:
-        raise CheckpointError(f"refused .pt file: the zip archive has {entries:,} entries; a checkpoint has one per tensor plus a few")
+def _check_config(cfg: object) -> ModelConfig:
+    """The model configuration, checked before anything is read or built: every field has its
+    declared type (an integer is not a string or a bool; a number is finite), dimensions and
+    ranges are bounded, and the model fits the memory budget (``models.budget``)."""
+    if not isinstance(cfg, dict):
+        raise CheckpointError("metadata field 'config' must be a JSON object (the model configuration)")
+    kinds = {"int": (int, "an integer"), "float": ((int, float), "a number"), "str": (str, "a string")}
+    for f in dataclasses.fields(ModelConfig):
+        if f.name not in cfg:
+            continue
+        value = cfg[f.name]
+        types, what = kinds.get(str(f.type), (object, ""))
+        if isinstance(value, bool) or not isinstance(value, types) or (isinstance(value, float) and not math.isfinite(value)):
+            raise CheckpointError(f"config.{f.name} must be {what}, not {_shown(value)}")
+    for name in ("emb_dim", "hidden"):
+        if cfg.get(name, 0) > MAX_DIM:
+            raise CheckpointError(f"config.{name} is {cfg[name]:,}; model dimensions over {MAX_DIM} are not accepted")
+    for name in ("src_vocab_size", "tgt_vocab_size"):
+        if cfg.get(name, 0) > MAX_VOCAB:
+            raise CheckpointError(f"config.{name} is {cfg[name]:,}; at most {MAX_VOCAB:,} words are allowed")
+    for name, (lo, hi) in _CONFIG_RANGES.items():
+        if name in cfg and not lo <= cfg[name] <= hi:
+            raise CheckpointError(f"invalid model config: {name} must be a number from {lo} to {hi}, not {_shown(cfg[name])}")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except Exception:  # zipfile raises several types for damaged archives
-        raise CheckpointError("not a valid .pt file: corrupt zip archive") from None
-    total = sum(i.file_size for i in infos)
-    if total > MAX_FILE_BYTES:
-        raise CheckpointError(f"refused .pt file: its entries unpack to {total:,} bytes, over the {_size(MAX_FILE_BYTES)} limit")
-    packed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED or i.compress_size != i.file_size]
-    if packed:
-        raise CheckpointError(f"refused .pt file: entry {packed[0]!r} is compressed, and torch.save stores entries uncompressed")
-    pickles = [i for i in infos if i.filename.endswith("data.pkl")]
-    if len(pickles) != 1:
-        raise CheckpointError("not a torch .pt archive: it needs exactly one data.pkl entry")
-    if pickles[0].file_size > MAX_HEADER_BYTES:
-        raise CheckpointError(f"refused .pt file: its pickle is {pickles[0].file_size:,} bytes, over the {_size(MAX_HEADER_BYTES)} allowed")
-    try:
-        ops = sum(1 for _ in itertools.islice(pickletools.genops(zf.read(pickles[0])), MAX_PICKLE_OPS + 1))
-    except Exception:  # damaged entry or malformed pickle; genops only reads, it runs nothing
-        raise CheckpointError("not a valid .pt file: its pickle is damaged") from None
-    if ops > MAX_PICKLE_OPS:
-        raise CheckpointError(
-            f"refused .pt file: its pickle has more than {MAX_PICKLE_OPS:,} instructions; a checkpoint needs a few hundred"
-        )
-    try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # weights_only refuses anything but tensors and plain containers
-        raise CheckpointError(f"refused .pt file (only plain tensors are accepted, nothing was executed): {_torch_reason(exc)}") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("state_dict"), dict) or not isinstance(obj.get("metadata"), dict):
-        raise CheckpointError("not a checkpoint of this app: a .pt file must hold {'state_dict': ..., 'metadata': ...}")
-    md = obj["metadata"]
-    if md.get("format") != FORMAT:
-        raise CheckpointError(f"not a checkpoint of this app: metadata lacks format={FORMAT!r}")
-    return obj["state_dict"], _parse_meta(md.get("format_version"), md.get("meta"))
-
-
-def _torch_reason(exc: Exception) -> str:
-    """What torch.load objected to, without its generic advice."""
-    text = str(exc).strip()
-    found = re.search(r"GLOBAL ([\w.]+)", text)
-    if found:
-        return f"its pickle would call {found.group(1)}"
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+        config = ModelConfig.from_json(cfg)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"invalid model config: {str(exc)[:300]}") from None
+    reason = budget.over_budget(config)
+    if reason:
+        raise CheckpointError(f"refused before loading: {reason}")
+    return config
 
 
 def _parse_meta(version: object, raw: object) -> dict:
-    try:
-        v = int(str(version))
-    except ValueError:
-        raise CheckpointError(f"invalid format version {version!r}") from None
+    text = str(version)
+    if not (text.isascii() and text.isdigit() and len(text) <= 4):
+        raise CheckpointError(f"invalid format version {_shown(version)}")
+    v = int(text)
     if not 1 <= v <= FORMAT_VERSION:
         raise CheckpointError(f"unknown format version {v}: this app reads versions 1 to {FORMAT_VERSION}")
     if not isinstance(raw, str):
@@ -278,6 +278,11 @@ def _vocab(meta: dict, side: str) -> Vocab:
         raise CheckpointError(f"{side}_vocab must be a list of strings (each at most {MAX_TOKEN_CHARS} characters)")
     if len(itos) > MAX_VOCAB:
         raise CheckpointError(f"{side}_vocab has {len(itos):,} entries; at most {MAX_VOCAB:,} are allowed")
+    # The tokeniser drops control characters from text, so no model can read or write one;
+    # a token holding one is damage, or an attempt to reach a terminal or an exported file.
+    if _CONTROL.search("".join(itos)):
+        bad = next(i for i, t in enumerate(itos) if _CONTROL.search(t))
+        raise CheckpointError(f"{side}_vocab entry {bad:,} holds a control character: tokens are printable text")
     tok = meta.get(f"{side}_tokenizer", {})
     if not isinstance(tok, dict):
         raise CheckpointError(f"{side}_tokenizer must be a JSON object")

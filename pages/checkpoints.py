@@ -8,13 +8,13 @@ frame.ensure()  # draws the frame when Streamlit runs this file without app.py (
 
 st.title("Checkpoints")
 st.markdown(
-    "Upload a model trained with `python -m models train`: a `.safetensors` file, or a `.pt` file holding "
-    "plain tensors. The file is checked before anything is built and nothing in it is executed (no unpickling). "
+    "Upload a model trained with `python -m models train`: a `.safetensors` file. The file is checked before "
+    "anything is built, nothing in it is executed, and a model too large for this server is refused from its header. "
     f"It stays in this browser session only, next to the bundled models; a session keeps at most {registry.MAX_UPLOADS}."
 )
 st.file_uploader(
     "Checkpoint file",
-    type=["safetensors", "pt"],
+    type=["safetensors"],
     key=state.UPLOADER_KEY,
     on_change=state.handle_upload,
 )
@@ -30,7 +30,7 @@ uploaded = state.uploads().entries()
 if uploaded:
     st.header("Uploaded this session")
 for n, e in enumerate(uploaded):
-    with st.expander(e.label, expanded=True):
+    with st.expander(state.plain(e.label), expanded=True):
         with state.guarded(f"Showing {e.label}"):
             views.model_card(e, state.load(e), f"upload_{n}")
         st.button("Remove from this session", key=f"remove_{n}", on_click=state.remove_upload, args=(e.id,), icon=":material/delete:")
@@ -38,9 +38,9 @@ for n, e in enumerate(uploaded):
 st.header("Bundled models")
 bundled = registry.bundled_entries()
 if not bundled:
-    st.info(f"No bundled models in `{registry.checkpoint_dir()}` yet.")
+    st.info(f"No bundled models in {state.plain(registry.checkpoint_dir())} yet.")
 for n, e in enumerate(bundled):
-    box = st.expander(e.label, key=f"bundled_card_{n}", on_change="rerun")
+    box = st.expander(state.plain(e.label), key=f"bundled_card_{n}", on_change="rerun")
     if box.open:
         with box, state.guarded(f"Showing {e.label}"):
             views.model_card(e, state.load(e), f"bundled_{n}")

@@ -37,7 +37,7 @@ if len(loaded) < 2:
 src_lang = loaded[0][1].src_lang
 skipped = [e.label for e, t in loaded if t.src_lang != src_lang]
 if skipped:
-    st.warning(f"Left out, as they read another language than {views.language(src_lang)}: " + ", ".join(state.plain(s) for s in skipped))
+    st.warning(f"Left out, as they read another language than {state.plain(views.language(src_lang))}: " + ", ".join(state.plain(s) for s in skipped))
 loaded = [(e, t) for e, t in loaded if t.src_lang == src_lang]
 direction = loaded[0][1].direction
 
@@ -112,7 +112,7 @@ elif view == "Difference":
 elif view == "Soft vs hard":
     pairs = registry.soft_hard_pairs(entries, direction)
     if not pairs:
-        st.info(f"No scorer has both a soft and a hard bundled model for {direction}.")
+        st.info(f"No scorer has both a soft and a hard bundled model for {state.plain(direction)}.")
     else:
         st.caption("This view takes the soft and the hard model of one scorer from the bundled models, whichever are picked above.")
         scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")

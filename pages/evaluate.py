@@ -52,12 +52,12 @@ if missing and st.button(f"Evaluate {len(missing)} model(s) on {state.device()}"
     for n, (e, t) in enumerate(missing):
         examples = splits[t.direction]
         if not examples:
-            st.warning(f"{state.plain(e.label)}: no HSK test split for {t.direction}.")
+            st.warning(f"{state.plain(e.label)}: no HSK test split for {state.plain(t.direction)}.")
             ok = False  # keep the warning on screen
             continue
 
         def tick(done: int, total: int, n: int = n, label: str = e.label) -> None:
-            bar.progress((n + done / total) / len(missing), text=f"{label}: {done}/{total} sentences")
+            bar.progress((n + done / total) / len(missing), text=f"{state.plain(label)}: {done}/{total} sentences")
 
         ok = state.attempt(f"Evaluating {e.label}", evaluation.run, e, t, examples[:sentences], beam, tick) is not None and ok
     bar.empty()

@@ -22,7 +22,7 @@ entry, translator = picked
 hard = translator.model.config.mode == "hard"
 
 st.title("Translate")
-st.caption(f"**{state.plain(entry.label)}**: {registry.describe(translator)}")
+st.caption(f"**{state.plain(entry.label)}**: {state.plain(registry.describe(translator))}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []
 text = views.sentence_input(examples, translator.src_lang, "translate")
 

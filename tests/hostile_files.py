@@ -1,12 +1,14 @@
-"""Hostile and broken checkpoint files, made by mutating a valid tiny checkpoint.
+"""Hostile and broken checkpoint files, made by mutating a valid tiny checkpoint or from scratch.
 
 Shared by the loader tests (test_hostile_checkpoints.py) and the app tests, which upload the same
 files. ``HOSTILE`` names the cases; ``hostile_file(case, tmp)`` builds one. The pickle cases
-would create ``marker_path(tmp)`` if anything unpickled them.
+would create ``marker_path(tmp)`` if anything unpickled them; others would allocate gigabytes
+(``Allocates``, stride-0 tensors, ``over_budget``) if anything read them as they ask.
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import pickle
@@ -19,7 +21,10 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from models.checkpoint import FORMAT, save_checkpoint
+from models.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
+from models.config import ModelConfig
+from models.nets import build_model
+from models.vocab import SPECIALS
 from tests.conftest import make_translator
 
 Case = tuple[bytes, str]
@@ -37,6 +42,40 @@ class RunsCode:
 
     def __reduce__(self):
         return (open, (self.marker, "w"))
+
+
+class Allocates:
+    """Unpickling this calls ``make(*args)``, e.g. ``bytearray(8 GiB)``: allowed by
+    ``torch.load(weights_only=True)``, which lets bytearray and Counter through."""
+
+    def __init__(self, make: Callable, *args: object) -> None:
+        self.make, self.args = make, args
+
+    def __reduce__(self):
+        return (self.make, self.args)
+
+
+def stride0_pt(vocab: int = 200_000, dim: int = 1024) -> bytes:
+    """A .pt of a few KB whose tensors are stride-0 views of one number, (vocab, dim) each:
+    a reader that materialises them makes vocab × dim floats per tensor."""
+    one = torch.zeros(1)
+    state = {"encoder.embed.weight": one.expand(vocab, dim), "decoder.embed.weight": one.expand(vocab, dim)}
+    meta = {"config": {"src_vocab_size": vocab, "tgt_vocab_size": vocab, "emb_dim": dim, "hidden": dim}}
+    return torch_zip({"state_dict": state, "metadata": {"format": FORMAT, "format_version": "1", "meta": json.dumps(meta)}})
+
+
+def over_budget(vocab: int = 200_000, emb_dim: int = 4, hidden: int = 2560) -> bytes:
+    """A VALID checkpoint (zero weights) of ``vocab`` words on each side, under the upload limit
+    on disk (74 MB at the defaults) but whose decoding at the longest input takes more than the
+    default budget (models.budget: about 575 MB, most of it a batch's logits over 200k words)."""
+    config = ModelConfig(vocab, vocab, scorer="dot", emb_dim=emb_dim, hidden=hidden)
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in build_model(config).state_dict().items() if k != "decoder.out.weight"}
+    words = list(SPECIALS) + [f"w{i}" for i in range(vocab - len(SPECIALS))]
+    meta = {"config": config.to_json(), "src_lang": "en", "tgt_lang": "zh", "src_vocab": words, "tgt_vocab": words,
+            "src_tokenizer": {"kind": "unicode", "lowercase": True}, "tgt_tokenizer": {"kind": "unicode"}, "name": "huge"}
+    tensors = {k: torch.zeros(shape, dtype=torch.float16) for k, shape in shapes.items()}
+    return st_save(tensors, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta)})
 
 
 def valid_checkpoint(tmp: Path) -> bytes:
@@ -134,10 +173,27 @@ _SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
 # case -> (make(valid checkpoint bytes, folder for the marker) -> hostile bytes, text the refusal contains)
 HOSTILE: dict[str, tuple[Callable[[bytes, Path], bytes], str]] = {
     "pickle that runs code": (lambda g, tmp: pickle.dumps(RunsCode(marker_path(tmp))), "never loaded"),
-    "torch .pt whose pickle runs code": (lambda g, tmp: torch_zip({"state_dict": {}, "metadata": RunsCode(marker_path(tmp))}), "its pickle would call"),
-    ".pt zip with a 4 GB entry": (lambda g, tmp: zip_declaring(2**32 - 1), "over the 200 MB limit"),
-    ".pt zip with 100,000 entries": (lambda g, tmp: zip_of_many_entries(100_000), "100,000 entries"),
-    ".pt pickle of 300,000 instructions": (lambda g, tmp: torch_zip({"state_dict": {}, "metadata": {"meta": list(range(300_000))}}), "instructions"),
+    "torch .pt whose pickle runs code": (lambda g, tmp: torch_zip({"state_dict": {}, "metadata": RunsCode(marker_path(tmp))}), "never loaded"),
+    "the valid checkpoint as a .pt": (lambda g, tmp: as_pt(g), ".pt files are not accepted"),
+    ".pt whose pickle calls bytearray(8 GiB)": (lambda g, tmp: torch_zip({"state_dict": {}, "metadata": Allocates(bytearray, 2**33)}), "never loaded"),
+    ".pt whose pickle counts a bytearray(512 MiB)": (
+        lambda g, tmp: torch_zip({"state_dict": {}, "metadata": Allocates(collections.Counter, Allocates(bytearray, 2**29))}), "never loaded",
+    ),
+    ".pt of stride-0 tensors declaring 200k x 1,024": (lambda g, tmp: stride0_pt(), "never loaded"),
+    ".pt with meta-device tensors": (lambda g, tmp: torch_zip({"state_dict": {"w": torch.empty(10**6, 10**3, device="meta")}, "metadata": {}}), "never loaded"),
+    ".pt with sparse tensors": (lambda g, tmp: torch_zip({"state_dict": {"w": torch.eye(3).to_sparse()}, "metadata": {}}), "never loaded"),
+    ".pt zip with a 4 GB entry": (lambda g, tmp: zip_declaring(2**32 - 1), "never loaded"),
+    ".pt zip with 100,000 entries": (lambda g, tmp: zip_of_many_entries(100_000), "never loaded"),
+    "valid safetensors of 200k words, embedding 4, hidden 2,560": (lambda g, tmp: over_budget(), "over the 512 MB budget per model"),
+    "config declaring 200k words and 4,096 dimensions": (
+        lambda g, tmp: with_meta(g, lambda m: m["config"].update(src_vocab_size=200_000, tgt_vocab_size=200_000, emb_dim=4096, hidden=4096)),
+        "over the 512 MB budget per model",
+    ),
+    "config.hidden a string": (lambda g, tmp: with_meta(g, lambda m: m["config"].update(hidden="16")), "config.hidden must be an integer, not '16'"),
+    "config.dropout a bool": (lambda g, tmp: with_meta(g, lambda m: m["config"].update(dropout=True)), "config.dropout must be a number, not True"),
+    "config.scorer a number": (lambda g, tmp: with_meta(g, lambda m: m["config"].update(scorer=7)), "config.scorer must be a string, not 7"),
+    "more weights than the config needs": (lambda g, tmp: with_tensors(g, lambda t: t.update(extra=torch.zeros(1000))), "more than the"),
+    "a target token holding ESC": (lambda g, tmp: with_meta(g, lambda m: m["tgt_vocab"].append("red\x1b[31m")), "control character"),
     "zero bytes": (lambda g, tmp: b"", "empty"),
     "truncated in the header": (lambda g, tmp: g[:100], "truncated"),
     "truncated in the weights": (lambda g, tmp: g[: len(g) - 100], "truncated"),
@@ -159,6 +215,7 @@ HOSTILE: dict[str, tuple[Callable[[bytes, Path], bytes], str]] = {
     "vocabulary of 250,000 words": (lambda g, tmp: with_meta(g, lambda m: m.update(src_vocab=_SPECIALS + [f"w{i}" for i in range(250_000)])), "at most 200,000"),
     "vocabulary of 1,000,000 words": (lambda g, tmp: with_meta(g, lambda m: m.update(src_vocab=_SPECIALS + ["w"] * 1_000_000)), "values"),
     "format version 99": (lambda g, tmp: with_metadata(g, format_version="99"), "unknown format version 99"),
+    "format version a 100,000-character string": (lambda g, tmp: with_metadata(g, format_version="9" * 100_000), "invalid format version"),
     "another program's safetensors": (lambda g, tmp: with_metadata(g, format="someone-else"), f"lacks format={FORMAT!r}"),
     "src_lang missing": (lambda g, tmp: with_meta(g, lambda m: m.pop("src_lang")), "src_lang"),
 }
@@ -169,3 +226,43 @@ def hostile_file(case: str, tmp: Path) -> tuple[bytes, str]:
     make, reason = HOSTILE[case]
     good = tmp / "valid.safetensors"
     return make(good.read_bytes() if good.exists() else valid_checkpoint(tmp), tmp), reason
+
+
+# Markdown and HTML that would fetch from, or link to, a foreign server if a page interpreted it.
+EVIL = ["![x](http://evil.example/a.png)", "[click](http://evil.example)", "<img src=http://evil.example/c.png>"]
+EVIL_LANGS = ("![](//evil.example)", "[c](http://evil.ex)")  # languages are at most 20 characters
+EVIL_FILE_NAME = "![x](evil.example-f.png) [click](www.evil.example).safetensors"
+
+
+def planted_checkpoint(tmp: Path) -> bytes:
+    """A valid checkpoint with ``EVIL`` in every string field: name, training values and keys,
+    metric names, languages, and target tokens that its output layer favours (so every
+    translation writes ``EVIL[0]``, with the others among each step's alternatives)."""
+    from models.tokenize import Tokenizer, tokenizer_for
+    from models.translator import Translator
+    from models.vocab import Vocab
+
+    src_tok, tgt_tok = tokenizer_for("en"), Tokenizer()
+    sv = Vocab.build((src_tok.tokenize(s) for s in ["I love you .", "we like tea ."]), lowercase=True)
+    tv = Vocab(tuple(Vocab.build(tgt_tok.tokenize(s) for s in ["我爱你。"]).itos) + tuple(EVIL))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(len(sv), len(tv), scorer="dot", emb_dim=16, hidden=16, dropout=0.0)).eval()
+    with torch.no_grad():
+        for rank, token in enumerate(EVIL):
+            model.decoder.out.bias[tv.id(token)] = 12.0 - rank
+    meta = {
+        "name": EVIL[0],
+        "training": {"corpus": EVIL[1], EVIL[2]: EVIL[0], "history": [{"epoch": 1, "train_loss": 1.0, EVIL[1]: 2.0}]},
+        "metrics": {"test": {"bleu": 1.0}, EVIL[1]: {"bleu": 2.0}},
+    }
+    translator = Translator(model, sv, tv, src_tok, tgt_tok, *EVIL_LANGS, meta=meta)
+    return save_checkpoint(translator, tmp / "planted.safetensors").read_bytes()
+
+
+def planted_refusals(good: bytes) -> dict[str, bytes]:
+    """Files whose refusal messages quote ``EVIL``: format_version, config.scorer, a dtype."""
+    return {
+        "format version": with_metadata(good, format_version=EVIL[0]),
+        "scorer": with_meta(good, lambda m: m["config"].update(scorer=EVIL[1])),
+        "dtype": with_header_entry(good, lambda e: e.update(dtype=EVIL[2])),
+    }

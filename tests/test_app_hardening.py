@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import re
 import tomllib
 import weakref
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from types import FunctionType, MethodType, ModuleType
 
 import pytest
 import torch
+from google.protobuf.json_format import MessageToDict
 from plotly.basedatatypes import BaseFigure
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.testing.v1 import AppTest
@@ -25,7 +27,7 @@ import webapp.registry as registry
 from models.checkpoint import MAX_FILE_BYTES, save_checkpoint
 from models.translator import MAX_SOURCE_TOKENS
 from tests.conftest import make_translator
-from tests.hostile_files import HOSTILE, hostile_file, marker_path
+from tests.hostile_files import EVIL, EVIL_FILE_NAME, HOSTILE, hostile_file, marker_path, planted_checkpoint, planted_refusals
 from tests.test_bad_input import ODD_TEXTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,11 @@ INJECTIONS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "**bo
 def app(monkeypatch: pytest.MonkeyPatch, tiny_checkpoint_dir: Path) -> AppTest:
     monkeypatch.setenv(registry.CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+
+
+def unescaped(markdown: str) -> str:
+    """What a Markdown string escaped by ``webapp.text.plain`` shows."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def translate(at: AppTest, text: str) -> AppTest:
@@ -117,7 +124,7 @@ def test_hostile_upload_shows_the_loader_message_and_the_app_keeps_serving(app: 
     data, reason = hostile_file(case, tmp_path)
     at = upload(app, f"{case}.safetensors", data)
     assert not at.exception
-    assert any(reason in e.value for e in at.error), [e.value for e in at.error]
+    assert any(reason in unescaped(e.value) for e in at.error), [e.value for e in at.error]
     assert not marker_path(tmp_path).exists(), "unpickling ran code"
     assert uploaded_options(at) == []
     at = translate(at, "I love you .")
@@ -178,7 +185,7 @@ def test_an_uploaded_file_is_let_go_once_it_is_read(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(MemoryUploadedFileManager, "remove_file", removing)
     path = save_checkpoint(make_translator("dot", "soft", seed=4), tmp_path / "mine.safetensors")
     at = upload(app, "broken.safetensors", b"\x00" * 64)
-    assert "broken.safetensors" in at.error[0].value
+    assert "broken.safetensors" in unescaped(at.error[0].value)
     at = upload(at, path.name, path.read_bytes())
     assert uploaded_options(at) == ["mine (uploaded)"] and at.success
     assert stored and set(released) == set(stored)
@@ -273,3 +280,128 @@ def test_every_download_is_made_only_when_clicked(app: AppTest) -> None:
         assert run.download_button
         for button in run.download_button:
             assert button.proto.deferred_file_id and not button.proto.url, button.key
+
+
+# Proto fields Streamlit renders as Markdown: bodies of markdown, captions, alerts and headings;
+# labels and help of widgets, expanders, metrics and buttons; progress text. st.html, charts,
+# dataframes, options and values are text (or escaped HTML) and may hold the strings as written.
+MARKDOWN_FIELDS = {"body", "label", "help", "text"}
+NOT_MARKDOWN = {"Html", "PlotlyChart", "Arrow", "Table", "Code", "Text"}
+MARKUP = ("](", "![", "<img")  # an EVIL string's link, image or HTML, not backslash-escaped
+AUTOLINK = re.compile(r"(?i)https?://|www\.|[-.+\w]@")  # what GFM links by itself, escaped or not (remark-gfm)
+
+
+def _strings(data: object, key: str = "") -> Iterator[str]:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _strings(v, k)
+    elif isinstance(data, list):
+        for v in data:
+            yield from _strings(v, key)
+    elif isinstance(data, str) and key in MARKDOWN_FIELDS:
+        yield data
+
+
+def markdown_strings(at: AppTest) -> list[str]:
+    """Every string on the page that Streamlit renders as Markdown, st.table cells included."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and type(proto).__name__ not in NOT_MARKDOWN:
+            found.extend(_strings(MessageToDict(proto)))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    for table in at.table:
+        frame = table.value
+        found += [str(v) for v in [*frame.to_numpy().ravel(), *frame.index, *frame.columns]]
+    return found
+
+
+def interpreted(at: AppTest) -> list[str]:
+    """Markdown strings holding a planted string that would render as an image, a link or HTML:
+    what is left of it once backslash-escaped characters (shown as themselves) are set aside."""
+    return [
+        s for s in markdown_strings(at)
+        if "evil" in s and (any(x in re.sub(r"\\.", "·", s) for x in MARKUP) or AUTOLINK.search(unescaped(s)))
+    ]
+
+
+def test_checkpoint_and_file_name_strings_reach_every_page_as_text(app: AppTest, tmp_path: Path) -> None:
+    """EVIL planted in the model's name, training values, metric names, languages, target tokens,
+    the uploaded file's name and the loader's error messages: on every page, no Markdown element
+    holds one in a form that would render an image, a link or HTML."""
+    good = planted_checkpoint(tmp_path)
+    reached: dict[str, int] = {}
+
+    def check(name: str, at: AppTest) -> AppTest:
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert interpreted(at) == [], name
+        reached[name] = sum("evil" in s for s in markdown_strings(at))
+        return at
+
+    for what, data in planted_refusals(good).items():
+        at = check(f"refused {what}", upload(app, EVIL_FILE_NAME, data))
+        assert any("evil" in e.value for e in at.error), what
+    at = check("Checkpoints with the card", upload(app, EVIL_FILE_NAME, good))
+    assert at.success and uploaded_options(at)
+    at.button(key="use_upload").click().run()
+    at = translate(at, " ".join(EVIL))
+    at.session_state["translate_decoding"] = "Beam search"
+    for view in VIEWS:
+        at.session_state["translate_view"] = view
+        check(f"Translate {view}", at.run())
+    at.session_state["compare_models"] = [e.id for e in at.session_state["_uploads"].entries()] + ["bundled/en-zh-dot-soft.safetensors"]
+    check("Compare", at.switch_page("pages/compare.py").run())
+    check("Evaluate", at.switch_page("pages/evaluate.py").run())
+    assert reached["Checkpoints with the card"] >= 5 and reached["Translate Heatmap"] >= 2, reached  # the strings did reach the pages
+
+
+def test_the_markdown_check_catches_an_unescaped_string(app: AppTest) -> None:
+    at = app.switch_page("pages/checkpoints.py").run()
+    at.session_state["_upload_notice"] = ("error", EVIL[0])
+    assert interpreted(at.run()) == [EVIL[0]]
+
+
+def foreign(page, requests: list[str]) -> list[str]:
+    """What a planted string interpreted in the browser would leave: images or links pointing at
+    evil.example, and requests the browser made to it."""
+    found = [f"{n} <img> from evil.example" for n in [page.locator('img[src*="evil"]').count()] if n]
+    found += [f"{n} link to evil.example" for n in [page.locator('a[href*="evil"]').count()] if n]
+    return found + [f"request: {r}" for r in requests if "evil" in r]
+
+
+@pytest.mark.browser
+def test_planted_markdown_is_never_a_link_or_image_in_the_browser(tiny_checkpoint_dir: Path, tmp_path: Path) -> None:
+    _chromium_or_skip()
+    from webapp.harness import app_server, browser_page, go_to, open_app, type_sentence, wait_idle
+
+    good = tmp_path / EVIL_FILE_NAME
+    good.write_bytes(planted_checkpoint(tmp_path))
+    refused = tmp_path / f"refused {EVIL_FILE_NAME}"
+    refused.write_bytes(planted_refusals(good.read_bytes())["format version"])
+    requests: list[str] = []
+    with app_server(tiny_checkpoint_dir) as url, browser_page() as (page, _problems):
+        page.on("request", lambda r: requests.append(r.url))
+        open_app(page, url)
+        go_to(page, "Checkpoints")
+        uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploader.set_input_files(str(refused))
+        page.locator('[data-testid="stAlertContentError"]').filter(has_text="evil.example").wait_for()
+        assert foreign(page, requests) == []
+        uploader.set_input_files(str(good))
+        page.locator('[data-testid="stAlertContentSuccess"]').wait_for()
+        wait_idle(page)
+        page.locator('[data-testid="stTable"]').filter(has_text="evil.example").first.wait_for()  # the model card, as text
+        assert foreign(page, requests) == []
+        page.get_by_role("button", name="Translate with it").click()
+        wait_idle(page)
+        type_sentence(page, "translate", " ".join(EVIL))
+        page.locator(".st-key-translate_heatmap .js-plotly-plot .heatmaplayer image").wait_for()
+        for view in ("Heatmap", "Highlight", "Step through"):
+            page.locator(".st-key-translate_view button").filter(has_text=view).click()
+            wait_idle(page)
+            assert foreign(page, requests) == [], view
+        assert page.get_by_text("evil.example").count() >= 1  # shown, as text

@@ -163,7 +163,7 @@ def test_metrics_table_keeps_a_fixed_column_order_and_leaves_gaps_empty():
 def test_plain_escapes_every_markdown_control_character(text):
     escaped = plain(text)
     assert not re.search(r"(?<!\\)[*\[\]():$<>_#`]", escaped)
-    assert re.sub(r"\\(.)", r"\1", escaped) == text
+    assert re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "") == text  # a word joiner breaks autolinks
 
 
 def test_examples_come_from_the_test_split_with_links_in_the_models_direction():

@@ -1,4 +1,4 @@
-"""Checkpoint round trip: the same outputs, metadata kept, float16 storage, .pt via weights_only."""
+"""Checkpoint round trip: the same outputs, metadata kept, float16 storage; .pt files refused unread."""
 
 import io
 import json
@@ -71,7 +71,7 @@ def test_loading_makes_no_weights_only_to_overwrite_them(monkeypatch, tiny_check
     assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in make_translator().model.parameters())
 
 
-def test_pt_file_with_the_same_layout_loads_through_weights_only(tmp_path, tiny_checkpoint):
+def test_pt_file_with_the_same_layout_is_refused_without_torch_load(tmp_path, tiny_checkpoint, monkeypatch):
     from safetensors.torch import load_file, safe_open
 
     tensors = load_file(str(tiny_checkpoint))
@@ -79,9 +79,9 @@ def test_pt_file_with_the_same_layout_loads_through_weights_only(tmp_path, tiny_
         md = f.metadata()
     buf = io.BytesIO()
     torch.save({"state_dict": tensors, "metadata": md}, buf)
-    a = load_checkpoint(buf.getvalue()).translate("we like tea .")
-    b = load_checkpoint(tiny_checkpoint).translate("we like tea .")
-    assert a.target_tokens == b.target_tokens
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    with pytest.raises(CheckpointError, match=r"\.pt files are not accepted"):
+        load_checkpoint(buf.getvalue())
 
 
 def test_a_missing_file_is_a_checkpoint_error(tmp_path):

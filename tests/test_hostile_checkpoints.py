@@ -6,23 +6,34 @@ peak resident size (VmHWM, reset through /proc/self/clear_refs) for what torch a
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import tracemalloc
-import zipfile
 from pathlib import Path
 
 import pytest
 
 import models.checkpoint as ckpt
 from models.checkpoint import CheckpointError, load_checkpoint
-from tests.hostile_files import HOSTILE, as_pt, hostile_file, marker_path, valid_checkpoint
+from tests.hostile_files import HOSTILE, hostile_file, marker_path, valid_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
-MEMORY_BOUND = 50 * MB
-CLI_CASES = ["pickle that runs code", "torch .pt whose pickle runs code", ".pt zip with a 4 GB entry", "zero bytes", "header length of 2**62", "non-finite weights"]
+MEMORY_BOUND = 50 * MB  # Python allocations while refusing (a 200,000-word header parses to about 30 MB)
+RSS_BOUND = 100 * MB  # resident growth, tracemalloc's own bookkeeping included
+CLI_CASES = [
+    "pickle that runs code", "torch .pt whose pickle runs code", ".pt zip with a 4 GB entry", "zero bytes", "header length of 2**62",
+    "non-finite weights", ".pt whose pickle calls bytearray(8 GiB)", ".pt of stride-0 tensors declaring 200k x 1,024",
+    ".pt with meta-device tensors", ".pt with sparse tensors", "valid safetensors of 200k words, embedding 4, hidden 2,560",
+    "config.hidden a string", "a target token holding ESC",
+]
+CLI_PEAK_BOUND = 1024 * MB  # the whole CLI process, torch included (these files took it to 7.4 and 8.7 GB)
+# Runs ``python -m models`` and writes the process's peak resident size (KiB) to the file named first.
+WITH_PEAK = (
+    "import atexit, resource, runpy, sys; out = sys.argv.pop(1); "
+    "atexit.register(lambda: open(out, 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))); "
+    "runpy.run_module('models', run_name='__main__', alter_sys=True)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +74,8 @@ def refuse(data: bytes) -> tuple[CheckpointError, int, int | None]:
     return caught.value, py_peak, rss_growth
 
 
-def test_valid_checkpoint_loads_as_safetensors_and_as_pt(tmp: Path) -> None:
-    good = (tmp / "valid.safetensors").read_bytes()
-    for data in (good, as_pt(good)):
-        assert load_checkpoint(data).translate("I love you .").hypotheses
+def test_valid_checkpoint_loads(tmp: Path) -> None:
+    assert load_checkpoint((tmp / "valid.safetensors").read_bytes()).translate("I love you .").hypotheses
 
 
 @pytest.mark.parametrize("case", list(HOSTILE))
@@ -76,19 +85,7 @@ def test_hostile_checkpoint_is_refused_with_its_reason_in_flat_memory(case: str,
     assert reason in str(error)
     assert not marker_path(tmp).exists(), "unpickling ran code"
     assert py_peak < MEMORY_BOUND, f"Python allocations peaked at {py_peak / MB:.0f} MB"
-    assert rss_growth is None or rss_growth < MEMORY_BOUND, f"resident memory grew by {rss_growth / MB:.0f} MB"
-
-
-def test_zip_bomb_is_refused_before_anything_is_unpacked(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """8 MB of zeros deflate to a few KB; with the limit at 1 MB the declared size alone refuses it."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("archive/data/0", bytes(8 * MB))
-    monkeypatch.setattr(ckpt, "MAX_FILE_BYTES", MB)
-    error, py_peak, rss_growth = refuse(buf.getvalue())
-    assert "unpack to 8,388,608 bytes, over the 1 MB limit" in str(error)
-    assert py_peak < 4 * MB
-    assert rss_growth is None or rss_growth < MEMORY_BOUND
+    assert rss_growth is None or rss_growth < RSS_BOUND, f"resident memory grew by {rss_growth / MB:.0f} MB"
 
 
 def test_file_over_the_size_limit_is_refused_before_it_is_read(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,16 +104,18 @@ def test_upload_over_the_size_limit_is_refused(tmp: Path, monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize("case", CLI_CASES)
-def test_cli_refuses_hostile_checkpoint_with_one_error_line(case: str, tmp: Path) -> None:
+def test_cli_refuses_hostile_checkpoint_with_one_error_line_in_bounded_memory(case: str, tmp: Path) -> None:
     data, reason = hostile_file(case, tmp)
-    path = tmp / "bad.safetensors"
+    path, peak = tmp / "bad.safetensors", tmp / "peak.txt"
     path.write_bytes(data)
     run = subprocess.run(
-        [sys.executable, "-m", "models", "translate", "--checkpoint", str(path), "--device", "cpu", "hi"],
+        [sys.executable, "-c", WITH_PEAK, str(peak), "translate", "--checkpoint", str(path), "--device", "cpu", "hi"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode != 0
     assert run.stderr.startswith("error: ") and reason in run.stderr
-    assert "Traceback" not in run.stderr
+    assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
+    assert "\x1b" not in run.stderr
     assert run.stdout == ""
     assert not marker_path(tmp).exists(), "unpickling ran code"
+    assert int(peak.read_text()) * 1024 < CLI_PEAK_BOUND, f"the CLI peaked at {int(peak.read_text()) / 1024:.0f} MB"

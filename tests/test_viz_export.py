@@ -1,4 +1,4 @@
-"""Downloads: CSV and JSON parse back to the attention; image export degrades to None."""
+"""Downloads: CSV and JSON parse back to the attention and open safely; image export degrades to None, and says so."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import sys
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -14,13 +15,14 @@ import pytest
 from tests.conftest import make_translator
 from tests.test_viz_samples import TRICKY, make_result
 from viz import attention_csv, attention_json, figure_image, heatmap_figure
+from viz.export import FORMULA_START
 
 
 def test_csv_round_trips_to_the_attention_with_positions_keeping_repeats_apart():
-    result = make_result(["the", 'say "hi", ok', "the"], ["x", "x,\ny", "</s>"])
+    result = make_result(["the", 'say "hi", ok', "the"], ["x", "x,y", "</s>"])
     rows = list(csv.reader(io.StringIO(attention_csv(result))))
     assert rows[0] == ["target", "0:the", '1:say "hi", ok', "2:the", "3:</s>"]
-    assert [r[0] for r in rows[1:]] == ["x", "x,\ny", "</s>"]
+    assert [r[0] for r in rows[1:]] == ["x", "x,y", "</s>"]
     np.testing.assert_allclose(np.array([r[1:] for r in rows[1:]], dtype=float), result.attention, atol=1e-6)
 
 
@@ -60,3 +62,48 @@ def test_figure_image_renders_svg_with_escaped_tokens_through_chromium():
     assert svg is not None and svg.lstrip().startswith(b"<svg")
     assert b"&#60;tag&#62;" in svg or b"&lt;tag&gt;" in svg
     assert b"$x$" in svg
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)", "\t=1", "\r=1"]
+
+
+def test_csv_cells_that_would_start_a_formula_open_as_text():
+    result = make_result(FORMULAS, [*FORMULAS, "</s>"])
+    rows = list(csv.reader(io.StringIO(attention_csv(result))))
+    assert [r[0] for r in rows[1:-1]] == ["'" + f for f in FORMULAS[:4]] + ["\\u0009=1", "\\u000d=1"]  # tab and CR written visibly
+    assert all(not cell.startswith(FORMULA_START) for row in rows for cell in row[:1] + rows[0][1:])
+    assert rows[0][1] == "0:" + FORMULAS[0]  # a position first: the header cell is text already
+
+
+ESC_TOKEN = "red\x1b[31m\x9b2J"
+
+
+def test_control_characters_are_visible_escapes_in_csv_and_json():
+    result = make_result([ESC_TOKEN], [ESC_TOKEN, "</s>"])
+    for text in (attention_csv(result), attention_json(result)):
+        assert not any(0 <= ord(c) < 32 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in text)
+    assert json.loads(attention_json(result))["target_tokens"][0] == "red\\u001b[31m\\u009b2J"
+
+
+def test_a_failed_image_export_raises_instead_of_giving_an_empty_file(monkeypatch):
+    from webapp import views
+
+    fig = heatmap_figure(make_result(["a"], ["x"]))
+    for failed in (None, b""):
+        monkeypatch.setattr(views, "figure_image", lambda fig, fmt, failed=failed: failed)
+        with pytest.raises(views.ImageExportError, match="could not render the PNG"):
+            views.image_file(fig, "png")
+
+
+@pytest.mark.browser
+def test_a_token_holding_esc_exports_well_formed_svg_and_a_png():
+    pytest.importorskip("kaleido")
+    if not shutil.which("chromium"):
+        pytest.skip("no chromium")
+    fig = heatmap_figure(make_result([ESC_TOKEN, "b"], [ESC_TOKEN, "</s>"]))
+    svg = figure_image(fig, "svg")
+    assert svg is not None
+    ElementTree.fromstring(svg)  # well-formed XML
+    assert b"\\u001b" in svg
+    png = figure_image(fig, "png")
+    assert png is not None and png.startswith(b"\x89PNG") and len(png) > 1000

@@ -20,10 +20,13 @@ from models.checkpoint import load_checkpoint
 from models.nets.scorers import SCORERS
 from models.translator import Translator
 
+from .text import printable
+
 CHECKPOINTS_ENV = "ATTNVIZ_CHECKPOINTS"
 THREADS_ENV = "ATTNVIZ_TORCH_THREADS"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
-SUFFIXES = (".safetensors", ".pt")
+SUFFIXES = (".safetensors",)
+MAX_LABEL_CHARS = 80  # of a label made from an uploaded file's name
 MAX_UPLOADS = 5
 MAX_LOADED = 32  # bundled models kept in memory per process (all devices together)
 SCORER_ORDER = tuple(SCORERS)  # simplest first, as the registry lists them
@@ -124,7 +127,7 @@ class UploadStore:
             raise UploadLimitError(
                 f"This session already holds {MAX_UPLOADS} uploaded models, the most it keeps. Remove one below to upload another."
             )
-        stem = Path(name).stem or "upload"
+        stem = printable(Path(printable(name, 1000)).stem, MAX_LABEL_CHARS).strip() or "upload"
         translator = load_checkpoint(data, device=device, name=stem)
         entry = ModelEntry(id=key, label=f"{stem} (uploaded)", origin="uploaded", fingerprint=f"sha256:{digest}")
         self.models[key] = (entry, translator)

@@ -6,7 +6,6 @@ Widget keys that several files read are named here once.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -21,20 +20,15 @@ from models.translator import Translator, resolve_device
 
 from . import registry
 from .registry import ModelEntry, UploadStore
+from .text import plain
 
 MODEL_KEY = "model"  # sidebar model picker: a ModelEntry id
 DEVICE_KEY = "device"  # sidebar device picker: "auto" | "cpu" | "cuda"
 UPLOADER_KEY = "checkpoint_upload"
 _UPLOADS = "_uploads"
 _UPLOAD_NOTICE = "_upload_notice"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$])")
 log = logging.getLogger("attnviz")
 T = TypeVar("T")
-
-
-def plain(text: str) -> str:
-    """``text`` escaped for Streamlit markdown (labels, captions), so tokens show as typed."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def uploads() -> UploadStore:
@@ -98,10 +92,10 @@ def handle_upload() -> None:
     try:
         e = uploads().add(name, data, device())
     except CheckpointError as exc:
-        st.session_state[_UPLOAD_NOTICE] = ("error", f"{name} could not be loaded: {UNREADABLE} Details: {exc}")
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{plain(name)} could not be loaded: {UNREADABLE} Details: {plain(exc)}")
         return
     except registry.UploadLimitError as exc:
-        st.session_state[_UPLOAD_NOTICE] = ("error", f"{name}: {exc}")
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{plain(name)}: {plain(exc)}")
         return
     st.session_state[_UPLOAD_NOTICE] = ("success", e.id)
 
@@ -134,14 +128,15 @@ def remove_upload(model_id: str) -> None:
 @contextmanager
 def guarded(action: str) -> Iterator[None]:
     """Run a block; an error becomes an ``st.error`` line instead of a traceback, and the rest
-    of the page still draws. ValueErrors carry messages meant for the user; others are logged."""
+    of the page still draws. ValueErrors carry messages meant for the user; others are logged.
+    ``action`` and the message are shown as text (they may hold a model's or a file's name)."""
     try:
         yield
     except ValueError as exc:
-        st.error(f"{action}: {exc}")
+        st.error(f"{plain(action)}: {plain(exc)}")
     except Exception as exc:  # a model or figure failing must not take the page down
         log.exception("%s failed", action)
-        st.error(f"{action} failed ({type(exc).__name__}: {exc}). The rest of the app still works.")
+        st.error(f"{plain(action)} failed ({type(exc).__name__}: {plain(exc)}). The rest of the app still works.")
 
 
 def attempt(action: str, fn: Callable[..., T], *args, **kwargs) -> T | None:

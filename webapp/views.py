@@ -24,7 +24,7 @@ from viz.tokens import words
 from . import inference
 from .corpus import Example, find
 from .registry import ModelEntry
-from .state import plain
+from .text import plain, plain_frame
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
 MAX_FIGURES = 128
@@ -83,7 +83,7 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
             on_change=picked,
         )
     text = st.text_input(
-        f"Sentence in {language(src_lang)}",
+        f"Sentence in {plain(language(src_lang))}",
         key=text_key,
         placeholder="Type a sentence and press Enter",
         on_change=typed,
@@ -162,11 +162,25 @@ def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: s
     ]
     if IMAGE_EXPORT:
         rendered = "Rendered on the server when clicked (a few seconds)."
-        files += [(f"Heatmap {fmt.upper()}", fmt, mime, lambda fmt=fmt: figure_image(fig, fmt) or b"", ":material/image:", rendered)
+        files += [(f"Heatmap {fmt.upper()}", fmt, mime, lambda fmt=fmt: image_file(fig, fmt), ":material/image:", rendered)
                   for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"))]
     with st.container(horizontal=True, key=f"{key}_exports"):
         for label, ext, mime, make, icon, help_text in files:
             st.download_button(label, make, f"{stem}.{ext}", mime, key=f"{key}_{ext}", on_click="ignore", icon=icon, help=help_text)
+
+
+class ImageExportError(RuntimeError):
+    """The server could not render a figure as an image."""
+
+
+def image_file(fig: go.Figure, fmt: str) -> bytes:
+    """``fig`` as PNG or SVG bytes for a deferred download. A failed rendering raises instead
+    of giving an empty file: Streamlit then says under the button that the file could not be
+    made (and logs why), and the chart's camera button still saves an SVG."""
+    data = figure_image(fig, fmt)
+    if not data:
+        raise ImageExportError(f"the server could not render the {fmt.upper()} image")
+    return data
 
 
 class Rows(NamedTuple):
@@ -260,12 +274,12 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     from . import tables
 
     left, right = st.columns(2)
-    left.table(tables.card(entry, translator).set_index("Field"))
+    left.table(plain_frame(tables.card(entry, translator).set_index("Field")))
     train = tables.training(translator.meta)
     if train.empty:
         right.caption("No training summary stored in this checkpoint.")
     else:
-        right.table(train.set_index("Setting"))
+        right.table(plain_frame(train.set_index("Setting")))
     stored = translator.meta.get("metrics") or {}
     if stored:
         st.dataframe(tables.styled(tables.metrics(stored)), key=f"{key}_metrics")
