@@ -173,3 +173,24 @@ def test_translate_reads_a_file_and_writes_one_line_per_line(tiny_checkpoint, tm
     assert cross["kind"] == "cross" and cross["dims"] == ["layer", "head", "query", "key"]
     assert cross["shape"] == [1, 1, len(first["target_tokens"]), len(first["source_tokens"])]
     assert first["attention"] == cross["values"][0][0]
+
+
+def test_align_writes_pharaoh_links_that_read_back_and_score(tiny_checkpoint, tmp_path):
+    from models.alignments import AlignmentScore, attention_links, read_pharaoh
+    from models.cli import main
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("I love you .\t我爱你。\n\nwe like tea .\t我们喜欢茶。\n", encoding="utf-8")
+    out = tmp_path / "links.en-zh"
+    assert main(["align", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs), "--reading", "attention", "--out", str(out)]) == 0
+    links = read_pharaoh(out)
+    assert len(links) == 2  # one line per non-blank TSV line
+    tr = load_checkpoint(tiny_checkpoint)
+    src = tr.source_tokens("I love you .")[0]
+    tgt = tr.tgt_tokenizer.tokenize("我爱你。")
+    assert links[0] == attention_links(tr.force(src, tgt).attention, src[:-1], tgt)
+    score = AlignmentScore()
+    score.add(links[0], links[0])
+    assert score.aer == 0.0
+    assert main(["align", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs), "--reading", "shift", "--out", str(out)]) == 0
+    assert len(read_pharaoh(out)) == 2
