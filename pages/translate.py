@@ -10,6 +10,7 @@ from viz.highlight import highlight_html
 from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
 from webapp import corpus, frame, inference, registry, state, views
+from webapp.text import plain
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
@@ -91,7 +92,7 @@ elif view == "Step through":
             st.subheader("Step by step")
             st.caption("Pick a step: the bars are the attention the model used to write that token.")
             step = st.select_slider(
-                "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {tokens[j]}", key="step_slider"
+                "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {plain(tokens[j])}", key="step_slider"
             ) if len(tokens) > 1 else 0
             views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
         with right:
