@@ -336,7 +336,7 @@ def test_removing_an_upload_takes_it_out_of_the_pickers(app, tiny_checkpoint):
 
 def test_bundled_models_are_listed_with_cards(app):
     at = app.switch_page("pages/checkpoints.py").run()
-    assert [e.label for e in at.expander] == ["en-zh-dot-soft", "en-zh-general-soft", "en-zh-additive-soft", "en-zh-additive-hard", "zh-en-additive-soft"]
+    assert [unescaped(e.label) for e in at.expander] == ["en-zh-dot-soft", "en-zh-general-soft", "en-zh-additive-soft", "en-zh-additive-hard", "zh-en-additive-soft"]
     at.session_state["bundled_card_3"] = True
     at.run()
     assert_clean(at)
