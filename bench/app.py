@@ -41,8 +41,8 @@ def server_threads() -> str:
 
 
 def tiny_checkpoints() -> Path:
+    from bench.tiny import make_translator
     from models.checkpoint import save_checkpoint
-    from tests.conftest import make_translator
 
     folder = Path(tempfile.mkdtemp(prefix="bench-checkpoints-"))
     for scorer in ("dot", "scaled_dot", "general", "cosine", "additive"):

@@ -1,7 +1,7 @@
 """Many users at once: concurrent browser sessions against one app server, and its memory.
 
     python bench/load.py [--sessions 8] [--sentences 4] [--soak 200] [--checkpoints DIR]
-                         [--session-ttl 10] [--out FILE]
+                         [--session-ttl 10] [--no-hostile-uploader] [--out FILE]
 
 Starts ``streamlit run app.py`` on a free localhost port (bundled models from assets/checkpoints,
 else tiny random ones) and drives it with Debian's Chromium:
@@ -13,6 +13,11 @@ else tiny random ones) and drives it with Debian's Chromium:
    still connected the server's resident memory is read; then they close, and after the
    disconnected-session TTL (``--session-ttl``, Streamlit's server.disconnectedSessionTTL) it is
    read again.
+   With a hostile uploader (the default), one of the ``--sessions`` is an attacker instead: it
+   uploads hostile files one after another (pickles that would allocate gigabytes, stride-0
+   tensors, a valid 44 MB checkpoint whose decoding tables would take 8 GB, Markdown planted
+   in every string) until the others are done, each refusal timed; then the same normal
+   sessions run again without it, so their translate times can be compared.
 3. Soak: one session translates ``--soak`` different sentences; memory every 10 translations.
 
 Reports per-session latency, failures (an exception box, a console error, a timeout, a
@@ -38,14 +43,23 @@ import torch
 
 from bench.app import DRAWN_JS, labels, tiny_checkpoints
 from bench.common import MB, add_report_args, machine, markdown_table, report, rss
+from bench.hostile import hostile_file, marker_path, planted_refusals
 from models.checkpoint import load_checkpoint
-from tests.hostile_files import hostile_file, marker_path
 from webapp import corpus, registry
 from webapp.harness import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle
 
 WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
 SETTLE_AFTER = 50  # soak translations before memory counts as settled
 HOSTILE_CASE = "pickle that runs code"
+# What the hostile uploader sends, in turn: (hostile_files case, text its refusal shows).
+ATTACKS = [
+    (".pt whose pickle calls bytearray(8 GiB)", "never loaded"),
+    (".pt whose pickle counts a bytearray(512 MiB)", "never loaded"),
+    (".pt of stride-0 tensors declaring 200k x 1,024", "never loaded"),
+    ("valid safetensors of 200k words, embedding 4, hidden 1,792", "budget per model"),
+    ("config.hidden a string", "must be an integer"),
+    ("markdown planted in the error message", "invalid format version"),
+]
 
 
 @dataclass
@@ -113,10 +127,54 @@ def open_compare(page, models: int, sentence: str) -> None:
     wait_drawn(page, [f"compare_heatmap_{n}" for n in range(models)], sentence)
 
 
-def run_session(url: str, sentences: list[str], models: int, files: dict[str, Path], gates: list[threading.Barrier]) -> Session:
+@dataclass
+class Attacker:
+    """What the hostile uploader did: seconds per refused upload, and failures."""
+
+    refusals_s: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def attack(url: str, files: list[tuple[Path, str]], gates: list[threading.Barrier], done: threading.Event) -> Attacker:
+    """Upload ``files`` (path, text of the refusal) in turn, each under a new name so that its own
+    message is awaited, until ``done``; then meet the other sessions at the gates."""
+    out = Attacker()
+    try:
+        with browser_page() as (page, problems):
+            gates[0].wait()
+            try:
+                open_app(page, url, WAIT_MS)
+                go_to(page, "Checkpoints", WAIT_MS)
+                k = 0
+                while not done.is_set():
+                    path, text = files[k % len(files)]
+                    named = path.with_name(f"attack-{k}.safetensors")
+                    named.write_bytes(path.read_bytes())
+                    t0 = time.perf_counter()
+                    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(named))
+                    page.locator('[data-testid="stAlertContentError"]').filter(has_text=f"attack-{k}.safetensors").filter(has_text=text).wait_for(timeout=WAIT_MS)
+                    out.refusals_s.append(time.perf_counter() - t0)
+                    named.unlink()
+                    k += 1
+            except Exception as exc:  # reported, not raised
+                out.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            out.failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+            if page.locator('img[src*="evil"], a[href*="evil"]').count():
+                out.failures.append("planted Markdown became an image or a link")
+            gates[1].wait()
+            gates[2].wait()
+    except threading.BrokenBarrierError:
+        out.failures.append("another session never reached the barrier")
+    return out
+
+
+def run_session(
+    url: str, sentences: list[str], models: int, files: dict[str, Path], gates: list[threading.Barrier], finished: threading.Barrier
+) -> Session:
     """One user: translate, compare, upload a hostile file and a good one, translate with it.
 
-    ``gates``: [all browsers open, all work done (memory is read), closing]."""
+    ``gates``: [all browsers open, all work done (memory is read), closing]; ``finished``: the
+    normal sessions done (which stops the hostile uploader)."""
     out = Session()
     try:
         with browser_page() as (page, problems):
@@ -140,6 +198,7 @@ def run_session(url: str, sentences: list[str], models: int, files: dict[str, Pa
             except Exception as exc:  # a timeout or a missing element is a failure to report, not a crash
                 out.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             out.failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+            finished.wait()
             gates[1].wait()
             gates[2].wait()
     except threading.BrokenBarrierError:
@@ -147,16 +206,23 @@ def run_session(url: str, sentences: list[str], models: int, files: dict[str, Pa
     return out
 
 
-def concurrent(url: str, pid: int, work_lists: list[list[str]], models: int, files: dict[str, Path]) -> tuple[list[Session], dict[str, int]]:
-    """Run one session per sentence list at once; also the server's peak and held VmRSS."""
+def concurrent(
+    url: str, pid: int, work_lists: list[list[str]], models: int, files: dict[str, Path], attacks: list[tuple[Path, str]] | None = None
+) -> tuple[list[Session], dict[str, int], Attacker | None]:
+    """Run one session per sentence list at once, and with ``attacks`` a hostile uploader beside
+    them until they are done; also the server's peak and held VmRSS."""
     n = len(work_lists)
-    gates = [threading.Barrier(n + 1, timeout=15 * WAIT_MS / 1000) for _ in range(3)]
+    gates = [threading.Barrier(n + 1 + bool(attacks), timeout=15 * WAIT_MS / 1000) for _ in range(3)]
     results: list[Session | None] = [None] * n
+    attacker: list[Attacker | None] = [None]
+    finished, done = threading.Barrier(n, action=lambda: done.set(), timeout=15 * WAIT_MS / 1000), threading.Event()
 
     def work(i: int) -> None:
-        results[i] = run_session(url, work_lists[i], models, files, gates)
+        results[i] = run_session(url, work_lists[i], models, files, gates, finished)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    if attacks:
+        threads.append(threading.Thread(target=lambda: attacker.__setitem__(0, attack(url, attacks, gates, done))))
     for t in threads:
         t.start()
     gates[0].wait()
@@ -167,7 +233,7 @@ def concurrent(url: str, pid: int, work_lists: list[list[str]], models: int, fil
     gates[2].wait()
     for t in threads:
         t.join()
-    return [r or Session(failures=["thread died"]) for r in results], memory
+    return [r or Session(failures=["thread died"]) for r in results], memory, attacker[0] if attacks else None
 
 
 def expire_sessions(url: str, ttl: int) -> None:
@@ -206,6 +272,21 @@ def model_bytes(translator) -> int:
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in translator.model.parameters()}.values())
 
 
+def comparison(sessions: list[Session], baseline: list[Session], attacker: Attacker) -> str:
+    """Translate times of the normal sessions beside the hostile uploader and without it."""
+    def times(group: list[Session]) -> list[float]:
+        return [t for s in group for t in s.translate_s]
+
+    rows = [
+        [name, str(len(times(group))), f"{statistics.median(times(group) or [0]):.2f}", f"{max(times(group), default=0):.2f}"]
+        for name, group in (("beside the hostile uploader", sessions), ("without it (same sessions, run after)", baseline))
+    ]
+    return markdown_table(["normal sessions' translations", "count", "median s", "max s"], rows) + (
+        f"\n\nThe hostile uploader's files, in turn: {'; '.join(case for case, _ in ATTACKS)}. "
+        f"Each refusal, from choosing the file to the loader's message shown: {', '.join(f'{t:.1f}' for t in attacker.refusals_s)} s."
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=8)
@@ -213,6 +294,7 @@ def main() -> int:
     parser.add_argument("--soak", type=int, default=200, help="translations in the one-session soak (0: skip)")
     parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
     parser.add_argument("--session-ttl", type=int, default=10, help="seconds a closed session is kept for reconnecting")
+    parser.add_argument("--no-hostile-uploader", action="store_true", help="all sessions normal, no comparison run")
     add_report_args(parser)
     args = parser.parse_args()
 
@@ -222,10 +304,21 @@ def main() -> int:
     upload_file = next(e.path for e in entries if e.label.startswith("en-zh-"))
     upload_bytes = model_bytes(load_checkpoint(upload_file))
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    hostile = tmp / "hostile.pt"
+    hostile = tmp / "hostile.safetensors"  # a pickle under the accepted name, as an attacker would send it
     hostile.write_bytes(hostile_file(HOSTILE_CASE, tmp)[0])
     files = {"hostile": hostile, "upload": tmp / f"mine-{upload_file.name}"}
     files["upload"].write_bytes(upload_file.read_bytes())
+    attacks = None
+    if not args.no_hostile_uploader:
+        attacks = []
+        for n, (case, text) in enumerate(ATTACKS):
+            path = tmp / f"attack-source-{n}"
+            if case == "markdown planted in the error message":
+                path.write_bytes(planted_refusals(upload_file.read_bytes())["format version"])
+            else:
+                path.write_bytes(hostile_file(case, tmp)[0])
+            attacks.append((path, text))
+    normal = args.sessions - (attacks is not None)
     pool = [e.source for e in corpus.test_examples("en-zh") if "placeholder" not in e.source]
     need = max(args.soak, args.sessions * args.sentences) + 1
     sentences = [s if k < len(pool) else f"{s} {k // len(pool)}" for k, s in ((k, pool[k % len(pool)]) for k in range(need))]
@@ -238,13 +331,20 @@ def main() -> int:
         warm_up(url, models, sentences[0])
         expire_sessions(url, args.session_ttl)
         memory["base"] = rss(pid)
-        work = [sentences[1 + i * args.sentences : 1 + (i + 1) * args.sentences] for i in range(args.sessions)]
-        sessions, held = concurrent(url, pid, work, models, files)
+        work = [sentences[1 + i * args.sentences : 1 + (i + 1) * args.sentences] for i in range(normal)]
+        sessions, held, attacker = concurrent(url, pid, work, models, files, attacks)
         memory |= held
         expire_sessions(url, args.session_ttl)
         memory["released"] = rss(pid)
+        baseline: list[Session] = []
+        if attacks:  # the same sessions and sentences again, without the attacker
+            baseline, quiet, _ = concurrent(url, pid, work, models, files)
+            memory["quiet peak"] = quiet["peak"]
+            expire_sessions(url, args.session_ttl)
         samples, soak_failures = soak(url, pid, sentences[: args.soak]) if args.soak else ([], [])
     failures = [f"session {i + 1}: {f}" for i, s in enumerate(sessions) for f in s.failures] + [f"soak: {f}" for f in soak_failures]
+    failures += [f"hostile uploader: {f}" for f in (attacker.failures if attacker else [])]
+    failures += [f"session {i + 1} without the attacker: {f}" for i, s in enumerate(baseline) for f in s.failures]
     if marker_path(tmp).exists():
         failures.append("the hostile upload ran code")
 
@@ -253,12 +353,15 @@ def main() -> int:
          f"{s.compare_s:.1f}", f"{s.upload_s:.1f}", str(len(s.failures))]
         for i, s in enumerate(sessions)
     ]
-    per_session = (memory["held"] - memory["base"]) / args.sessions
+    if attacker:
+        rows.append(["hostile uploader", "", "", "", "", f"{len(attacker.refusals_s)} refused, median {statistics.median(attacker.refusals_s or [0]):.1f} s, max {max(attacker.refusals_s, default=0):.1f} s", str(len(attacker.failures))])
+    per_session = (memory["held"] - memory["base"]) / normal
     mem_rows = [
         ["server started", f"{memory['started'] / MB:.0f}"],
         ["after warm-up (shared models loaded), idle", f"{memory['base'] / MB:.0f}"],
-        [f"peak while {args.sessions} sessions ran", f"{memory['peak'] / MB:.0f}"],
-        [f"{args.sessions} sessions connected, each holding its upload", f"{memory['held'] / MB:.0f}"],
+        [f"peak while {normal} sessions ran" + (" beside the hostile uploader" if attacker else ""), f"{memory['peak'] / MB:.0f}"],
+        *([[f"peak while the same {normal} sessions ran without it", f"{memory['quiet peak'] / MB:.0f}"]] if attacker else []),
+        [f"{normal} sessions connected, each holding its upload", f"{memory['held'] / MB:.0f}"],
         ["after they closed and expired", f"{memory['released'] / MB:.0f}"],
     ]
     parts = [
@@ -266,6 +369,7 @@ def main() -> int:
         f"Bundled models: {folder} ({len(entries)}; Compare shows {models}). Upload per session: {upload_file.name}, "
         f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights).",
         markdown_table(["session", "total s", "translate median s", "translate max s", "compare s", "uploads s", "failures"], rows),
+        *([comparison(sessions, baseline, attacker)] if attacker else []),
         markdown_table(["server VmRSS", "MB"], mem_rows),
         f"Growth per additional session: {per_session / MB:.1f} MB, of which the uploaded model is {upload_bytes / MB:.1f} MB: "
         f"{(per_session - upload_bytes) / MB:.1f} MB beyond its upload. Released after the sessions ended: "

@@ -4,23 +4,60 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import MAX_DIM, CheckpointError, load_checkpoint, save_checkpoint
 from .config import MODES
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
-from .translator import resolve_device
+from .printable import printable
+from .translator import MAX_BEAM, resolve_device
+
+
+def _number(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], int | float]:
+    """An argparse type: ``kind(text)`` when ``ok`` holds for it, else a usage error saying ``what``."""
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, not {printable(text)!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _number(int, "a positive whole number", lambda v: v > 0)
+non_negative_int = _number(int, "a whole number of 0 or more", lambda v: v >= 0)
+positive_float = _number(float, "a positive number", lambda v: v > 0)
+non_negative_float = _number(float, "a number of 0 or more", lambda v: v >= 0)
+fraction = _number(float, "a number from 0 to below 1", lambda v: 0 <= v < 1)
+dimension = _number(int, f"an even whole number from 2 to {MAX_DIM}", lambda v: 2 <= v <= MAX_DIM and v % 2 == 0)
+beam_size = _number(int, f"a whole number from 1 to {MAX_BEAM}", lambda v: 1 <= v <= MAX_BEAM)
+
+
+def say(text: str, file=None) -> None:
+    """Print ``text`` with every control character written visibly (``printable``): what this
+    command prints can come from a checkpoint or a corpus, and must not drive the terminal."""
+    print(printable(text, keep="\n"), file=file or sys.stdout)
 
 
 def _corpus(args) -> tuple[dict, str, str, str]:
     """(splits of Pairs, src_lang, tgt_lang, corpus description) from --corpus/--pairs."""
-    from .data import hsk_lexicon, hsk_pairs, hsk_splits, read_tsv, tsv_splits
+    from .data import MAX_LINE_BYTES, MAX_SENTENCE_TOKENS, hsk_lexicon, hsk_pairs, hsk_splits, read_tsv_counted, tsv_splits
 
     if args.pairs:
-        pairs = tsv_splits(read_tsv(args.pairs, args.max_pairs), args.split_seed)
-        return pairs, args.src_lang or "xx", args.tgt_lang or "yy", f"tsv:{Path(args.pairs).name}"
+        read, skipped = read_tsv_counted(args.pairs, args.max_pairs)
+        corpus = f"tsv:{Path(args.pairs).name}"
+        if skipped:
+            corpus += f" ({skipped:,} lines over {MAX_LINE_BYTES:,} bytes or {MAX_SENTENCE_TOKENS} tokens skipped)"
+            say(f"note: skipped {skipped:,} line(s) of {args.pairs}: longer than {MAX_LINE_BYTES:,} bytes or {MAX_SENTENCE_TOKENS} tokens a side", file=sys.stderr)
+        return tsv_splits(read, args.split_seed), args.src_lang or "xx", args.tgt_lang or "yy", corpus
     src, tgt = args.direction.split("-")
     pairs = hsk_pairs(args.direction)
     if args.max_pairs:
@@ -59,7 +96,7 @@ def cmd_train(args) -> int:
         align_head = args.align_head if args.align_head is not None else (0 if args.guided_alignment > 0 else -1)
         model_args |= {"emb_dim": args.hidden, "mode": "soft", "layers": args.layers, "heads": args.heads, "ff_dim": args.ff_dim,
                        "align_layer": args.align_layer, "align_head": align_head}
-    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    log = (lambda m: say(m, file=sys.stderr)) if args.json else say
     tr = train_model(pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log)
     tr.meta["name"] = Path(args.out).stem
     gold, gloss = (None, None) if args.pairs else (hsk_gold(args.direction), hsk_references(args.direction))
@@ -68,7 +105,7 @@ def cmd_train(args) -> int:
             tr.meta["metrics"][split] = evaluate(tr, pairs[split], gold, also_beam=BUNDLE_BEAM, gloss=gloss)
     save_checkpoint(tr, args.out)
     summary = {"checkpoint": str(args.out), "training": {k: v for k, v in tr.meta["training"].items() if k != "history"}, "metrics": tr.meta["metrics"]}
-    print(json.dumps(summary, indent=1) if args.json else f"saved {args.out}: " + json.dumps(tr.meta["metrics"].get("test") or tr.meta["metrics"].get("dev")))
+    say(json.dumps(summary, indent=1) if args.json else f"saved {args.out}: " + json.dumps(tr.meta["metrics"].get("test") or tr.meta["metrics"].get("dev")))
     return 0
 
 
@@ -89,25 +126,25 @@ def cmd_translate(args) -> int:
             if i in out:
                 _print_translation(tr, args, out[i])
             else:
-                print(json.dumps({"error": "no readable tokens", "line": i + 1}) if args.json else "")
+                say(json.dumps({"error": "no readable tokens", "line": i + 1}) if args.json else "")
         return 0
     texts = dict(zip(readable, tr.translate_batch([lines[i] for i in readable])))
     for i in range(len(lines)):
-        print(texts.get(i, ""))
+        say(texts.get(i, ""))
     skipped = len(lines) - len(readable)
     if skipped:
-        print(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
+        say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
     return 0
 
 
 def _print_translation(tr, args, res) -> None:
     """One result: its translation, or with --json one line of the result schema (models.result)."""
     if args.json:
-        print(json.dumps(res.to_json() | {"device": str(tr.device)}, ensure_ascii=False))
+        say(json.dumps(res.to_json() | {"device": str(tr.device)}, ensure_ascii=False))
         return
     if res.truncated_from:
-        print(f"note: input cut from {res.truncated_from} to {len(res.source_tokens) - 1} tokens", file=sys.stderr)
-    print(res.translation)
+        say(f"note: input cut from {res.truncated_from} to {len(res.source_tokens) - 1} tokens", file=sys.stderr)
+    say(res.translation)
 
 
 def cmd_evaluate(args) -> int:
@@ -124,13 +161,13 @@ def cmd_evaluate(args) -> int:
     if args.store:
         tr.meta["metrics"][args.split] = m
         save_checkpoint(tr.to("cpu"), args.checkpoint)
-        print(f"stored the {args.split} metrics in {args.checkpoint}", file=sys.stderr)
+        say(f"stored the {args.split} metrics in {args.checkpoint}", file=sys.stderr)
     m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
     if args.json:
-        print(json.dumps(m))
+        say(json.dumps(m))
     else:
         for k, v in m.items():
-            print(f"{k:22s} {v}")
+            say(f"{k:22s} {v}")
     return 0
 
 
@@ -219,32 +256,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--family", default="rnn", choices=sorted(FAMILIES), help="network: the GRU (rnn) or the Transformer")
     t.add_argument("--scorer", default="additive", choices=sorted(SCORERS), help="rnn: attention scoring function")
     t.add_argument("--mode", default="soft", choices=MODES, help="rnn: soft or hard attention")
-    t.add_argument("--layers", type=int, default=3, help="transformer: encoder and decoder layers each")
-    t.add_argument("--heads", type=int, default=4, help="transformer: attention heads per layer")
-    t.add_argument("--ff-dim", type=int, default=512, help="transformer: feed-forward inner size")
+    t.add_argument("--layers", type=positive_int, default=3, help="transformer: encoder and decoder layers each")
+    t.add_argument("--heads", type=positive_int, default=4, help="transformer: attention heads per layer")
+    t.add_argument("--ff-dim", type=positive_int, default=512, help="transformer: feed-forward inner size")
     t.add_argument("--align-layer", type=int, default=-1, help="transformer: cross-attention layer read as the alignment (-1: penultimate)")
     t.add_argument(
         "--align-head", type=int, default=None,
         help="transformer: its head (-1: mean of the layer's heads; default: 0 with --guided-alignment, so one head is supervised, else -1)",
     )
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--patience", type=int, default=4)
-    t.add_argument("--max-pairs", type=int, help="use at most this many training pairs")
-    t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--split-seed", type=int, default=2024, help="dev split seed for --pairs")
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--warmup", type=int, default=0, metavar="STEPS", help="linear learning-rate warm-up over this many batches (0: none)")
-    t.add_argument("--emb-dim", type=int, default=256)
-    t.add_argument("--hidden", type=int, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
-    t.add_argument("--dropout", type=float, default=0.2)
+    t.add_argument("--epochs", type=positive_int, default=30)
+    t.add_argument("--patience", type=positive_int, default=4)
+    t.add_argument("--max-pairs", type=positive_int, help="use at most this many training pairs")
+    t.add_argument("--seed", type=non_negative_int, default=1)
+    t.add_argument("--split-seed", type=non_negative_int, default=2024, help="dev split seed for --pairs")
+    t.add_argument("--batch-size", type=positive_int, default=64)
+    t.add_argument("--lr", type=positive_float, default=2e-3)
+    t.add_argument("--warmup", type=non_negative_int, default=0, metavar="STEPS", help="linear learning-rate warm-up over this many batches (0: none)")
+    t.add_argument("--emb-dim", type=dimension, default=256)
+    t.add_argument("--hidden", type=dimension, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
+    t.add_argument("--dropout", type=fraction, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
-    t.add_argument("--guided-alignment", type=float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
+    t.add_argument("--guided-alignment", type=non_negative_float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
     t.add_argument(
-        "--guided-context", type=float, default=0.0, metavar="LAMBDA",
+        "--guided-context", type=non_negative_float, default=0.0, metavar="LAMBDA",
         help="weight of the linked-context loss: each word predicted from the source states the aligner links it to",
     )
-    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
+    t.add_argument("--ema", type=fraction, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     t.add_argument("--no-progress", action="store_true")
@@ -254,9 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("translate", help="translate a sentence, or a file of sentences (one per line)")
     tr.add_argument("--checkpoint", required=True)
-    tr.add_argument("--beam", type=int, default=1)
+    tr.add_argument("--beam", type=beam_size, default=1)
     tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax")
-    tr.add_argument("--seed", type=int, help="seed for sampled hard attention")
+    tr.add_argument("--seed", type=non_negative_int, help="seed for sampled hard attention")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.add_argument("--json", action="store_true", help="one JSON object per sentence: tokens, every attention map with its dims, probabilities")
     tr.add_argument("--input", metavar="FILE", help="translate every line of FILE (- for standard input), one translation per line")
@@ -267,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--split", default="test", choices=["dev", "test"])
     e.add_argument("--pairs", help="evaluate on a TSV file instead (no alignment metrics)")
-    e.add_argument("--beam", type=int, default=1)
+    e.add_argument("--beam", type=beam_size, default=1)
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     e.add_argument("--json", action="store_true")
     e.add_argument("--store", action="store_true", help="write the metrics into the checkpoint (HSK splits only)")
@@ -294,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bundle", help="retrain every bundled model, then regenerate the README results table")
     b.add_argument("--out", default="assets/checkpoints")
     b.add_argument("--only", nargs="*", help="names of bundled models to retrain (default: all)")
-    b.add_argument("--jobs", type=int, default=1, help="models trained at once (one thread each when > 1)")
+    b.add_argument("--jobs", type=positive_int, default=1, help="models trained at once (one thread each when > 1)")
     b.set_defaults(func=cmd_bundle)
 
     rp = sub.add_parser("report", help="regenerate the README results table from the checkpoints' metrics")
@@ -309,5 +346,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CheckpointError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

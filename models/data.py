@@ -12,6 +12,9 @@ from .alignments import Reference
 SPLIT_SEED = 2024
 SPLIT_FRACTIONS = (0.90, 0.05, 0.05)  # train, dev, test
 MAX_TSV_PAIRS = 2_000_000
+MAX_LINE_BYTES = 8192  # of one corpus line; longer lines are skipped
+MAX_SENTENCE_TOKENS = 100  # per side of a training pair; longer pairs are skipped
+MAX_TSV_BYTES = 512 * 2**20  # read from one corpus file in all
 
 
 @dataclass(frozen=True)
@@ -81,22 +84,59 @@ def hsk_pairs(direction: str) -> dict[str, list[Pair]]:
 
 
 def read_tsv(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> list[Pair]:
-    """One ``source<TAB>target`` pair per line; blank lines skipped. Raises ValueError on bad lines."""
-    pairs = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            line = line.rstrip("\r\n")
+    """One ``source<TAB>target`` pair per line (``read_tsv_counted``, without the count)."""
+    return read_tsv_counted(path, max_pairs, min_pairs)[0]
+
+
+def read_tsv_counted(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> tuple[list[Pair], int]:
+    """(pairs, lines skipped): one ``source<TAB>target`` pair per line, blank lines skipped.
+
+    Bounded before anything grows: a line is read at most ``MAX_LINE_BYTES`` at a time, and one
+    longer than that, or with more than ``MAX_SENTENCE_TOKENS`` tokens on a side, is skipped and
+    counted (training on it would take memory in T × S per batch, and the translator reads 60
+    tokens at most). A NUL byte (a binary file, /dev/zero), text that is not UTF-8, or more than
+    ``MAX_TSV_BYTES`` read in all (an endless stream) raise ValueError, as do malformed lines."""
+    from .tokenize import Tokenizer
+
+    tokens = Tokenizer().tokenize  # the same split for every language (case only changes lookups)
+    pairs: list[Pair] = []
+    skipped = read = n = 0
+    limit = min(max_pairs or MAX_TSV_PAIRS, MAX_TSV_PAIRS)
+
+    def chunk(fh, line: int) -> bytes:
+        nonlocal read
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        read += len(raw)
+        if read > MAX_TSV_BYTES:
+            raise ValueError(f"{path}: stopped after {MAX_TSV_BYTES // 2**20:,} MB without reaching its end; a corpus can be at most that")
+        if b"\0" in raw:
+            raise ValueError(f"{path}:{line}: holds a NUL byte: this is a binary file, not 'source<TAB>target' text")
+        return raw
+
+    with open(path, "rb") as fh:
+        while len(pairs) < limit and (raw := chunk(fh, n + 1)):
+            n += 1
+            if len(raw) > MAX_LINE_BYTES:  # skip the rest of the line, a bounded chunk at a time
+                while raw and not raw.endswith(b"\n"):
+                    raw = chunk(fh, n)
+                skipped += 1
+                continue
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}:{n}: is not UTF-8 text") from None
             if not line.strip():
                 continue
             parts = line.split("\t")
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
                 raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
+            if max(len(tokens(parts[0])), len(tokens(parts[1]))) > MAX_SENTENCE_TOKENS:
+                skipped += 1
+                continue
             pairs.append(Pair(parts[0].strip(), parts[1].strip(), f"line{n}"))
-            if len(pairs) >= min(max_pairs or MAX_TSV_PAIRS, MAX_TSV_PAIRS):
-                break
     if len(pairs) < min_pairs:
-        raise ValueError(f"{path}: need at least {min_pairs} pairs, found {len(pairs)}")
-    return pairs
+        raise ValueError(f"{path}: need at least {min_pairs} pairs, found {len(pairs)}" + (f" ({skipped:,} lines skipped as too long)" if skipped else ""))
+    return pairs, skipped
 
 
 def tsv_splits(pairs: list[Pair], seed: int = SPLIT_SEED) -> dict[str, list[Pair]]:

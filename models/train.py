@@ -17,6 +17,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from .alignments import Links
+from .budget import over_budget
 from .config import ModelConfig
 from .data import Pair
 from .evaluate import bleu_chrf
@@ -141,6 +142,9 @@ def train_model(
     src_vocab = Vocab.build((s for s, _ in tokenized["train"]), lowercase=src_tok.lowercase)
     tgt_vocab = Vocab.build((t for _, t in tokenized["train"]), lowercase=tgt_tok.lowercase)
     config = ModelConfig(src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab), **model_args)
+    reason = over_budget(config)  # what the app and the CLI would refuse to load: say so before training it
+    if reason:
+        raise ValueError(f"{len(src_vocab):,} source and {len(tgt_vocab):,} target words: {reason}; train a smaller model (--hidden, --emb-dim, --max-pairs)")
     model = build_model(config).to(device)
     translator = Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, src_lang, tgt_lang)
 

@@ -24,10 +24,10 @@ from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileMan
 from streamlit.testing.v1 import AppTest
 
 import webapp.registry as registry
+from bench.hostile import EVIL, EVIL_FILE_NAME, HOSTILE, hostile_file, marker_path, planted_checkpoint, planted_refusals
+from bench.tiny import make_translator
 from models.checkpoint import MAX_FILE_BYTES, save_checkpoint
 from models.translator import MAX_SOURCE_TOKENS
-from tests.conftest import make_translator
-from tests.hostile_files import EVIL, EVIL_FILE_NAME, HOSTILE, hostile_file, marker_path, planted_checkpoint, planted_refusals
 from tests.test_bad_input import ODD_TEXTS
 
 ROOT = Path(__file__).resolve().parent.parent

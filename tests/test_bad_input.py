@@ -1,13 +1,28 @@
-"""Strange, long and hostile input text: a clear message or a sensible result, tokens kept literally."""
+"""Strange, long and hostile input: a clear message or a sensible result, tokens kept literally;
+the command line prints no control characters, reads corpora in bounded memory and refuses
+out-of-range options in its parser."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
 import unicodedata
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import torch
+from models.seq2seq import Seq2Seq
 
+from bench.tiny import EN, ZH, make_translator
+from models import cli, data
 from models.translator import MAX_SOURCE_TOKENS, Translator
+from models.vocab import Vocab
+from tests.test_hostile_checkpoints import WITH_PEAK
 
 INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
 ODD_TEXTS = {
@@ -81,3 +96,131 @@ def test_input_at_the_limit_is_not_cut(tiny_translator: Translator) -> None:
     result = tiny_translator.translate(" ".join(["tea"] * MAX_SOURCE_TOKENS))
     assert result.truncated_from is None
     assert len(result.source_tokens) == MAX_SOURCE_TOKENS + 1
+
+
+# The command line under hostile files and options (rows 9-11 of the hardening issue).
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI_PEAK_BOUND = 1024 * 2**20
+
+
+def _cli(*args: str, timeout: int = 300) -> tuple[subprocess.CompletedProcess, int]:
+    """``python -m models ARGS`` -> (the finished process, its peak resident bytes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak"
+        run = subprocess.run([sys.executable, "-c", WITH_PEAK, str(peak), *args], capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+        return run, int(peak.read_text()) * 1024
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [hex(ord(c)) for c in text if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F]
+
+
+def test_cli_error_line_prints_no_raw_control_characters(tmp_path: Path) -> None:
+    run, _ = _cli("translate", "--checkpoint", str(tmp_path / "x\x1b[2J\x9b31m.safetensors"), "hi")
+    assert run.returncode == 2 and run.stderr.startswith("error: no such file")
+    assert _raw_controls(run.stderr) == [] and "\\u001b[2J\\u009b31m" in run.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cli_translation_prints_no_raw_control_characters(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, as_json: bool) -> None:
+    """A translator whose target words hold ESC and CSI (the loader refuses such vocabularies;
+    this one is built in memory) prints them as visible escapes."""
+    translator = make_translator()
+    words = ("\x1b[2J", "\x9b31m")
+    tv = Vocab(translator.tgt_vocab.itos + words)
+    torch.manual_seed(0)
+    model = Seq2Seq(replace(translator.model.config, tgt_vocab_size=len(tv))).eval()
+    with torch.no_grad():
+        model.decoder.out.bias[tv.id(words[0])] = 20.0
+    evil = Translator(model, translator.src_vocab, tv, translator.src_tokenizer, translator.tgt_tokenizer, "en", "zh")
+    monkeypatch.setattr(cli, "load_checkpoint", lambda *a, **k: evil)
+    assert cli.main(["translate", "--checkpoint", "x", "--device", "cpu", *(["--json"] if as_json else []), "I love you ."]) == 0
+    out = capsys.readouterr().out
+    assert _raw_controls(out) == [] and "\\u001b[2J" in out
+    if as_json:  # JSON escapes: a program reading it gets the words themselves
+        assert json.loads(out)["translation"].startswith("\x1b[2J")
+
+
+def test_train_skips_lines_too_long_to_train_on_and_says_how_many(tmp_path: Path) -> None:
+    """One 500,000-word line, one of 20,000 words and one of 150 short tokens (under the byte
+    limit, over the token limit) among good pairs: trained without them, in bounded memory."""
+    corpus = tmp_path / "long.tsv"
+    good = "".join(f"{e}\t{z}\n" for e, z in zip(EN * 6, ZH * 6))
+    corpus.write_text(good + "w " * 500_000 + "\t我\n" + "w " * 20_000 + "\t我\n" + "a " * 150 + "\t我\n" + good, encoding="utf-8")
+    out = tmp_path / "m.safetensors"
+    run, peak = _cli("train", "--pairs", str(corpus), "--src-lang", "en", "--tgt-lang", "zh", "--epochs", "1", "--emb-dim", "16",
+                     "--hidden", "16", "--no-progress", "--device", "cpu", "--json", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "note: skipped 3 line(s)" in run.stderr
+    assert "3 lines over" in json.loads(run.stdout)["training"]["corpus"]
+    assert peak < CLI_PEAK_BOUND, f"training peaked at {peak / 2**20:.0f} MB"
+
+
+def test_train_on_dev_zero_is_one_error_line_at_once(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    run, peak = _cli("train", "--pairs", "/dev/zero", "--epochs", "1", "--out", str(tmp_path / "m.safetensors"))
+    assert run.returncode == 2 and run.stderr.startswith("error: /dev/zero:1: holds a NUL byte: this is a binary file")
+    assert len(run.stderr.splitlines()) == 1
+    assert peak < CLI_PEAK_BOUND and time.perf_counter() - start < 60
+
+
+def test_an_endless_line_is_read_in_bounded_chunks_and_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream without a newline (here 4 MB against a 1 MB limit) is skipped a chunk at a time
+    until the limit on what one corpus may hold ends it."""
+    monkeypatch.setattr(data, "MAX_TSV_BYTES", 2**20)
+    endless = tmp_path / "endless.tsv"
+    endless.write_bytes(b"a" * (4 * 2**20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="stopped after 1 MB without reaching its end"):
+            data.read_tsv_counted(endless)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * data.MAX_LINE_BYTES
+
+
+def test_text_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.tsv"
+    path.write_bytes("a\tb\nç\tb\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.tsv:2: is not UTF-8 text"):
+        data.read_tsv(path)
+
+
+BAD_OPTIONS = [
+    ("train", "--epochs", "0"), ("train", "--epochs", "-3"), ("train", "--epochs", "1.5"), ("train", "--patience", "0"),
+    ("train", "--batch-size", "0"), ("train", "--max-pairs", "0"), ("train", "--lr", "0"), ("train", "--lr", "nan"),
+    ("train", "--lr", "inf"), ("train", "--hidden", "15"), ("train", "--hidden", "100000"), ("train", "--emb-dim", "0"),
+    ("train", "--dropout", "1"), ("train", "--dropout", "-0.1"), ("train", "--ema", "1.5"), ("train", "--guided-alignment", "-1"),
+    ("train", "--guided-context", "nan"), ("train", "--seed", "-1"), ("translate", "--beam", "0"), ("translate", "--beam", "11"),
+    ("evaluate", "--beam", "0"), ("bundle", "--jobs", "0"),
+]
+
+
+@pytest.mark.parametrize("args", BAD_OPTIONS, ids=" ".join)
+def test_out_of_range_options_are_refused_by_the_parser(args: tuple[str, ...], capsys: pytest.CaptureFixture) -> None:
+    command, option, value = args
+    required = {"train": ["--out", "x.safetensors"], "translate": ["--checkpoint", "x", "hi"], "evaluate": ["--checkpoint", "x"], "bundle": []}
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args([command, option, value, *required[command]])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: must be " in err and repr(value) in err and "Traceback" not in err
+
+
+def test_epochs_0_on_the_command_line_is_one_usage_error(tmp_path: Path) -> None:
+    run, _ = _cli("train", "--epochs", "0", "--out", str(tmp_path / "m.safetensors"))
+    assert run.returncode == 2 and "error: argument --epochs: must be a positive whole number, not '0'" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_the_trainer_refuses_a_model_over_the_budget_before_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.budget import BUDGET_ENV
+    from models.data import Pair
+    from models.train import TrainConfig, train_model
+
+    monkeypatch.setenv(BUDGET_ENV, "1")
+    pairs = {"train": [Pair(e, z) for e, z in zip(EN, ZH)], "dev": [Pair(EN[0], ZH[0])], "test": []}
+    with pytest.raises(ValueError, match=r"over the 1 MB budget per model \(ATTNVIZ_MODEL_BUDGET_MB\); train a smaller model"):
+        train_model(pairs, {"emb_dim": 512, "hidden": 512}, "en", "zh", TrainConfig(epochs=1), progress=False)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
-from tests.conftest import make_translator
 from webapp import registry
 from webapp.harness import CHROMIUM, app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap, wait_idle
 

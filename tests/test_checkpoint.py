@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import models.checkpoint as checkpoint
+from bench.tiny import make_translator
 from models.checkpoint import FORMAT, CheckpointError, load_checkpoint, save_checkpoint
 from models.nets.scorers import SCORERS
-from tests.conftest import make_translator
 
 
 @pytest.mark.parametrize("mode", ["soft", "hard"])

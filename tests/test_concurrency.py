@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from bench.tiny import EN, make_translator
 from models.result import DecodeResult
-from tests.conftest import EN, make_translator
 
 THREADS = 4
 ROUNDS = 4

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
+from bench.tiny import make_translator
 from models.nets.scorers import SCORERS
-from tests.conftest import make_translator
 
 SENTENCES = ["I love you.", "the cat sat on the mat.", "we like tea .", "he"]
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from bench.tiny import EN, make_translator
 from models.data import hsk_pairs
 from models.nets.scorers import SCORERS
 from models.result import DecodedIds
 from models.search import search
 from models.vocab import EOS
-from tests.conftest import EN, make_translator
 from tests.oracle import reference_beam, reference_greedy
 
 CONFIGS = [(scorer, mode) for scorer in sorted(SCORERS) for mode in ("soft", "hard")]

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from bench.tiny import make_translator
 from models.aligner import METHODS, best_method, load_links, load_training_alignments, run_eflomal, stored_scores
 from models.alignments import write_pharaoh
 from models.data import Pair
 from models.evaluate import evaluate
 from models.result import AttentionMap
 from models.train import _tensors, guided_alignment_loss, linked_context_loss
-
-from .conftest import make_translator
 
 
 def _row(links: list[int], size: int = 5) -> torch.Tensor:

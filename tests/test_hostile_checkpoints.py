@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import models.checkpoint as ckpt
+from bench.hostile import HOSTILE, hostile_file, marker_path, valid_checkpoint
 from models.checkpoint import CheckpointError, load_checkpoint
-from tests.hostile_files import HOSTILE, hostile_file, marker_path, valid_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bench.tiny import make_translator
 from models.nets import rnn as rnn_module
 from models.nets.base import ARGMAX, shift_right
 from models.nets.scorers import SCORERS
 from models.vocab import BOS, EOS
-
-from .conftest import make_translator
 
 
 def _batch(tr, pairs):

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench.tiny import EN, ZH
 from models.bundle import BUNDLED
 from models.checkpoint import load_checkpoint
 from models.cli import build_parser
 from models.data import read_tsv, tsv_splits
 from models.train import TrainConfig, train_model
-from tests.conftest import EN, ZH
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from bench.tiny import EN, ZH
 from models.alignments import write_pharaoh
 from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from models.config import ModelConfig
@@ -23,7 +24,6 @@ from models.tokenize import tokenizer_for
 from models.train import TrainConfig, guided_alignment_loss, train_model
 from models.translator import Translator
 from models.vocab import BOS, EOS, PAD, Vocab
-from tests.conftest import EN, ZH
 from tests.oracle import reference_beam, reference_greedy
 from tests.test_decoding_equivalence import assert_same, encode, sentences, source
 

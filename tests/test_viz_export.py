@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from tests.conftest import make_translator
+from bench.tiny import make_translator
 from tests.test_viz_samples import TRICKY, make_result
 from viz import attention_csv, attention_json, figure_image, heatmap_figure
 from viz.export import FORMULA_START

@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 import pytest
 
 import viz
+from bench.tiny import make_translator
 from models.evaluate import attention_stats
-from tests.conftest import make_translator
 from tests.test_viz_samples import TRICKY, edge_cases, make_result
 from viz import (
     animation_figure,

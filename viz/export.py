@@ -12,23 +12,17 @@ import csv
 import io
 import json
 import logging
-import re
 
 import plotly.graph_objects as go
 
+from models.printable import printable
 from models.result import DecodeResult
 
 from .tokens import pick
 
 IMAGE_TIMEOUT_S = 60
 _log = logging.getLogger(__name__)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
-
-
-def printable(text: str) -> str:
-    """``text`` with each control character written as a visible ``\\uXXXX`` escape."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def csv_cell(text: str) -> str:

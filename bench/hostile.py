@@ -21,11 +21,11 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from bench.tiny import make_translator
 from models.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 from models.config import ModelConfig
 from models.nets import build_model
 from models.vocab import SPECIALS
-from tests.conftest import make_translator
 
 Case = tuple[bytes, str]
 
