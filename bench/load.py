@@ -15,7 +15,7 @@ else tiny random ones) and drives it with Debian's Chromium:
    read again.
    With a hostile uploader (the default), one of the ``--sessions`` is an attacker instead: it
    uploads hostile files one after another (pickles that would allocate gigabytes, stride-0
-   tensors, a valid 44 MB checkpoint whose decoding tables would take 8 GB, Markdown planted
+   tensors, a valid 74 MB checkpoint whose decoding would take more than the memory budget, Markdown planted
    in every string) until the others are done, each refusal timed; then the same normal
    sessions run again without it, so their translate times can be compared.
 3. Soak: one session translates ``--soak`` different sentences; memory every 10 translations.

@@ -18,17 +18,18 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .config import ModelConfig
+from .nets.rnn import POSTERIOR_CHUNK
+from .result import ALTERNATIVES
+from .translator import MAX_BEAM, MAX_SOURCE_TOKENS
 
 BUDGET_ENV = "ATTNVIZ_MODEL_BUDGET_MB"
 DEFAULT_BUDGET_MB = 512
 MB = 2**20
 FLOAT = 4  # bytes per float32 element: weights are loaded, and decoding runs, in float32
 # The longest input the app and the CLI decode, and how they decode it:
-LONGEST_SOURCE = 60 + 1  # models.translator.MAX_SOURCE_TOKENS source tokens and the end token
-WIDEST_BEAM = 10  # models.translator.MAX_BEAM
+LONGEST_SOURCE = MAX_SOURCE_TOKENS + 1  # source tokens and the end token
+WIDEST_BEAM = MAX_BEAM
 BATCH = 64  # Translator.decode_batch's default batch (Evaluate, training's dev BLEU)
-POSTERIOR_CHUNK = 1 << 24  # models.nets.rnn.POSTERIOR_CHUNK: logits the alignment posterior makes at once
-ALTERNATIVES = 5  # top alternatives recorded per step
 
 
 class Estimate(NamedTuple):

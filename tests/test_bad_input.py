@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from models.seq2seq import Seq2Seq
 
 from bench.tiny import EN, ZH, make_translator
 from models import cli, data
+from models.nets import build_model
 from models.translator import MAX_SOURCE_TOKENS, Translator
 from models.vocab import Vocab
 from tests.test_hostile_checkpoints import WITH_PEAK
@@ -130,7 +130,7 @@ def test_cli_translation_prints_no_raw_control_characters(monkeypatch: pytest.Mo
     words = ("\x1b[2J", "\x9b31m")
     tv = Vocab(translator.tgt_vocab.itos + words)
     torch.manual_seed(0)
-    model = Seq2Seq(replace(translator.model.config, tgt_vocab_size=len(tv))).eval()
+    model = build_model(replace(translator.model.config, tgt_vocab_size=len(tv))).eval()
     with torch.no_grad():
         model.decoder.out.bias[tv.id(words[0])] = 20.0
     evil = Translator(model, translator.src_vocab, tv, translator.src_tokenizer, translator.tgt_tokenizer, "en", "zh")
