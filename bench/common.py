@@ -19,7 +19,6 @@ from torch.utils._pytree import tree_leaves
 from models.bundle import replace_block
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINTS = ROOT / "assets" / "checkpoints"
 MB = 2**20
 
 

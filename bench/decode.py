@@ -21,17 +21,22 @@ from pathlib import Path
 
 import torch
 
-from bench.common import CHECKPOINTS, add_report_args, machine, markdown_table, report
+from bench.common import add_report_args, machine, markdown_table, report
 from models.checkpoint import load_checkpoint
 
 COMPARE_MODELS = 7
 
 
+SOURCES: dict[str, list[str]] = {}  # direction -> sentences given with --sources (bench/revisions.py)
+
+
 def test_sources(direction: str, n: int) -> list[str]:
     """The first ``n`` source sentences of the HSK test split in ``direction``."""
-    from models.data import hsk_pairs
+    if direction in SOURCES:
+        return SOURCES[direction][:n]
+    from models.corpus import HSK
 
-    return [p.src for p in hsk_pairs(direction)["test"][:n]]
+    return [p.src for p in HSK.splits(direction)["test"][:n]]
 
 
 def _ms(fn, items) -> float:
@@ -84,10 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare-sentences", type=int, default=10)
     p.add_argument("--threads", type=int, default=1, help="torch threads per operation (the app's default is 1)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    p.add_argument("--sources", type=Path, help="JSON {direction: [sentences]} to use instead of the HSK test split")
     add_report_args(p)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    paths = args.checkpoint or sorted(CHECKPOINTS.glob("*.safetensors"))
+    if args.sources:
+        SOURCES.update(json.loads(args.sources.read_text(encoding="utf-8")))
+    if not args.checkpoint:
+        from models.paths import CHECKPOINTS  # here: bench/revisions.py runs this script on checkouts without it
+
+        args.checkpoint = sorted(CHECKPOINTS.glob("*.safetensors"))
+    paths = args.checkpoint
     figures = measure(paths, args.sentences, args.beam, args.batch, args.repeats, args.compare_sentences)
     if args.json:
         print(json.dumps(figures))

@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bench.common import machine, markdown_table
@@ -22,9 +23,10 @@ from bench.common import machine, markdown_table
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(tree: Path, args: list[str]) -> dict:
+def run(tree: Path, sources: Path, args: list[str]) -> dict:
     env = os.environ | {"PYTHONPATH": f"{tree}{os.pathsep}{ROOT}"}
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "decode.py"), "--json", *args], env=env, cwd=tree, capture_output=True, text=True, check=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "decode.py"), "--json", "--sources", str(sources), *args]
+    out = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -33,11 +35,15 @@ def main() -> int:
     p.add_argument("--other", type=Path, required=True, help="the checkout to compare with (the 'before')")
     p.add_argument("--rounds", type=int, default=3)
     args, rest = p.parse_known_args()
+    from models.corpus import HSK
+
+    sources = Path(tempfile.mkdtemp()) / "sources.json"  # the same sentences for both checkouts
+    sources.write_text(json.dumps({d: [p.src for p in HSK.splits(d)["test"]] for d in HSK.directions()}), encoding="utf-8")
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     for r in range(args.rounds):
         order = [("before", args.other), ("after", ROOT)] if r % 2 == 0 else [("after", ROOT), ("before", args.other)]
         for name, tree in order:
-            runs[name].append(run(tree.resolve(), rest))
+            runs[name].append(run(tree.resolve(), sources, rest))
     rows = []
     for model, figures in runs["after"][0].items():
         for key in figures:

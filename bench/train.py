@@ -17,12 +17,12 @@ import sys
 import torch
 
 from bench.common import Timer, add_report_args, machine, markdown_table, report
-from models.data import hsk_pairs
+from models.corpus import HSK
 from models.train import TrainConfig, train_model
 
 
 def bench_device(device: torch.device, args) -> list[str]:
-    pairs = hsk_pairs("en-zh")
+    pairs = HSK.splits("en-zh")
     pairs["train"] = pairs["train"][: args.pairs]
     cfg = TrainConfig(epochs=args.epochs, patience=args.epochs, device=device.type)
     model_args = {"scorer": args.scorer, "mode": args.mode}

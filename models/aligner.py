@@ -20,11 +20,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .alignments import AlignmentScore, Links, Reference, flip, read_pharaoh, write_pharaoh
+from .alignments import AlignmentScore, Links, Reference, read_pharaoh, read_pharaoh_with_ids, write_pharaoh
+from .corpus import Corpus, HskCorpus, orient
 from .data import Pair
+from .paths import ALIGNMENTS as ALIGNMENTS_DIR
 from .tokenize import Tokenizer
 
-ALIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "alignments"
 TRAIN_FILE = "train.eflomal-gdfa.en-zh"
 _NEIGHBOURS = ((-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
 _TOKENIZER = Tokenizer()
@@ -131,7 +132,7 @@ def summary(score: AlignmentScore) -> dict[str, float]:
 def align_hsk(out: str | Path = ALIGNMENTS_DIR, n_samplers: int = 3) -> dict[str, dict[str, float]]:
     """Align all HSK pairs with eflomal, write the Pharaoh and ids files to ``out`` and return
     the scores of every method on the test split against the gold references."""
-    from .data import hsk_gold, hsk_splits
+    from .data import hsk_splits
 
     splits = hsk_splits()
     order = [(split, e) for split in ("train", "dev", "test") for e in splits[split]]
@@ -148,27 +149,9 @@ def align_hsk(out: str | Path = ALIGNMENTS_DIR, n_samplers: int = 3) -> dict[str
         for method in ("gdfa",) if split == "train" else METHODS:
             write_pharaoh(out / f"{split}.eflomal-{method}.en-zh", by_method[method][start:stop])
         start = stop
-    gold = hsk_gold("en-zh", out)
+    gold = HskCorpus(out).gold("en-zh")
     test = slice(len(order) - len(splits["test"]), len(order))
     return {m: summary(score_links(by_method[m][test], [gold[e.id] for e in splits["test"]])) for m in METHODS}
-
-
-def _read_with_ids(path: Path) -> dict[str, Links]:
-    """A Pharaoh file keyed by the ids in ``{split}.ids`` beside it (split = name up to the
-    first dot), e.g. train.eflomal-gdfa.en-zh -> train.ids."""
-    ids_path = path.with_name(path.name.split(".")[0] + ".ids")
-    ids = ids_path.read_text(encoding="utf-8").split()
-    links = read_pharaoh(path)
-    if len(ids) != len(links):
-        raise ValueError(f"{path}: {len(links)} lines but {len(ids)} ids in {ids_path.name}")
-    return dict(zip(ids, links))
-
-
-def load_links(split: str, method: str = "gdfa", direction: str = "en-zh", path: str | Path = ALIGNMENTS_DIR) -> dict[str, Links]:
-    """Stored eflomal links of an HSK split, keyed by pair id, in ``direction``'s (source,
-    target) order. Raises FileNotFoundError when that file was not written."""
-    links = _read_with_ids(Path(path) / f"{split}.eflomal-{method}.en-zh")
-    return {k: flip(v) for k, v in links.items()} if direction == "zh-en" else links
 
 
 def stored_scores(
@@ -177,10 +160,11 @@ def stored_scores(
     """``score_links`` of the stored eflomal links of every method, by method, on those ``pairs``
     that have stored dev/test links and a reference (sentences keyed by pair id); {} when there
     are none."""
+    corpus = HskCorpus(Path(path))
     out = {}
     for method in METHODS:
         try:
-            links = {k: v for split in ("dev", "test") for k, v in load_links(split, method, direction, path).items()}
+            links = {k: v for split in ("dev", "test") for k, v in corpus.aligner_links(split, method, direction).items()}
         except FileNotFoundError:
             return {}
         scored = [p for p in pairs if p.id in links and p.id in references]
@@ -195,15 +179,16 @@ def best_method(scores: dict[str, AlignmentScore]) -> str:
     return min(SYMMETRISATIONS, key=lambda m: scores[m].aer)
 
 
-def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None) -> dict[str, Links]:
+def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None, corpus: Corpus | None = None) -> dict[str, Links]:
     """Links for the guided-alignment loss, keyed by Pair.id, in (source index, target index)
     order of the model's tokens.
 
     HSK (``direction`` "en-zh" or "zh-en"): ``path`` is an en-zh Pharaoh file with its
-    ``{split}.ids`` file beside it (see ``_read_with_ids``); None means the bundled
+    ``{split}.ids`` file beside it (``models.alignments.read_pharaoh_with_ids``); None means the bundled
     ``assets/alignments/train.eflomal-gdfa.en-zh``. Links are flipped for zh-en.
     User TSV corpus (``direction`` None): ``path`` is required, a Pharaoh file in the TSV's
     source-target order with line n holding the links of TSV line n (blank for blank lines).
+    ``corpus`` orients the links (default: the HSK corpus).
     Raises ValueError when a link is outside its sentence or no training pair has links.
     """
     if direction is None:
@@ -211,9 +196,8 @@ def load_training_alignments(path: str | None, train_pairs: list[Pair], directio
             raise ValueError("--guided-alignment on a TSV corpus needs --alignments FILE (Pharaoh, one line per TSV line)")
         by_id = {f"line{n}": links for n, links in enumerate(read_pharaoh(path), 1)}
     else:
-        by_id = _read_with_ids(Path(path) if path else ALIGNMENTS_DIR / TRAIN_FILE)
-        if direction == "zh-en":
-            by_id = {k: flip(v) for k, v in by_id.items()}
+        file = Path(path) if path else ALIGNMENTS_DIR / TRAIN_FILE
+        by_id = {k: orient(v, (corpus or HskCorpus()).natural, direction) for k, v in read_pharaoh_with_ids(file).items()}
     out = {}
     for p in train_pairs:
         links = by_id.get(p.id)

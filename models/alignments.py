@@ -106,6 +106,18 @@ def write_pharaoh(path: str | Path, sentences: Iterable[Links]) -> None:
     Path(path).write_text("".join(" ".join(f"{i}-{j}" for i, j in sorted(s)) + "\n" for s in sentences), encoding="utf-8")
 
 
+def read_pharaoh_with_ids(path: str | Path) -> dict[str, Links]:
+    """A Pharaoh file keyed by the ids in ``{split}.ids`` beside it (split = name up to the
+    first dot), e.g. train.eflomal-gdfa.en-zh -> train.ids."""
+    path = Path(path)
+    ids_path = path.with_name(path.name.split(".")[0] + ".ids")
+    ids = ids_path.read_text(encoding="utf-8").split()
+    links = read_pharaoh(path)
+    if len(ids) != len(links):
+        raise ValueError(f"{path}: {len(links)} lines but {len(ids)} ids in {ids_path.name}")
+    return dict(zip(ids, links))
+
+
 def read_pharaoh(path: str | Path) -> list[Links]:
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):

@@ -49,22 +49,24 @@ def say(text: str, file=None) -> None:
 
 def _corpus(args) -> tuple[dict, str, str, str]:
     """(splits of Pairs, src_lang, tgt_lang, corpus description) from --corpus/--pairs."""
-    from .data import MAX_LINE_BYTES, MAX_SENTENCE_TOKENS, hsk_lexicon, hsk_pairs, hsk_splits, read_tsv_counted, tsv_splits
+    from .corpus import HSK, TsvCorpus
+    from .data import MAX_LINE_BYTES, MAX_SENTENCE_TOKENS
 
     if args.pairs:
-        read, skipped = read_tsv_counted(args.pairs, args.max_pairs)
+        tsv = TsvCorpus(Path(args.pairs), args.src_lang or "xx", args.tgt_lang or "yy", args.split_seed, args.max_pairs)
+        splits = tsv.splits(tsv.natural)
         corpus = f"tsv:{Path(args.pairs).name}"
-        if skipped:
-            corpus += f" ({skipped:,} lines over {MAX_LINE_BYTES:,} bytes or {MAX_SENTENCE_TOKENS} tokens skipped)"
-            say(f"note: skipped {skipped:,} line(s) of {args.pairs}: longer than {MAX_LINE_BYTES:,} bytes or {MAX_SENTENCE_TOKENS} tokens a side", file=sys.stderr)
-        return tsv_splits(read, args.split_seed), args.src_lang or "xx", args.tgt_lang or "yy", corpus
+        if tsv.skipped:
+            corpus += f" ({tsv.skipped:,} lines over {MAX_LINE_BYTES:,} bytes or {MAX_SENTENCE_TOKENS} tokens skipped)"
+            say(f"note: skipped {tsv.skipped:,} line(s) of {args.pairs}: longer than {MAX_LINE_BYTES:,} bytes or {MAX_SENTENCE_TOKENS} tokens a side", file=sys.stderr)
+        return splits, tsv.src_lang, tsv.tgt_lang, corpus
     src, tgt = args.direction.split("-")
-    pairs = hsk_pairs(args.direction)
+    pairs = HSK.splits(args.direction)
     if args.max_pairs:
         pairs["train"] = pairs["train"][: args.max_pairs]
     corpus = "hsk-sentences-audio"
     if args.lexicon:
-        lex = hsk_lexicon(hsk_splits()["train"], args.direction)
+        lex = HSK.lexicon(args.direction)
         pairs["train"] = pairs["train"] + lex
         corpus += f" + {len(lex)} gloss lexicon pairs"
     return pairs, src, tgt, corpus
@@ -74,7 +76,7 @@ BUNDLE_BEAM = 5  # training also reports BLEU with this beam size
 
 
 def cmd_train(args) -> int:
-    from .data import hsk_gold, hsk_references
+    from .corpus import HSK
     from .evaluate import evaluate
     from .train import TrainConfig, train_model
 
@@ -99,7 +101,7 @@ def cmd_train(args) -> int:
     log = (lambda m: say(m, file=sys.stderr)) if args.json else say
     tr = train_model(pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log)
     tr.meta["name"] = Path(args.out).stem
-    gold, gloss = (None, None) if args.pairs else (hsk_gold(args.direction), hsk_references(args.direction))
+    gold, gloss = (None, None) if args.pairs else (HSK.gold(args.direction), HSK.automatic_links(args.direction))
     for split in ("dev", "test"):
         if pairs[split]:
             tr.meta["metrics"][split] = evaluate(tr, pairs[split], gold, also_beam=BUNDLE_BEAM, gloss=gloss)
@@ -148,7 +150,8 @@ def _print_translation(tr, args, res) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from .data import hsk_gold, hsk_pairs, hsk_references, read_tsv
+    from .corpus import HSK
+    from .data import read_tsv
 
     if args.store and args.pairs:
         raise ValueError("--store records metrics of the HSK splits only")
@@ -156,7 +159,7 @@ def cmd_evaluate(args) -> int:
     if args.pairs:
         pairs, gold, gloss = read_tsv(args.pairs), None, None
     else:
-        pairs, gold, gloss = hsk_pairs(tr.direction)[args.split], hsk_gold(tr.direction), hsk_references(tr.direction)
+        pairs, gold, gloss = HSK.splits(tr.direction)[args.split], HSK.gold(tr.direction), HSK.automatic_links(tr.direction)
     m = evaluate_with_bar(tr, pairs, gold, args.beam, BUNDLE_BEAM if args.store else None, gloss)
     if args.store:
         tr.meta["metrics"][args.split] = m
@@ -180,21 +183,6 @@ def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None, 
         return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam, gloss=gloss)
 
 
-def cmd_references(args) -> int:
-    from .alignments import write_pharaoh
-    from .data import hsk_references, hsk_splits
-
-    refs = hsk_references("en-zh")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for split in ("dev", "test"):
-        ex = hsk_splits()[split]
-        write_pharaoh(out / f"{split}.reference.en-zh", [refs[e.id] for e in ex])
-        (out / f"{split}.ids").write_text("".join(e.id + "\n" for e in ex))
-        print(f"{split}: {len(ex)} sentences, {sum(len(refs[e.id]) for e in ex)} links -> {out}/{split}.reference.en-zh")
-    return 0
-
-
 def cmd_eflomal(args) -> int:
     from .aligner import align_hsk
 
@@ -210,12 +198,14 @@ def cmd_align(args) -> int:
     """A model as a word aligner: Pharaoh links of each pair, English token index first for
     en/zh models (the order of aligners and of the gold files), else source index first."""
     from .alignments import attention_links, write_pharaoh
-    from .data import hsk_pairs, read_tsv
+    from .corpus import HSK, orient
+    from .data import read_tsv
 
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
-    pairs = read_tsv(args.pairs, min_pairs=1) if args.pairs else hsk_pairs(tr.direction)[args.split]
+    pairs = read_tsv(args.pairs, min_pairs=1) if args.pairs else HSK.splits(tr.direction)[args.split]
     if args.reading == "posterior" and not tr.model.has_posterior:
         raise ValueError(f"the {tr.model.config.family} family has no alignment posterior: use --reading attention or shift")
+    english_first = "-".join(sorted(tr.direction.split("-"), key=lambda lang: lang != "en"))  # the order aligners write
     out = []
     for p in pairs:
         src = tr.source_tokens(p.src)[0]
@@ -223,7 +213,7 @@ def cmd_align(args) -> int:
         forced = tr.force(src, tgt).best
         rows = forced.maps["posterior"].matrix(0, 0) if args.reading == "posterior" else forced.attention
         links = attention_links(rows, src[:-1], tgt, shift=1 if args.reading == "shift" else 0)
-        out.append({(j, i) for i, j in links} if tr.direction == "zh-en" else links)
+        out.append(orient(links, tr.direction, english_first))
     write_pharaoh(args.out, out)
     print(f"{len(out)} sentence pairs, {sum(map(len, out))} links -> {args.out}", file=sys.stderr)
     return 0
@@ -309,10 +299,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--store", action="store_true", help="write the metrics into the checkpoint (HSK splits only)")
     e.set_defaults(func=cmd_evaluate)
-
-    r = sub.add_parser("references", help="write the gloss-derived reference alignments (Pharaoh)")
-    r.add_argument("--out", default="assets/alignments")
-    r.set_defaults(func=cmd_references)
 
     a = sub.add_parser("eflomal", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")
     a.add_argument("--out", default="assets/alignments")

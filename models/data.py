@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .alignments import Reference
-
 SPLIT_SEED = 2024
 SPLIT_FRACTIONS = (0.90, 0.05, 0.05)  # train, dev, test
 MAX_TSV_PAIRS = 2_000_000
@@ -71,16 +69,6 @@ def split_examples(examples: list, seed: int = SPLIT_SEED) -> dict[str, list]:
 
 def hsk_splits() -> dict[str, list[Example]]:
     return split_examples(load_hsk())
-
-
-def hsk_pairs(direction: str) -> dict[str, list[Pair]]:
-    """HSK splits as Pairs in ``direction`` ("en-zh" or "zh-en")."""
-    if direction not in ("en-zh", "zh-en"):
-        raise ValueError("the HSK corpus is en-zh or zh-en")
-    flip = direction == "zh-en"
-    return {
-        k: [Pair(e.zh, e.en, e.id) if flip else Pair(e.en, e.zh, e.id) for e in v] for k, v in hsk_splits().items()
-    }
 
 
 def read_tsv(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> list[Pair]:
@@ -147,29 +135,6 @@ def tsv_splits(pairs: list[Pair], seed: int = SPLIT_SEED) -> dict[str, list[Pair
     return {"train": items[n_dev:], "dev": items[:n_dev], "test": []}
 
 
-def hsk_gold(direction: str, path: str | Path | None = None) -> dict[str, Reference]:
-    """The hand-made gold alignments (sure and possible links) of the HSK dev and test pairs,
-    keyed by id, in ``direction``'s (source, target) order (docs/alignment-guidelines.md)."""
-    from .aligner import ALIGNMENTS_DIR, _read_with_ids
-
-    folder = Path(path or ALIGNMENTS_DIR)
-    out = {}
-    for split in ("dev", "test"):
-        sure = _read_with_ids(folder / f"{split}.gold-sure.en-zh")
-        possible = _read_with_ids(folder / f"{split}.gold-possible.en-zh")
-        out |= {k: Reference(frozenset(sure[k]), frozenset(possible[k] | sure[k])) for k in sure}
-    return {k: v.flipped() for k, v in out.items()} if direction == "zh-en" else out
-
-
-def hsk_references(direction: str) -> dict[str, set[tuple[int, int]]]:
-    """Links of the gloss rule (models.alignments.reference_links, an automatic aligner) for
-    every HSK pair, keyed by id, in ``direction``."""
-    from .alignments import flip, reference_links
-
-    refs = {e.id: reference_links(e.en, e.zh, e.zh_words) for e in load_hsk()}
-    return {k: flip(v) for k, v in refs.items()} if direction == "zh-en" else refs
-
-
 _GLOSS_SKIP = re.compile(r"^(see|variant of|used in|abbr\.|old variant|surname|erhua|classifier|cl:)", re.I)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -182,18 +147,3 @@ def gloss_sense(gloss: str) -> str | None:
     if not sense or not sense[0].isalnum() or _GLOSS_SKIP.match(sense) or _CJK.search(sense) or len(sense.split()) > 4:
         return None
     return sense
-
-
-def hsk_lexicon(examples: list[Example], direction: str) -> list[Pair]:
-    """Word-level pairs (first gloss sense <-> Chinese word, one per word) from the given
-    examples' glosses: extra training data that teaches word translations. Built from the training
-    split only, so nothing of the dev or test sentences leaks in."""
-    seen: set[str] = set()
-    out = []
-    for e in examples:
-        for word, gloss in e.zh_words:
-            sense = gloss_sense(gloss)
-            if sense and word not in seen:
-                seen.add(word)
-                out.append(Pair(word, sense, f"lex:{word}") if direction == "zh-en" else Pair(sense, word, f"lex:{word}"))
-    return out

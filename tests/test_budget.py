@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bench.common import TensorMemory
@@ -14,9 +12,8 @@ from models.checkpoint import load_checkpoint
 from models.config import ModelConfig
 from models.nets import build_model
 from models.nets.scorers import SCORERS
+from models.paths import CHECKPOINTS
 from models.translator import MAX_BEAM, MAX_SOURCE_TOKENS
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("scorer", sorted(SCORERS))
@@ -47,7 +44,7 @@ def test_decoding_the_longest_input_with_the_widest_beam_stays_within_the_workin
 
 
 def test_every_bundled_model_fits_the_default_budget() -> None:
-    files = sorted((ROOT / "assets" / "checkpoints").glob("*.safetensors"))
+    files = sorted(CHECKPOINTS.glob("*.safetensors"))
     assert files
     for path in files:
         assert estimate_bytes(load_checkpoint(path).model.config) < DEFAULT_BUDGET_MB * MB / 2, path.name

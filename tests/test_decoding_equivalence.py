@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bench.tiny import EN, make_translator
-from models.data import hsk_pairs
+from models.corpus import HSK
 from models.nets.scorers import SCORERS
 from models.result import DecodedIds
 from models.search import search
@@ -25,7 +25,7 @@ SEEDS = range(1, 9)
 @functools.cache
 def sentences() -> tuple[str, ...]:
     """The toy sentences (all words known) and the start of the HSK test split (mostly unknown)."""
-    return (*EN, *(p.src for p in hsk_pairs("en-zh")["test"][:12]))
+    return (*EN, *(p.src for p in HSK.splits("en-zh")["test"][:12]))
 
 
 def tiny(scorer: str, mode: str, seed: int, eos_bias: float):

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from bench.tiny import make_translator
-from models.aligner import METHODS, best_method, load_links, load_training_alignments, run_eflomal, stored_scores
+from models.aligner import METHODS, best_method, load_training_alignments, run_eflomal, stored_scores
 from models.alignments import write_pharaoh
+from models.corpus import HskCorpus
 from models.data import Pair
 from models.evaluate import evaluate
 from models.result import AttentionMap
@@ -101,16 +102,16 @@ def _write_split(folder, split: str, ids: list[str], method_links: dict[str, lis
 
 def test_stored_links_round_trip_by_id_and_flip_for_zh_en(tmp_path):
     _write_split(tmp_path, "test", ["hsk1-1", "hsk1-2"], {"gdfa": [{(0, 1), (1, 0)}, set()]})
-    assert load_links("test", "gdfa", "en-zh", tmp_path) == {"hsk1-1": {(0, 1), (1, 0)}, "hsk1-2": set()}
-    assert load_links("test", "gdfa", "zh-en", tmp_path)["hsk1-1"] == {(1, 0), (0, 1)}
+    assert HskCorpus(tmp_path).aligner_links("test", "gdfa", "en-zh") == {"hsk1-1": {(0, 1), (1, 0)}, "hsk1-2": set()}
+    assert HskCorpus(tmp_path).aligner_links("test", "gdfa", "zh-en")["hsk1-1"] == {(1, 0), (0, 1)}
     _write_split(tmp_path, "dev", ["a"], {"gdfa": [{(2, 0)}]})
-    assert load_links("dev", "gdfa", "zh-en", tmp_path) == {"a": {(0, 2)}}
+    assert HskCorpus(tmp_path).aligner_links("dev", "gdfa", "zh-en") == {"a": {(0, 2)}}
 
 
 def test_a_links_file_and_its_ids_file_must_have_as_many_lines(tmp_path):
     _write_split(tmp_path, "test", ["x", "y"], {"gdfa": [{(0, 0)}]})
     with pytest.raises(ValueError, match="1 lines but 2 ids"):
-        load_links("test", "gdfa", "en-zh", tmp_path)
+        HskCorpus(tmp_path).aligner_links("test", "gdfa", "en-zh")
 
 
 def test_training_alignments_for_hsk_are_keyed_by_id_in_the_model_direction(tmp_path):

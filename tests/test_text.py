@@ -2,7 +2,8 @@
 
 import pytest
 
-from models.data import hsk_pairs, hsk_splits, load_hsk, read_tsv, tsv_splits
+from models.corpus import HSK
+from models.data import hsk_splits, load_hsk, read_tsv, tsv_splits
 from models.tokenize import Tokenizer
 from models.vocab import UNK, Vocab
 
@@ -50,7 +51,7 @@ def test_split_is_seeded_and_no_test_sentence_is_in_training():
 
 
 def test_zh_en_pairs_are_the_en_zh_pairs_flipped():
-    en_zh, zh_en = hsk_pairs("en-zh")["test"], hsk_pairs("zh-en")["test"]
+    en_zh, zh_en = HSK.splits("en-zh")["test"], HSK.splits("zh-en")["test"]
     assert [(p.src, p.tgt) for p in en_zh] == [(p.tgt, p.src) for p in zh_en]
 
 

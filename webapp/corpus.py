@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 
-from models.aligner import load_links
-from models.alignments import Links, Reference, flip, reference_links
+from models.alignments import Reference
+from models.corpus import HSK
+from models.paths import EXAMPLES
 
-EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "assets" / "examples.json"
-HSK_DIRECTIONS = ("en-zh", "zh-en")
 ALIGNER_METHOD = "gdfa"  # eflomal's links drawn on the heatmap: grow-diag-final-and, as guided training uses
 
 
@@ -39,30 +37,25 @@ class Example:
 def test_examples(direction: str) -> list[Example]:
     """The HSK test split in ``direction``, in split order, curated ones carrying their note.
     Empty for directions the corpus does not cover."""
-    if direction not in HSK_DIRECTIONS:
+    if direction not in HSK.directions():
         return []
-    from models.data import hsk_gold, hsk_splits
-
     notes = curated_notes()
     try:
-        aligned = load_links("test", ALIGNER_METHOD, direction)
+        aligned = HSK.aligner_links("test", ALIGNER_METHOD, direction)
     except FileNotFoundError:
         aligned = {}
-    gold = hsk_gold(direction)
-    out = []
-    for e in hsk_splits()["test"]:
-        gloss: Links = reference_links(e.en, e.zh, e.zh_words)
-        src, tgt = (e.en, e.zh) if direction == "en-zh" else (e.zh, e.en)
-        gloss = gloss if direction == "en-zh" else flip(gloss)
-        out.append(Example(e.id, src, tgt, gold[e.id], notes.get(e.id, ""), frozenset(aligned.get(e.id, ())), frozenset(gloss)))
-    return out
+    gold, gloss = HSK.gold(direction), HSK.automatic_links(direction)
+    return [
+        Example(p.id, p.src, p.tgt, gold[p.id], notes.get(p.id, ""), frozenset(aligned.get(p.id, ())), frozenset(gloss[p.id]))
+        for p in HSK.splits(direction)["test"]
+    ]
 
 
 def curated_notes() -> dict[str, str]:
     """HSK ids picked for what their attention shows -> a one-line note (assets/examples.json)."""
-    if not EXAMPLES_FILE.is_file():
+    if not EXAMPLES.is_file():
         return {}
-    return {item["id"]: item["note"] for item in json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))}
+    return {item["id"]: item["note"] for item in json.loads(EXAMPLES.read_text(encoding="utf-8"))}
 
 
 def find(examples: list[Example], text: str) -> Example | None:

@@ -16,15 +16,14 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 
 import streamlit as st
 import torch
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from models.paths import ICON, STYLE
 from webapp import registry, state
 
-ROOT = Path(__file__).resolve().parent.parent
 # (file relative to app.py, title, icon); the first is the default page.
 PAGES = [
     ("pages/translate.py", "Translate", ":material/translate:"),
@@ -40,12 +39,12 @@ _inside = ContextVar("attnviz_inside_frame", default=False)
 @functools.cache
 def _styles() -> str:
     """assets/style.css, read once per process (the frame is drawn on every rerun)."""
-    return (ROOT / "assets" / "style.css").read_text(encoding="utf-8")
+    return STYLE.read_text(encoding="utf-8")
 
 
 def draw():
     """Draw the frame and return the page ``st.navigation`` chose (not yet run)."""
-    st.set_page_config(page_title="Attention Lens", page_icon=str(ROOT / "assets" / "icon.png"), layout="wide")
+    st.set_page_config(page_title="Attention Lens", page_icon=str(ICON), layout="wide")
     registry.configure_threads()
     st.html(f"<style>{_styles()}</style>")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=n == 0) for n, (path, title, icon) in enumerate(PAGES)])

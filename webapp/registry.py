@@ -18,13 +18,14 @@ import torch
 
 from models.checkpoint import load_checkpoint
 from models.nets.scorers import SCORERS
+from models.paths import CHECKPOINTS
 from models.translator import Translator
 
 from .text import printable
 
 CHECKPOINTS_ENV = "ATTNVIZ_CHECKPOINTS"
 THREADS_ENV = "ATTNVIZ_TORCH_THREADS"
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+DEFAULT_DIR = CHECKPOINTS
 SUFFIXES = (".safetensors",)
 MAX_LABEL_CHARS = 80  # of a label made from an uploaded file's name
 MAX_UPLOADS = 5

@@ -1,0 +1,13 @@
+"""Every path to the project's bundled assets, defined once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+CHECKPOINTS = ASSETS / "checkpoints"  # bundled models
+ALIGNMENTS = ASSETS / "alignments"  # gold, eflomal and split ids (Pharaoh, English-Chinese order)
+EXAMPLES = ASSETS / "examples.json"  # curated test sentences with a note each
+STYLE = ASSETS / "style.css"
+ICON = ASSETS / "icon.png"
