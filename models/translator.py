@@ -70,16 +70,19 @@ class Translator:
         return self.src_vocab.encode(tokens[:-1]) + [EOS]
 
     def _batch(self, token_lists: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token lists (each ending in "</s>") -> src (B, S) padded ids and lengths (B,)."""
+        """Token lists (each ending in "</s>") -> src (B, S) padded ids and lengths (B,), on
+        the model's device, the model in evaluation mode."""
+        if self.model.training:  # eval() walks every module: only when there is something to do
+            self.model.eval()
+        device = self.device
         ids = [self.source_ids(t) for t in token_lists]
         S = max(len(x) for x in ids)
-        src = torch.tensor([x + [PAD] * (S - len(x)) for x in ids], device=self.device)
-        return src, torch.tensor([len(x) for x in ids], device=self.device)
+        src = torch.tensor([x + [PAD] * (S - len(x)) for x in ids], device=device)
+        return src, torch.tensor([len(x) for x in ids], device=device)
 
     @torch.inference_mode()
     def encode(self, token_lists: list[list[str]]) -> Encoded:
         """Token lists (each ending in "</s>") -> the model's Encoded for the batch."""
-        self.model.eval()
         return self.model.encode(*self._batch(token_lists))
 
     def _hypothesis(self, d: DecodedIds) -> Hypothesis:
@@ -153,7 +156,6 @@ class Translator:
         the teacher-forced attention (``attention``: the family's alignment reading of the
         distribution, before hard attention picks), plus ``posterior`` where the family has one.
         Token probabilities are those of the given words."""
-        self.model.eval()
         src, lengths = self._batch([source_tokens])
         tgt = torch.tensor([self.tgt_vocab.encode(target_tokens) + [EOS]], device=self.device)
         fwd = self.model(src, lengths, tgt)
