@@ -75,31 +75,34 @@ def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs:
     return 1 if failed else 0
 
 
-COLUMNS = [
-    ("model", None), ("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("chrF", "chrf"), ("AER", "aer"), ("AER all words", "aer_all"),
-    ("AER next step", "aer_next"), ("AER posterior", "aer_posterior"), ("diagonal AER", "diagonal_aer"), ("eflomal AER", "eflomal_aer"),
-    ("entropy", "entropy"), ("final-token share", "final_token_share"), ("EOS share", "eos_share"),
-    ("ms/sentence", "ms_per_sentence"), ("train s", None), ("params", None),
+COLUMNS = [  # (column, metric key); AER columns show their 95% bootstrap interval where stored
+    ("model", None), ("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("chrF", "chrf"), ("AER attention", "aer"),
+    ("AER shifted", "aer_shift"), ("AER posterior", "aer_posterior"), ("eflomal AER", "eflomal_aer"), ("gloss-rule AER", "gloss_aer"),
+    ("diagonal AER", "diagonal_aer"), ("entropy", "entropy"), ("final-token share", "final_token_share"), ("EOS share", "eos_share"),
+    ("params", None),
 ]
 
 
+def _cell(m: dict, key: str) -> str:
+    v = m.get(key)
+    if v is None:
+        return "–"
+    if key in ("bleu", "bleu_beam5", "chrf"):
+        return f"{v:.2f}"
+    if f"{key}_low" in m:
+        return f"{v:.3f} [{m[key + '_low']:.3f}, {m[key + '_high']:.3f}]"
+    return f"{v:.3f}"
+
+
 def results_table(ckpt_dir: Path = CHECKPOINT_DIR) -> str:
-    """Markdown table of every checkpoint's stored test metrics."""
+    """Markdown table of every checkpoint's stored test metrics (AER against the gold alignments)."""
     from .checkpoint import load_checkpoint
 
     rows = ["| " + " | ".join(c for c, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for path in sorted(ckpt_dir.glob("*.safetensors")):
         tr = load_checkpoint(path)
         m = tr.meta["metrics"].get("test", {})
-        cells = [f"`{path.stem}`"]
-        for col, key in COLUMNS[1:]:
-            if key:
-                v = m.get(key)
-                cells.append("–" if v is None else f"{v:.2f}" if key in ("bleu", "bleu_beam5", "chrf", "ms_per_sentence") else f"{v:.3f}")
-            elif col == "train s":
-                cells.append(f"{tr.meta['training'].get('seconds', 0):.0f}")
-            else:
-                cells.append(f"{tr.num_parameters / 1e6:.2f}M")
+        cells = [f"`{path.stem}`", *(_cell(m, key) for _, key in COLUMNS[1:-1]), f"{tr.num_parameters / 1e6:.2f}M"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
