@@ -4,6 +4,7 @@ whole prefix at every step), for every scorer and both attention modes (hard att
 argmax); batched greedy decoding agrees with decoding one sentence at a time."""
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from models.corpus import HSK
 from models.nets.scorers import SCORERS
 from models.result import DecodedIds
 from models.search import search
+from models.translator import Translator
 from models.vocab import EOS
 from tests.oracle import reference_beam, reference_greedy
 
@@ -40,14 +42,14 @@ def tiny(scorer: str, mode: str, seed: int, eos_bias: float):
     return tr
 
 
-@functools.cache
-def seed_for(scorer: str, mode: str) -> int:
-    """The first seed whose models (one per EOS_BIASES) end sentences at two or more different
-    steps and leave some at the length cap, so that the tests exercise per-sentence stopping."""
+def first_lively_seed(make: Callable[[int, float], Translator], eos_biases: list[float] = EOS_BIASES) -> int:
+    """The first seed whose models ``make(seed, eos_bias)`` (one per eos_biases) end sentences
+    at two or more different steps and leave some at the length cap, so that the tests exercise
+    per-sentence stopping."""
     for seed in SEEDS:
         ends, capped = set(), 0
-        for eos_bias in EOS_BIASES:
-            tr = tiny(scorer, mode, seed, eos_bias)
+        for eos_bias in eos_biases:
+            tr = make(seed, eos_bias)
             for [d] in search(tr.model, *encode(tr, list(sentences()))):
                 if d.finished:
                     ends.add(len(d.ids))
@@ -55,7 +57,12 @@ def seed_for(scorer: str, mode: str) -> int:
                     capped += 1
         if len(ends) >= 2 and capped:
             return seed
-    raise AssertionError(f"{scorer}-{mode}: no seed in {SEEDS} gives sentences that end at different steps; widen SEEDS or EOS_BIASES")
+    raise AssertionError(f"no seed in {SEEDS} gives sentences that end at different steps; widen SEEDS or EOS_BIASES")
+
+
+@functools.cache
+def seed_for(scorer: str, mode: str) -> int:
+    return first_lively_seed(lambda seed, eos_bias: tiny(scorer, mode, seed, eos_bias))
 
 
 def lively(scorer: str, mode: str, eos_bias: float):

@@ -25,7 +25,7 @@ from models.train import TrainConfig, guided_alignment_loss, train_model
 from models.translator import Translator
 from models.vocab import BOS, EOS, PAD, Vocab
 from tests.oracle import reference_beam, reference_greedy
-from tests.test_decoding_equivalence import assert_same, encode, sentences, source
+from tests.test_decoding_equivalence import assert_same, encode, first_lively_seed, sentences, source
 
 ROOT = Path(__file__).resolve().parents[1]
 EOS_BIASES = [1.0, 2.0, 3.0]  # shifts of the end token's bias: early, middle and late endings
@@ -56,20 +56,7 @@ def tiny(seed: int, eos_bias: float) -> Translator:
 
 @functools.cache
 def lively_seed() -> int:
-    """The first seed whose models end sentences at two or more different steps and leave some
-    at the length cap, so that the tests exercise per-sentence stopping."""
-    for seed in SEEDS:
-        ends, capped = set(), 0
-        for eos_bias in EOS_BIASES:
-            tr = tiny(seed, eos_bias)
-            for [d] in search(tr.model, *encode(tr, list(sentences()))):
-                if d.finished:
-                    ends.add(len(d.ids))
-                else:
-                    capped += 1
-        if len(ends) >= 2 and capped:
-            return seed
-    raise AssertionError(f"no seed in {SEEDS} gives sentences that end at different steps")
+    return first_lively_seed(tiny, EOS_BIASES)
 
 
 def lively(eos_bias: float) -> Translator:
