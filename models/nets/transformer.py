@@ -2,9 +2,9 @@
 is written out, so that every layer's and every head's weights come back as maps.
 
 Pre-LN layers (x + f(LayerNorm(x)), one LayerNorm after the last layer): with the norm inside
-the residual branch, gradients reach every layer at the same scale, so a small model trains
-from a few hundred steps of warm-up on a small corpus without tuning (Xiong et al. 2020);
-post-LN needs a long warm-up and a careful learning rate. Positions are sinusoidal, computed on
+the residual branch, gradients reach every layer at the same scale, so it trains stably with a
+short warm-up at the GRU's learning rate (Xiong et al. 2020), where post-LN needs a long warm-up
+and a tuned learning rate. Positions are sinusoidal, computed on
 the fly: no weights, no length limit, and nothing outside the state dict (checkpoints build the
 model on the meta device and load every tensor it owns). The width is ``config.hidden``
 (``config.emb_dim`` is not used: the embeddings are hidden wide). The target embedding is the
