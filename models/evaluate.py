@@ -6,12 +6,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-import numpy as np
 import sacrebleu
 
 from .aligner import best_method, stored_scores
 from .alignments import AlignmentScore, Links, Reference, attention_links, bootstrap_interval, diagonal_links, paired_bootstrap
 from .data import Pair
+from .result import attention_stats
 
 
 def bleu_chrf(hyps: list[str], refs: list[str], tgt_lang: str) -> tuple[float, float]:
@@ -20,15 +20,6 @@ def bleu_chrf(hyps: list[str], refs: list[str], tgt_lang: str) -> tuple[float, f
         return 0.0, 0.0
     tok = "zh" if tgt_lang.startswith("zh") else "13a"
     return sacrebleu.corpus_bleu(hyps, [refs], tokenize=tok).score, sacrebleu.corpus_chrf(hyps, [refs]).score
-
-
-def attention_stats(attention: np.ndarray) -> dict[str, float]:
-    """attention (T, S) with "</s>" as the last source token: mean row entropy (nats), mean
-    weight on the final real source token and on the source end token."""
-    p = np.clip(attention, 1e-12, 1.0)
-    entropy = float(-(attention * np.log(p)).sum(-1).mean())
-    final = float(attention[:, -2].mean()) if attention.shape[1] >= 2 else 0.0
-    return {"entropy": entropy, "final_token_share": final, "eos_share": float(attention[:, -1].mean())}
 
 
 def evaluate(

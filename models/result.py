@@ -210,3 +210,12 @@ def select(result: DecodeResult, selection: Selection) -> DecodeResult:
     if not hyps:
         raise ValueError(f"this result has no {selection.map!r} attention")
     return replace(result, hypotheses=hyps, cells=selection.label)
+
+
+def attention_stats(attention: np.ndarray) -> dict[str, float]:
+    """attention (T, S) with "</s>" as the last source token: mean row entropy (nats), mean
+    weight on the final real source token and on the source end token."""
+    p = np.clip(attention, 1e-12, 1.0)
+    entropy = float(-(attention * np.log(p)).sum(-1).mean())
+    final = float(attention[:, -2].mean()) if attention.shape[1] >= 2 else 0.0
+    return {"entropy": entropy, "final_token_share": final, "eos_share": float(attention[:, -1].mean())}

@@ -15,7 +15,7 @@ import pytest
 
 import viz
 from bench.tiny import make_translator
-from models.evaluate import attention_stats
+from models.result import attention_stats
 from tests.test_viz_samples import TRICKY, edge_cases, make_result
 from viz import (
     animation_figure,

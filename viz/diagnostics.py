@@ -7,8 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from models.evaluate import attention_stats
-from models.result import DecodeResult
+from models.result import DecodeResult, attention_stats
 
 from .style import ACCENT, COLORSCALE, matrix_height, styled_figure, token_axis, weight_color
 from .tokens import hover_token, pick, tick_label
