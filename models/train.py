@@ -275,7 +275,7 @@ def train_model(
     start = time.perf_counter()
     for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
-        total, n_batches = 0.0, 0
+        total, n_batches, n_tokens, epoch_start = 0.0, 0, 0, time.perf_counter()
         if stream is None:
             batches = ([train[i] for i in idx] for idx in _batches(train, cfg.batch_size, True, rng))
             n_total = math.ceil(len(train) / cfg.batch_size)
@@ -325,13 +325,15 @@ def train_model(
                 ema.update_parameters(model)
             total += loss.item()
             n_batches += 1
+            n_tokens += int((tgt != PAD).sum())
             bar.set_postfix(loss=f"{total / n_batches:.3f}")
         if ws.world > 1:  # the whole batch's loss: the sum of the weighted rank losses over world
             import torch.distributed as dist
 
-            t = torch.tensor([total], dtype=torch.float64, device=device)
+            t = torch.tensor([total, n_tokens], dtype=torch.float64, device=device)
             dist.all_reduce(t)
-            total = float(t.item()) / ws.world
+            total, n_tokens = float(t[0]) / ws.world, int(t[1])
+        train_s = time.perf_counter() - epoch_start
         live = None
         if ema is not None:  # evaluate (and keep) the averaged weights; train on from the live ones
             live = copy.deepcopy(model.state_dict())
@@ -357,7 +359,8 @@ def train_model(
             dev_loss, dev_bleu = (float(x) for x in figures.tolist())
         if steps >= cfg.warmup:  # the plateau schedule takes over once warm-up is done
             sched.step(dev_loss)
-        history.append({"epoch": epoch, "train_loss": round(total / max(n_batches, 1), 4), "dev_loss": round(dev_loss, 4), "dev_bleu": round(dev_bleu, 2)})
+        history.append({"epoch": epoch, "train_loss": round(total / max(n_batches, 1), 4), "dev_loss": round(dev_loss, 4), "dev_bleu": round(dev_bleu, 2),
+                        "train_s": round(train_s, 2), "tokens": n_tokens})
         mark = ""
         if dev_loss < best[0]:
             best = (dev_loss, epoch, copy.deepcopy(model.state_dict()))
