@@ -54,12 +54,13 @@ from pathlib import Path
 import torch
 
 from bench.app import DRAWN_JS, labels, tiny_checkpoints
-from bench.common import MB, ROOT, add_report_args, machine, markdown_table, report, rss
+from bench.common import MB, add_report_args, machine, markdown_table, report, rss
 from bench.hostile import hostile_file, marker_path, planted_refusals
 from models.checkpoint import load_checkpoint
 from webapp import corpus, registry
 from webapp.harness import app_server, browser_page, exceptions, free_port, go_to, open_app, type_sentence, wait_idle
 
+ROOT = Path(__file__).resolve().parent.parent  # this checkout's (bench.common may come from an installed one)
 WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
 SETTLE_AFTER = 50  # soak translations before memory counts as settled
 HOSTILE_CASE = "pickle that runs code"
