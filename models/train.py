@@ -80,16 +80,18 @@ def dist_from_env() -> Dist:
     return Dist(int(os.environ.get("RANK") or 0), world, int(os.environ.get("LOCAL_RANK") or 0))
 
 
-def _init_distributed(dist_info: Dist, device: torch.device) -> torch.device:
-    """Join torchrun's process group (env:// rendezvous): NCCL on CUDA, gloo on CPU."""
+def _init_distributed(dist_info: Dist, device: torch.device) -> tuple[torch.device, bool]:
+    """Join torchrun's process group (env:// rendezvous): NCCL on CUDA, gloo on CPU.
+    (device, whether this call created the group)."""
     import torch.distributed as dist
 
     if device.type == "cuda":
         torch.cuda.set_device(dist_info.local_rank)
         device = torch.device("cuda", dist_info.local_rank)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return device
+    if dist.is_initialized():
+        return device, False
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device, True
 
 
 def _amp_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
@@ -196,8 +198,9 @@ def train_model(
     device = resolve_device(cfg.device)
     amp_dtype = _amp_dtype(cfg, device)
     ws = dist_from_env()
+    owns_group = False
     if ws.world > 1:
-        device = _init_distributed(ws, device)
+        device, owns_group = _init_distributed(ws, device)
     if not ws.main:
         progress, log = False, lambda _m: None
     # The source may be looked up lowercased; the target keeps case, since the model writes it.
@@ -384,6 +387,8 @@ def train_model(
         import torch.distributed as dist
 
         dist.barrier()
+        if owns_group:
+            dist.destroy_process_group()
     model.load_state_dict(best[2])
     model.eval()
     translator.meta = {
