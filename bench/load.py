@@ -480,7 +480,8 @@ def main() -> int:
             f"settled at {settled / MB:.0f} MB after {SETTLE_AFTER}, largest drift after that {drift:.1%}."
         )
     if replica_rows:
-        parts.append(f"Behind the balancer ({url}): " + markdown_table(["replica", "VmRSS MB at the end", "sessions HAProxy sent it"], replica_rows))
+        parts.append(f"Behind the balancer ({url}), {len(REPLICAS)} replicas:\n\n"
+                     + markdown_table(["replica", "VmRSS MB at the end", "HTTP requests and websockets HAProxy sent it (stot)"], replica_rows))
     parts.append(f"Failures: {len(failures)}" + "".join(f"\n- {f}" for f in failures))
     report("bench/load.py", sys.argv[1:], parts, args)
     return 1 if failures else 0
