@@ -90,9 +90,20 @@ def throughput(tsv: Path, procs: int, threads: int, args, tmp: Path) -> dict:
 
 def _child(mode: str, path: str) -> None:
     """Run in a child process: stream (or read into memory) ``path``; print JSON with the peak RSS."""
+    import threading
+
+    from bench.common import rss
     from models.tokenize import Tokenizer
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    now0, sampled, stop = rss(), [rss()], threading.Event()
+
+    def sample() -> None:  # VmRSS now and then: the working set, without the import's transient peak
+        while not stop.wait(0.2):
+            sampled.append(rss())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
     if mode == "stream":
         from models.stream import StreamCorpus
@@ -114,8 +125,11 @@ def _child(mode: str, path: str) -> None:
         v = Vocab.build(s for s, _ in tokenized["train"])
         encoded = [(v.encode(s), v.encode(t)) for s, t in tokenized["train"]]
         info = {"pairs": sum(len(x) for x in pairs.values()), "vocab": len(v), "kept": len(encoded)}
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps(info | {"base": base, "peak": peak, "seconds": time.perf_counter() - start}))
+    print(json.dumps(info | {"base": base, "peak": peak, "seconds": seconds, "now0": now0, "sampled_max": max(sampled)}))
 
 
 def memory(path: Path, mode: str) -> dict:
@@ -133,6 +147,7 @@ def main() -> int:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--stream-pairs", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--no-in-memory", action="store_true", help="skip the in-memory contrast")
+    parser.add_argument("--no-throughput", action="store_true", help="memory only")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     add_report_args(parser)
     args = parser.parse_args()
@@ -142,14 +157,15 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     tsv = generate(tmp / "train.tsv", args.train_pairs, words=2000)
     rows = []
-    for procs, threads, what in [(1, 1, "1 process, 1 thread"), (2, 1, "torchrun 2 processes (gloo), 1 thread each"), (1, 2, "1 process, 2 threads")]:
+    for procs, threads, what in [] if args.no_throughput else [(1, 1, "1 process, 1 thread"), (2, 1, "torchrun 2 processes (gloo), 1 thread each"), (1, 2, "1 process, 2 threads")]:
         t = throughput(tsv, procs, threads, args, tmp)
         rows.append([what, f"{t['tokens']:,}", f"{t['train_s']:.1f}", f"{t['tok_s']:,.0f}", f"{t['wall_s']:.1f}", f"{t['loss']:.3f}"])
-    parts = [
-        f"Machine: {machine(torch.device('cpu'))}; {os.cpu_count()} CPUs seen, shared with whatever else runs.",
+    parts = [f"Machine: {machine(torch.device('cpu'))}; {os.cpu_count()} CPUs seen, shared with whatever else runs."]
+    if rows:
+        parts += [
         f"Throughput: GRU hidden {args.hidden}, {args.train_pairs:,} generated pairs, {args.epochs} epoch(s), global batch 64.",
         markdown_table(["run", "target tokens", "train s", "tokens/s", "wall s (with start-up, dev, save)", "last train loss"], rows),
-    ]
+        ]
     mem_rows = []
     for n in args.stream_pairs:
         f = generate(tmp / f"stream-{n}.tsv", n, seed=n)
@@ -157,12 +173,13 @@ def main() -> int:
         for mode in ["stream"] + ([] if args.no_in_memory else ["memory"]):
             m = memory(f, mode)
             mem_rows.append([f"{n:,} ({size / MB:.0f} MB)", "streamed" if mode == "stream" else "in memory", f"{m['base'] / MB:.0f}", f"{m['peak'] / MB:.0f}",
-                             f"{(m['peak'] - m['base']) / MB:.0f}", f"{m['seconds']:.1f}", f"{m['vocab']:,}"])
+                             f"{m['now0'] / MB:.0f} → {m['sampled_max'] / MB:.0f}", f"{m['seconds']:.1f}", f"{m['vocab']:,}"])
         f.unlink()
     parts += [
         "Memory: peak RSS of a child process reading each file (streamed: counting pass + one epoch of batches as tensors, "
-        "--max-vocab 50,000, --shuffle-buffer 100,000; in memory: read, split, tokenise and encode every pair).",
-        markdown_table(["pairs (file size)", "path", "RSS after imports MB", "peak RSS MB", "growth MB", "seconds", "source vocabulary"], mem_rows),
+        "--max-vocab 50,000, --shuffle-buffer 100,000; in memory: read, split, tokenise and encode every pair). "
+        "ru_maxrss includes importing torch's transient peak; VmRSS sampled every 0.2 s shows the working set.",
+        markdown_table(["pairs (file size)", "path", "peak RSS after imports MB", "peak RSS MB", "VmRSS before → largest sampled MB", "seconds", "source vocabulary"], mem_rows),
     ]
     report("bench/scale.py", sys.argv[1:], parts, args)
     return 0
