@@ -2,6 +2,12 @@
 
     python bench/load.py [--sessions 8] [--sentences 4] [--soak 200] [--checkpoints DIR]
                          [--session-ttl 10] [--no-hostile-uploader] [--out FILE]
+                         [--balancer [--replicas 2] | --url URL --replica-pids PID ...]
+
+With ``--balancer`` it starts deploy/run-local.sh (``--replicas`` streamlit servers on loopback
+ports behind HAProxy) and drives the balancer's URL instead; memory is then the sum over the
+replicas, and a table gives each replica's VmRSS and the sessions HAProxy sent it. ``--url``
+drives a balancer (or server) already running, whose replica pids ``--replica-pids`` name.
 
 Starts ``streamlit run app.py`` on a free localhost port (bundled models from assets/checkpoints,
 else tiny random ones) and drives it with Debian's Chromium:
@@ -30,12 +36,18 @@ anything failed. Not a test: figures depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +58,9 @@ from bench.common import MB, add_report_args, machine, markdown_table, report, r
 from bench.hostile import hostile_file, marker_path, planted_refusals
 from models.checkpoint import load_checkpoint
 from webapp import corpus, registry
-from webapp.harness import app_server, browser_page, exceptions, go_to, open_app, type_sentence, wait_idle
+from webapp.harness import app_server, browser_page, exceptions, free_port, go_to, open_app, type_sentence, wait_idle
 
+ROOT = Path(__file__).resolve().parent.parent  # this checkout's (bench.common may come from an installed one)
 WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
 SETTLE_AFTER = 50  # soak translations before memory counts as settled
 HOSTILE_CASE = "pickle that runs code"
@@ -73,6 +86,65 @@ class Session:
     failures: list[str] = field(default_factory=list)
 
 
+REPLICAS: list[int] = []  # --balancer / --url: the replica pids whose VmRSS is summed
+
+
+def server_rss(pid: int) -> int:
+    """VmRSS of the server: behind a balancer, the sum over its replicas."""
+    return sum(rss(p) for p in REPLICAS) if REPLICAS else server_rss(pid)
+
+
+@contextmanager
+def balancer(checkpoints: Path, replicas: int) -> Iterator[tuple[str, str]]:
+    """deploy/run-local.sh with ``replicas`` servers: yields (balancer URL, stats URL); always stops it."""
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-lb-"))
+    base = free_port()
+    while any(not _port_free(base + i) for i in range(replicas)):
+        base = free_port()
+    lb = free_port()
+    env = os.environ | {"ATTNVIZ_CHECKPOINTS": str(checkpoints), "REPLICAS": str(replicas), "LB_PORT": str(lb), "BASE_PORT": str(base),
+                        "STATS_PORT": str(free_port()), "RUN_DIR": str(run_dir), "PYTHON": sys.executable}
+    proc = subprocess.Popen(["bash", str(ROOT / "deploy" / "run-local.sh")], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = stats = ""
+        output = []
+        for line in proc.stdout:  # run-local.sh bounds its own waits
+            output.append(line)
+            if line.startswith("stats: "):
+                stats = line.split(" ", 1)[1].strip()
+            if line.startswith("ready: "):
+                url = line.split(" ", 1)[1].strip()
+                break
+        if not url:
+            raise RuntimeError("deploy/run-local.sh did not start: " + "".join(output)[-2000:])
+        REPLICAS[:] = [int((run_dir / f"replica{i + 1}.pid").read_text()) for i in range(replicas)]
+        yield url, stats
+    finally:
+        proc.terminate()  # its trap stops the replicas and HAProxy it started
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def haproxy_sessions(stats_url: str) -> dict[str, int]:
+    """Sessions HAProxy sent each backend server (its stats CSV, ``stot``)."""
+    with urllib.request.urlopen(stats_url + ";csv", timeout=5) as r:
+        rows = list(csv.reader(r.read().decode().lstrip("# ").splitlines()))
+    head = rows[0]
+    return {row[1]: int(row[head.index("stot")] or 0) for row in rows[1:] if row and row[0] == "app" and row[1] not in ("FRONTEND", "BACKEND")}
+
+
 def server_pid() -> int:
     """The streamlit process this script started (a child of this process)."""
     for proc in Path("/proc").iterdir():
@@ -96,7 +168,7 @@ class PeakRss(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.wait(0.5):
-            self.peak = max(self.peak, rss(self.pid))
+            self.peak = max(self.peak, server_rss(self.pid))
 
     def stop(self) -> int:
         self._stop_event.set()
@@ -229,7 +301,7 @@ def concurrent(
     sampler = PeakRss(pid)
     sampler.start()
     gates[1].wait()
-    memory = {"held": rss(pid), "peak": sampler.stop()}
+    memory = {"held": server_rss(pid), "peak": sampler.stop()}
     gates[2].wait()
     for t in threads:
         t.join()
@@ -255,7 +327,7 @@ def soak(url: str, pid: int, sentences: list[str]) -> tuple[list[tuple[int, int]
             except Exception as exc:  # reported, and the soak goes on
                 failures.append(f"translation {k}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             if k % 10 == 0:
-                samples.append((k, rss(pid)))
+                samples.append((k, server_rss(pid)))
         failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
     return samples, failures
 
@@ -287,6 +359,20 @@ def comparison(sessions: list[Session], baseline: list[Session], attacker: Attac
     )
 
 
+@contextmanager
+def _target(args, folder: Path) -> Iterator[tuple[str, str]]:
+    """(URL, HAProxy stats URL or "") of what to drive: a server of our own, run-local.sh, or --url."""
+    if args.balancer:
+        with balancer(folder, args.replicas) as target:
+            yield target
+    elif args.url:
+        REPLICAS[:] = args.replica_pids
+        yield args.url.rstrip("/"), ""
+    else:
+        with app_server(folder) as url:
+            yield url, ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=8)
@@ -295,8 +381,14 @@ def main() -> int:
     parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
     parser.add_argument("--session-ttl", type=int, default=10, help="seconds a closed session is kept for reconnecting")
     parser.add_argument("--no-hostile-uploader", action="store_true", help="all sessions normal, no comparison run")
+    parser.add_argument("--balancer", action="store_true", help="start deploy/run-local.sh and drive its HAProxy")
+    parser.add_argument("--replicas", type=int, default=2, help="with --balancer: streamlit replicas behind it")
+    parser.add_argument("--url", help="drive this running balancer or server instead of starting one (needs --replica-pids)")
+    parser.add_argument("--replica-pids", type=int, nargs="+", default=[], help="with --url: the pids of its streamlit replicas")
     add_report_args(parser)
     args = parser.parse_args()
+    if args.url and not args.replica_pids:
+        parser.error("--url needs --replica-pids (their memory is what this bench reads)")
 
     folder = args.checkpoints or (registry.DEFAULT_DIR if registry.bundled_entries(registry.DEFAULT_DIR) else tiny_checkpoints())
     entries = registry.bundled_entries(folder)
@@ -325,23 +417,28 @@ def main() -> int:
 
     os.environ["STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL"] = str(args.session_ttl)
     memory: dict[str, int] = {}
-    with app_server(folder) as url:
-        pid = server_pid()
-        memory["started"] = rss(pid)
-        warm_up(url, models, sentences[0])
+    replica_rows: list[list[str]] = []
+    with _target(args, folder) as (url, stats):
+        pid = 0 if REPLICAS else server_pid()
+        memory["started"] = server_rss(pid)
+        for _ in range(max(1, len(REPLICAS))):  # with a balancer: leastconn gives each replica one warm-up
+            warm_up(url, models, sentences[0])
         expire_sessions(url, args.session_ttl)
-        memory["base"] = rss(pid)
+        memory["base"] = server_rss(pid)
         work = [sentences[1 + i * args.sentences : 1 + (i + 1) * args.sentences] for i in range(normal)]
         sessions, held, attacker = concurrent(url, pid, work, models, files, attacks)
         memory |= held
         expire_sessions(url, args.session_ttl)
-        memory["released"] = rss(pid)
+        memory["released"] = server_rss(pid)
         baseline: list[Session] = []
         if attacks:  # the same sessions and sentences again, without the attacker
             baseline, quiet, _ = concurrent(url, pid, work, models, files)
             memory["quiet peak"] = quiet["peak"]
             expire_sessions(url, args.session_ttl)
         samples, soak_failures = soak(url, pid, sentences[: args.soak]) if args.soak else ([], [])
+        if REPLICAS:
+            sent = haproxy_sessions(stats) if stats else {}
+            replica_rows = [[f"r{i + 1} (pid {p})", f"{rss(p) / MB:.0f}", str(sent.get(f"r{i + 1}", "-"))] for i, p in enumerate(REPLICAS)]
     failures = [f"session {i + 1}: {f}" for i, s in enumerate(sessions) for f in s.failures] + [f"soak: {f}" for f in soak_failures]
     failures += [f"hostile uploader: {f}" for f in (attacker.failures if attacker else [])]
     failures += [f"session {i + 1} without the attacker: {f}" for i, s in enumerate(baseline) for f in s.failures]
@@ -382,6 +479,9 @@ def main() -> int:
             f"Soak, one session, {args.soak} translations: VmRSS {' '.join(f'{k}:{v / MB:.0f}' for k, v in samples)} (MB); "
             f"settled at {settled / MB:.0f} MB after {SETTLE_AFTER}, largest drift after that {drift:.1%}."
         )
+    if replica_rows:
+        parts.append(f"Behind the balancer ({url}), {len(REPLICAS)} replicas:\n\n"
+                     + markdown_table(["replica", "VmRSS MB at the end", "HTTP requests and websockets HAProxy sent it (stot)"], replica_rows))
     parts.append(f"Failures: {len(failures)}" + "".join(f"\n- {f}" for f in failures))
     report("bench/load.py", sys.argv[1:], parts, args)
     return 1 if failures else 0

@@ -32,6 +32,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from . import budget
+from .atomic import atomic_write_bytes
 from .config import ModelConfig
 from .nets import build_model
 from .nets.base import Family
@@ -84,11 +85,8 @@ def save_checkpoint(translator: Translator, path: str | Path) -> Path:
     }
     # The output layer shares the embedding matrix; store it once.
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in _own_state(translator.model).items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = st_save(state, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta, ensure_ascii=False)})
-    path.write_bytes(data)
-    return path
+    return atomic_write_bytes(path, data)  # temp file beside it, fsync, os.replace: never half-written
 
 
 def _own_state(model: Family) -> dict[str, torch.Tensor]:

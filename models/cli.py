@@ -47,11 +47,42 @@ def say(text: str, file=None) -> None:
     print(printable(text, keep="\n"), file=file or sys.stdout)
 
 
+def _streamed(args) -> bool:
+    """--pairs is streamed with --stream, for a .gz file, or past STREAM_THRESHOLD_BYTES."""
+    from .stream import STREAM_THRESHOLD_BYTES
+
+    if not args.pairs:
+        return False
+    if getattr(args, "stream", False) or str(args.pairs).endswith(".gz"):
+        return True
+    try:
+        return Path(args.pairs).stat().st_size > STREAM_THRESHOLD_BYTES
+    except OSError:
+        return False
+
+
+def _stream_corpus(args):
+    """The scanned StreamCorpus of --pairs (vocabularies capped at --max-vocab, dev split)."""
+    from .stream import StreamCorpus
+    from .tokenize import Tokenizer, tokenizer_for
+
+    sc = StreamCorpus(
+        args.pairs, tokenizer_for(args.src_lang or "xx"), Tokenizer(), max_vocab=args.max_vocab,
+        shuffle_buffer=args.shuffle_buffer, dev_lines=args.dev_lines, split_seed=args.split_seed, max_pairs=args.max_pairs,
+    ).scan()
+    if sc.skipped:
+        say(f"note: skipped {sc.skipped:,} line(s) of {args.pairs}: too long", file=sys.stderr)
+    return sc
+
+
 def _corpus(args) -> tuple[dict, str, str, str]:
     """(splits of Pairs, src_lang, tgt_lang, corpus description) from --corpus/--pairs."""
     from .corpus import HSK, TsvCorpus
     from .data import MAX_LINE_BYTES, MAX_SENTENCE_TOKENS
 
+    if args.pairs and getattr(args, "stream_corpus", None) is not None:
+        sc = args.stream_corpus
+        return {"train": [], "dev": sc.dev, "test": []}, args.src_lang or "xx", args.tgt_lang or "yy", f"tsv:{Path(args.pairs).name} (streamed)"
     if args.pairs:
         tsv = TsvCorpus(Path(args.pairs), args.src_lang or "xx", args.tgt_lang or "yy", args.split_seed, args.max_pairs)
         splits = tsv.splits(tsv.natural)
@@ -78,8 +109,10 @@ BUNDLE_BEAM = 5  # training also reports BLEU with this beam size
 def cmd_train(args) -> int:
     from .corpus import HSK
     from .evaluate import evaluate
-    from .train import TrainConfig, train_model
+    from .train import TrainConfig, dist_from_env, train_model
+    from .train_state import state_path_for
 
+    args.stream_corpus = _stream_corpus(args) if _streamed(args) else None
     pairs, src, tgt, corpus = _corpus(args)
     alignments = None
     if args.guided_alignment > 0 or args.guided_context > 0:
@@ -89,7 +122,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
-        warmup=args.warmup,
+        warmup=args.warmup, word_dropout=args.word_dropout, amp=args.amp,
     )
     model_args = {"family": args.family, "scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
     if args.family == "transformer":
@@ -99,13 +132,21 @@ def cmd_train(args) -> int:
         model_args |= {"emb_dim": args.hidden, "mode": "soft", "layers": args.layers, "heads": args.heads, "ff_dim": args.ff_dim,
                        "align_layer": args.align_layer, "align_head": align_head}
     log = (lambda m: say(m, file=sys.stderr)) if args.json else say
-    tr = train_model(pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log)
+    state = state_path_for(args.out)
+    tr = train_model(
+        pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log,
+        stream=args.stream_corpus, state_path=state, resume=args.resume,
+    )
+    if not dist_from_env().main:
+        return 0  # rank 0 evaluates and writes the checkpoint
     tr.meta["name"] = Path(args.out).stem
     gold, gloss = (None, None) if args.pairs else (HSK.gold(args.direction), HSK.automatic_links(args.direction))
     for split in ("dev", "test"):
         if pairs[split]:
             tr.meta["metrics"][split] = evaluate(tr, pairs[split], gold, also_beam=BUNDLE_BEAM, gloss=gloss)
     save_checkpoint(tr, args.out)
+    if not args.keep_state:  # the run finished: the checkpoint holds what it made
+        state.unlink(missing_ok=True)
     summary = {"checkpoint": str(args.out), "training": {k: v for k, v in tr.meta["training"].items() if k != "history"}, "metrics": tr.meta["metrics"]}
     say(json.dumps(summary, indent=1) if args.json else f"saved {args.out}: " + json.dumps(tr.meta["metrics"].get("test") or tr.meta["metrics"].get("dev")))
     return 0
@@ -273,6 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--ema", type=fraction, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
+    t.add_argument("--word-dropout", type=fraction, default=0.1, help="share of source tokens replaced by <unk> in training")
+    t.add_argument("--stream", action="store_true", help="stream --pairs from disk in bounded memory (automatic for .gz and large files)")
+    t.add_argument("--max-vocab", type=positive_int, default=50_000, help="streaming: words kept per side (most frequent)")
+    t.add_argument("--shuffle-buffer", type=positive_int, default=100_000, metavar="PAIRS", help="streaming: pairs shuffled together")
+    t.add_argument("--dev-lines", type=non_negative_int, default=0, metavar="K", help="streaming: the first K pairs are dev (0: a hash-based 5%%)")
+    t.add_argument("--resume", metavar="STATE", help="continue an interrupted run from its OUT.state.safetensors file")
+    t.add_argument("--keep-state", action="store_true", help="keep OUT.state.safetensors after a finished run")
+    t.add_argument("--amp", action="store_true", help="mixed precision on CUDA (bf16 where supported); refused on CPU")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--json", action="store_true", help="print a JSON summary")
