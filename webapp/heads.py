@@ -3,6 +3,8 @@ head explorer's cached statistics."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -74,7 +76,7 @@ def picker(result: DecodeResult, key: str, align_layer: int = 0) -> Choice:
     layer = 0
     if L > 1:
         layer = row.selectbox(
-            "Layer", range(L), index=min(max(align_layer, 0), L - 1) if head == ALIGNMENT else L - 1,
+            "Layer", range(L), index=min(max(align_layer, 0), L - 1),
             format_func=lambda i: f"layer {i + 1}", key=f"{key}_attn_layer_{name}", width=140, disabled=head == ALIGNMENT,
         )
     return Choice(name, layer, head)
@@ -100,16 +102,33 @@ def align_layer(translator: Translator) -> int:
     return fn() if callable(fn) else 0
 
 
-class Stats(NamedTuple):
-    stats: HeadStatistics
+@st.cache_resource
+def _store() -> OrderedDict:
+    """Measured statistics for the process, newest last: (model key, sentences) -> HeadStatistics.
+    Not st.cache_data: the progress bar drawn while measuring cannot be replayed on a hit."""
+    return OrderedDict()
 
 
-@st.cache_data(max_entries=MAX_CACHED, show_spinner=False)
-def _statistics(_translator: Translator, key: str, sentences: int, _examples: list[Example], _progress: Callable[[int, int], None] | None) -> Stats:
-    return Stats(head_statistics(_translator, [(e.source, e.target, e.links) for e in _examples[:sentences]], _progress))
+_lock = threading.Lock()
+
+
+def cached(entry: ModelEntry, translator: Translator, sentences: int) -> HeadStatistics | None:
+    """Statistics measured earlier for this model (fingerprint and device) and sentence count."""
+    with _lock:
+        return _store().get((model_key(entry, translator), sentences))
 
 
 def statistics(entry: ModelEntry, translator: Translator, examples: list[Example], sentences: int, progress: Callable[[int, int], None] | None = None) -> HeadStatistics:
-    """``models.heads.head_statistics`` on the first ``sentences`` test examples, cached by
-    model fingerprint, device and sentence count."""
-    return _statistics(translator, model_key(entry, translator), sentences, examples, progress).stats
+    """``models.heads.head_statistics`` on the first ``sentences`` test examples, kept for the
+    process by model fingerprint, device and sentence count (the ``MAX_CACHED`` newest)."""
+    key = (model_key(entry, translator), sentences)
+    found = cached(entry, translator, sentences)
+    if found is not None:
+        return found
+    stats = head_statistics(translator, [(e.source, e.target, e.links) for e in examples[:sentences]], progress)
+    with _lock:
+        store = _store()
+        store[key] = stats
+        while len(store) > MAX_CACHED:
+            store.popitem(last=False)
+    return stats
