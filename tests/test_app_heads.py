@@ -115,3 +115,18 @@ def test_the_heads_page_measures_on_demand_and_keeps_the_result(app, model):
     assert unkeyed(at) == []
     at.run()  # kept: no button needed
     assert len(charts(at)) == 6 and not [b for b in at.button if b.key == "heads_run"]
+
+
+def test_compare_shows_a_gru_beside_a_chosen_transformer_head(app):
+    at = app.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_models").set_value([GRU, TRANSFORMER]).run()
+    at.text_input(key="compare_sentence").input("I love you .").run()
+    assert_clean(at)
+    pickers = [w for w in at.selectbox if w.key and w.key.endswith("_cross_head")]
+    assert len(pickers) == 1  # the Transformer's only
+    before = [matrix(c["data"][0]) for c in charts(at)]
+    pickers[0].set_value((1, 0)).run()
+    assert_clean(at)
+    after = [matrix(c["data"][0]) for c in charts(at)]
+    assert (before[0] == after[0]).all() and before[1].shape == after[1].shape and not (before[1] == after[1]).all()
+    assert unkeyed(at) == []

@@ -82,6 +82,24 @@ def picker(result: DecodeResult, key: str, align_layer: int = 0) -> Choice:
     return Choice(name, layer, head)
 
 
+def cross_head_picker(result: DecodeResult, key: str) -> Choice:
+    """One compact selectbox of the cross-attention's readings (the alignment reading, each
+    layer's mean, each layer's heads) for results with more than one layer or head (Compare)."""
+    if result.cells != "attention" or "cross" not in result.best.maps or shape_of(result, "cross") == (1, 1):
+        return Choice()
+    L, H = shape_of(result, "cross")
+    options = [(0, ALIGNMENT)] + [(layer, head) for layer in range(L) for head in [MEAN, *range(H)]]
+
+    def label(o: tuple[int, int]) -> str:
+        layer, head = o
+        if head == ALIGNMENT:
+            return "alignment reading"
+        return f"layer {layer + 1} · " + ("mean of heads" if head == MEAN else f"head {head + 1}")
+
+    layer, head = st.selectbox("Cross-attention head", options, format_func=label, key=f"{key}_cross_head")
+    return Choice("cross", layer, head)
+
+
 def apply(result: DecodeResult, hypothesis: int, choice: Choice) -> tuple[DecodeResult, int]:
     """``result`` drawn as ``choice`` (``models.result.select`` or the rollout) and the
     hypothesis index in the returned result."""
