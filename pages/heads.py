@@ -31,7 +31,8 @@ total = len(examples)
 sentences = st.slider(
     "Test sentences", min(10, total), total, min(200, total), 1, key="heads_sentences", help="Fewer is quicker; each is teacher-forced once."
 )
-if heads.cached(entry, translator, sentences) is None and not st.button(
+fresh = heads.cached(entry, translator, sentences) is None
+if fresh and not st.button(
     f"Measure every head on {sentences} sentences", key="heads_run", type="primary", icon=":material/play_arrow:"
 ):
     st.caption("Nothing measured yet for this model and sentence count: press the button.")
@@ -47,6 +48,8 @@ stats = state.attempt("Measuring the heads", heads.statistics, entry, translator
 bar.empty()
 if stats is None:
     st.stop()
+if fresh:
+    st.rerun()  # draw the page again without the button: nothing is left to measure
 
 L, H = stats.values["aer"].shape
 best = stats.best()

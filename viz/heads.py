@@ -10,13 +10,14 @@ import plotly.graph_objects as go
 from models.result import START, DecodeResult
 
 from .heatmap import CHART_PX
-from .style import COLORSCALE, FONT_SIZE, styled_figure, token_axis, weight_color
+from .style import COLORSCALE, FONT_SIZE, LOOK, styled_figure, token_axis, weight_color
 from .tokens import hover_token, plotly_text, text_px, tick_label, truncate
 
 MAP_TITLES = {"cross": "cross-attention", "encoder_self": "encoder self-attention", "decoder_self": "decoder self-attention"}
 GRID_GAP = 0.04  # between cells, as a share of the plot
 SMALL_FONT = 10  # tick labels in grid cells
 MIN_TICK_PX = 12  # a cell's tick labels are drawn only when each token gets this many pixels
+NARROW_PX = 500  # charts narrower than this put the colour bar under the grid
 HEAD_VIEW_BINS = 10  # lines of a head view are drawn in this many opacity steps (one trace each)
 
 
@@ -48,7 +49,11 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     values, queries, keys, known = map_axes(result, name, hypothesis)
     L, H, Q, K = values.shape
     label_px = max(text_px(truncate(t, 8), SMALL_FONT) for t in queries) + 8
-    plot_w = max(width - label_px - 90, 120)
+    narrow = width < NARROW_PX  # a phone: the colour bar lies under the grid
+    plot_w = max(width - label_px - (20 if narrow else 90), 120)
+    colorbar = ({"orientation": "h", "thickness": 10, "len": 0.7, "x": 0, "xanchor": "left", "y": 0, "yref": "container",
+                 "yanchor": "bottom", "ypad": 8, "title": {"text": "weight", "side": "right"}}
+                if narrow else {"title": {"text": "weight"}, "thickness": 10, "len": 0.6})
     cell_w = plot_w * (1 - GRID_GAP * (H - 1)) / H
     cell_h = min(max(cell_w * Q / max(K, 1), 60), 260)
     show_x, show_y = cell_w / K >= MIN_TICK_PX, cell_h / Q >= MIN_TICK_PX
@@ -69,11 +74,11 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
                 hovertemplate=f"layer {layer + 1} · head {head + 1}<br>%{{customdata}}<br>weight %{{z:.3f}}<extra></extra>",
             ))
             bottom, left = layer == L - 1, head == 0
-            layout[xa] = token_axis(
+            layout[xa] = LOOK["xaxis"] | token_axis(
                 [tick_label(t, k, 8) for t, k in zip(keys, known)], domain=xd[head], anchor=yr,
                 showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=-60, zeroline=False,
             )
-            layout[ya] = token_axis(
+            layout[ya] = LOOK["yaxis"] | token_axis(
                 [tick_label(t, True, 8) for t in queries], domain=yd[L - 1 - layer], anchor=xr, autorange="reversed",
                 showticklabels=left and show_y, tickfont={"size": SMALL_FONT}, zeroline=False,
             )
@@ -94,8 +99,8 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     title = plotly_text(f"{MAP_TITLES.get(name, name)}: {L} layer{'s' * (L > 1)} × {H} head{'s' * (H > 1)}")
     return styled_figure(
         traces, title=title, height=height, annotations=notes, shapes=shapes, **layout,
-        coloraxis={"colorscale": COLORSCALE, "cmin": 0, "cmax": 1, "colorbar": {"title": {"text": "weight"}, "thickness": 10, "len": 0.6}},
-        margin={"l": label_px if show_y else 10, "r": 70, "t": 60, "b": bottom_px},
+        coloraxis={"colorscale": COLORSCALE, "cmin": 0, "cmax": 1, "colorbar": colorbar},
+        margin={"l": label_px if show_y else 10, "r": 10 if narrow else 70, "t": 60, "b": bottom_px + (50 if narrow else 0)},
     )
 
 
