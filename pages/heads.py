@@ -72,5 +72,9 @@ for n, (name, (title, lower)) in enumerate(STATISTICS.items()):
     if best is not None and name == best[0]:
         outline = (best[1], best[2])
     with cols[n % 2]:
-        views.chart(stats_figure(values, title + (" ↓" if lower else " ↑"), lower, outline), f"heads_{name}")
-st.caption("↓ lower is better, ↑ higher is more confident; darker cells are better. The best aligner is outlined.")
+        zrange = None if name == "entropy" else (0.0, 1.0)  # entropy: its own range (nats)
+        views.chart(stats_figure(values, title + (" ↓" if lower else " ↑"), lower, outline, zrange), f"heads_{name}")
+st.caption(
+    "↓ lower is better, ↑ higher is more confident; darker cells are better, on a 0 to 1 scale (entropy: from its "
+    "lowest to its highest value here). The best aligner is outlined."
+)

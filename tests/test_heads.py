@@ -166,3 +166,10 @@ def test_stats_figure_outlines_the_best_head():
     fig = stats_figure(stats.values["aer"], "AER", True, (1, 0))
     assert fig.data[0].text[0][1] == "–" and len(fig.layout.shapes) == 1
     assert fig.layout.shapes[0].x0 == -0.5 and fig.layout.shapes[0].y0 == 0.5
+
+
+def test_stats_figure_scales_shares_from_0_to_1_and_entropy_on_its_own_range():
+    v = np.array([[2.03, 2.06]])
+    assert stats_figure(v, "entropy", True, None, None).data[0].zmin is None
+    fig = stats_figure(v / 10, "share")
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (0.0, 1.0)

@@ -144,9 +144,13 @@ def head_view_figure(result: DecodeResult, hypothesis: int = 0, threshold: float
     )
 
 
-def stats_figure(values: np.ndarray, title: str, lower_is_better: bool = True, best: tuple[int, int] | None = None) -> go.Figure:
+def stats_figure(
+    values: np.ndarray, title: str, lower_is_better: bool = True, best: tuple[int, int] | None = None, zrange: tuple[float, float] | None = (0.0, 1.0)
+) -> go.Figure:
     """A layer × head matrix of one statistic per head (rows: layers), values printed in the
-    cells; ``best`` (layer, head) outlined. Colours run light to dark from worse to better."""
+    cells; ``best`` (layer, head) outlined. Colours run light to dark from worse to better, over
+    ``zrange`` (shares and weights: 0 to 1, so that small differences look small), or over the
+    values' own range (None)."""
     v = np.asarray(values, dtype=float)
     L, H = v.shape
     scale = "Blues_r" if lower_is_better else "Blues"
@@ -155,7 +159,7 @@ def stats_figure(values: np.ndarray, title: str, lower_is_better: bool = True, b
         z=v, x=list(range(H)), y=list(range(L)), colorscale=scale, text=text, texttemplate="%{text}", showscale=False,
         hovertemplate="layer %{y} · head %{x}<br>%{text}<extra></extra>".replace("%{y}", "%{customdata[0]}").replace("%{x}", "%{customdata[1]}"),
         customdata=[[[layer + 1, head + 1] for head in range(H)] for layer in range(L)], xgap=2, ygap=2,
-        textfont={"size": FONT_SIZE},
+        textfont={"size": FONT_SIZE}, **({} if zrange is None else {"zmin": zrange[0], "zmax": zrange[1]}),
     )
     shapes = []
     if best is not None:
