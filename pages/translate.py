@@ -129,12 +129,13 @@ elif view == "Heads":
         name = choice.map
         L, H = heads.shape_of(translated, name)
         st.caption(
-            f"Every head of every layer ({L} × {H}), on one colour scale. Pick a layer and head above the views "
-            "to draw it large below (outlined in the grid); hover a cell for its tokens and weight."
+            f"Every head of every layer ({L} × {H}), on one colour scale; hover a cell for its tokens and weight. "
+            + ("Pick a map, layer and head above the views to draw it large below (outlined in the grid)."
+               if heads.worth_picking(translated) else "This model has one layer with one head, drawn large below.")
         )
         picked_cell = (choice.layer, choice.head) if choice.head >= 0 else None
         views.chart(views.figure(grid_figure, translated, name, hypothesis_picked, views.chart_width(), picked_cell), "heads_grid")
-        st.subheader(result.cells.capitalize())
+        st.subheader(state.plain(result.cells.capitalize()))
         if st.toggle("Lines between the tokens (head view)", key="heads_lines"):
             threshold = st.slider("Hide lines lighter than", 0.0, 1.0, 0.05, 0.01, key="heads_lines_threshold")
             views.chart(views.figure(head_view_figure, result, hypothesis, threshold), "heads_lines_chart")
