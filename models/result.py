@@ -13,11 +13,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .nets.base import DIMS, MAP_KINDS
+from .nets.base import DECODER_SELF, DIMS, MAP_KINDS
 
 ALTERNATIVES = 5  # the most likely tokens kept at each decoding step (K)
 SCHEMA_VERSION = 2
 MEAN = -1  # a head index meaning "the mean of the layer's heads"
+START = "<s>"  # the decoder's first input: the key of decoder self-attention's first column
 
 
 @dataclass(frozen=True)
@@ -192,15 +193,27 @@ class Selection:
         return f"{self.map.replace('_', ' ')} · layer {self.layer + 1} · {head}"
 
 
-def select(result: DecodeResult, selection: Selection) -> DecodeResult:
-    """``result`` with each hypothesis' ``attention`` replaced by the selected matrix; a source
-    map (S, S) replaces it too, so the views draw it with the source on both axes. Hypotheses
+def select(result: DecodeResult, selection: Selection, hypothesis: int = 0) -> DecodeResult:
+    """``result`` with each hypothesis' ``attention`` replaced by the selected matrix.
+
+    A source map (``encoder_self``, (S, S)) replaces it too, with the source tokens as the rows,
+    so the views draw it with the source on both axes. A decoder self-attention map (T, T) keeps
+    the ``hypothesis``-th hypothesis only, and its keys become the decoder's inputs "<s>", y1 …
+    y_{T-1} (query t sees keys 0..t): ``source_tokens`` of the returned result. Hypotheses
     without the map are left out."""
     if selection.map == "alignment":
         return result
     if selection.map in result.source_maps:
         m = result.source_maps[selection.map].matrix(selection.layer, selection.head)
         hyps = [replace(h, tokens=list(result.source_tokens), attention=m) for h in result.hypotheses[:1]]
+    elif MAP_KINDS.get(selection.map) == DECODER_SELF:
+        h = result.hypotheses[hypothesis]
+        if selection.map not in h.maps:
+            raise ValueError(f"this result has no {selection.map!r} attention")
+        T = len(h.tokens)
+        m = h.maps[selection.map].matrix(selection.layer, selection.head)[:T, :T]
+        inputs = [START, *h.tokens[: T - 1]]
+        return replace(result, source_tokens=inputs, source_known=[True] * T, hypotheses=[replace(h, attention=m)], cells=selection.label)
     else:
         hyps = [
             replace(h, attention=h.maps[selection.map].matrix(selection.layer, selection.head)[: len(h.tokens)])

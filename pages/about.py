@@ -66,3 +66,34 @@ st.page_link("pages/translate.py", label="Translate: overlay the hand-made gold 
 st.page_link("pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
 st.page_link("pages/evaluate.py", label="Evaluate: alignment error rate of attention and of the posterior, next to eflomal and a diagonal baseline", icon=":material/analytics:")
 st.page_link("pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")
+st.page_link("pages/heads.py", label="Heads: every Transformer head measured as an aligner, with its entropy and where it parks attention", icon=":material/grid_view:")
+
+st.subheader("5. Three ways to classify attention")
+st.markdown(
+    """
+| | one kind | the other | in this app |
+|---|---|---|---|
+| **what is read** | *soft*: a weighted average of every source state | *hard*: exactly one source state per step | soft: every model except those marked *hard*; hard: the GRU models marked *hard* (rows are one-hot) |
+| **how the score is made** | *additive* (Bahdanau): $v^\\top \\tanh(W s + U h)$ | *multiplicative* (Luong): $s^\\top W h$, or a scaled dot product | additive: the GRU *additive* models; multiplicative: the GRU *dot*, *scaled dot*, *general* and *cosine* models and every Transformer (scaled dot product) |
+| **who attends to whom** | *cross*: the decoder reads the source | *self*: a sequence reads itself | cross: every model (the GRU has only this); self: the Transformers' encoder and (masked) decoder self-attention, under Translate → *Attention map* |
+"""
+)
+
+st.subheader("6. Multi-head attention (the Transformer)")
+st.markdown(
+    "A Transformer layer attends several times in parallel. Each **head** projects queries, keys and values "
+    "to a smaller space of size $d_k = d / h$ and takes a scaled dot product; the heads' outputs are joined and "
+    "projected back:"
+)
+st.latex(r"\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V")
+st.latex(r"\operatorname{head}_i = \operatorname{Attention}(Q W_i^Q,\ K W_i^K,\ V W_i^V), \qquad i = 1, \dots, h")
+st.latex(r"\operatorname{MultiHead}(Q, K, V) = \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_h)\, W^O")
+st.markdown(
+    "In **cross-attention** $Q$ comes from the decoder and $K = V$ from the encoder's output; in **self-attention** "
+    "all three come from the same sequence. The mask $M$ is $-\\infty$ at padding and, in the decoder's "
+    "self-attention, at every later position (query $t$ sees keys $0..t$), else 0. Each head has its own weights "
+    "$\\operatorname{softmax}(\\cdot)$ of shape (queries × keys): Translate → *Heads* draws every one of them, and "
+    "the **rollout** (Abnar & Zuidema 2020) follows the encoder's self-attention through the layers, adding the "
+    "residual connection as the identity: $\\tilde A_l = \\operatorname{norm}(\\bar A_l + I)$, "
+    "$R_l = \\tilde A_l R_{l-1}$."
+)

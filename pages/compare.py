@@ -6,7 +6,7 @@ from viz.compare import difference_figure, metrics_frame
 from viz.heatmap import heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
-from webapp import corpus, frame, inference, registry, state, tables, views
+from webapp import corpus, frame, heads, inference, registry, state, tables, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
@@ -74,6 +74,7 @@ def panel(label: str, own_result, shown_result, key: str) -> None:
     with state.guarded(f"Drawing {label}"):
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
+        shown_result = heads.apply(shown_result, 0, heads.cross_head_picker(shown_result, key))[0]  # a Transformer's head
         links = example.links if reference is not None and words(shown_result.best) == reference else None
         fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
         views.chart(fig, key)

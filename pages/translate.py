@@ -5,16 +5,17 @@ import streamlit as st
 from models.translator import MAX_BEAM
 from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entropy_figure
 from viz.flow import flow_figure
+from viz.heads import grid_figure, head_view_figure
 from viz.heatmap import heatmap_figure
 from viz.highlight import highlight_html
 from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
-from webapp import corpus, frame, inference, registry, state, views
+from webapp import corpus, frame, heads, inference, registry, state, views
 from webapp.text import plain
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
-VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics"]
+VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics", "Heads"]
 
 picked = state.current()
 if picked is None:
@@ -50,20 +51,29 @@ if not text.strip():
 result = state.attempt("Translating", inference.translate, entry, translator, text, beam, hard_inference, seed)
 if result is None:
     st.stop()
+translated = result  # before the attention picker's selection
 
 views.input_notes(result)
-hypothesis = views.hypothesis_picker(result, "translate_hypothesis")
+hypothesis = hypothesis_picked = views.hypothesis_picker(result, "translate_hypothesis")
 st.caption("Translation: hover a token for the probability the model gave it (the warmer, the less sure).")
 st.html(translation_html(result, hypothesis))
 example = corpus.find(examples, text)
+# which attention every view draws: map, layer, head (webapp/heads.py); only where there is a choice
+choice = heads.picker(result, "translate", heads.align_layer(translator))
+result, hypothesis = heads.apply(result, hypothesis, choice)
+if not choice.default:
+    st.caption(f"Every view below draws **{state.plain(result.cells)}**.")
 
 view = views.view_picker(VIEWS, "translate_view")
 if view == "Heatmap":
     with state.guarded("Drawing the heatmap"):
-        rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
+        rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate")
         if views.posterior_cells("translate"):
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
         else:
+            if not choice.default:  # links index the reference's target tokens: kept on cross-attention only
+                picked_rows = heads.apply(rows.result, rows.hypothesis, choice)
+                rows = views.Rows(*picked_rows, *((rows.reference_links, rows.aligner_links) if choice.map == "cross" else ()))
             st.caption(
                 "Each row is one token the model wrote; its cells show how much the model looked at each source token "
                 "while writing it (a row sums to 1). Hover a cell for the weight."
@@ -114,3 +124,20 @@ elif view == "Diagnostics":
             for n, hyp in enumerate(result.hypotheses):
                 st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
                 views.chart(views.figure(heatmap_figure, result, n, None, None, "", views.chart_width()), f"beam_heatmap_{n}")
+elif view == "Heads":
+    with state.guarded("Drawing every head"):
+        name = choice.map
+        L, H = heads.shape_of(translated, name)
+        st.caption(
+            f"Every head of every layer ({L} × {H}), on one colour scale; hover a cell for its tokens and weight. "
+            + ("Pick a map, layer and head above the views to draw it large below (outlined in the grid)."
+               if heads.worth_picking(translated) else "This model has one layer with one head, drawn large below.")
+        )
+        picked_cell = (choice.layer, choice.head) if choice.head >= 0 else None
+        views.chart(views.figure(grid_figure, translated, name, hypothesis_picked, views.chart_width(), picked_cell), "heads_grid")
+        st.subheader(state.plain(result.cells.capitalize()))
+        if st.toggle("Lines between the tokens (head view)", key="heads_lines"):
+            threshold = st.slider("Hide lines lighter than", 0.0, 1.0, 0.05, 0.01, key="heads_lines_threshold")
+            views.chart(views.figure(head_view_figure, result, hypothesis, threshold), "heads_lines_chart")
+        else:
+            views.chart(views.figure(heatmap_figure, result, hypothesis, None, None, "", views.chart_width()), "heads_heatmap")

@@ -24,7 +24,7 @@ from webapp import views
 from webapp.registry import CHECKPOINTS_ENV
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
-PAGES = ["pages/translate.py", "pages/compare.py", "pages/checkpoints.py", "pages/evaluate.py", "pages/about.py"]
+PAGES = ["pages/translate.py", "pages/compare.py", "pages/checkpoints.py", "pages/evaluate.py", "pages/heads.py", "pages/about.py"]
 TIMEOUT_S = 180  # the first run loads the HSK corpus once per process
 WIDGETS = ["button", "checkbox", "date_input", "download_button", "file_uploader", "multiselect", "number_input", "radio",
            "segmented_control", "select_slider", "selectbox", "slider", "text_area", "text_input", "toggle"]

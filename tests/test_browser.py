@@ -145,7 +145,7 @@ def test_a_fresh_server_opened_at_a_page_url_draws_that_page_in_the_app_frame(ch
         pg.locator("h1").filter(has_text="About").wait_for(timeout=WAIT_MS)
         wait_idle(pg, WAIT_MS)
         nav = pg.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-        assert [n.split()[-1] for n in nav] == ["Translate", "Compare", "Checkpoints", "Evaluate", "About"]
+        assert [n.split()[-1] for n in nav] == ["Translate", "Compare", "Checkpoints", "Evaluate", "Heads", "About"]
         assert pg.locator(".st-key-model").count() == 1
         assert exceptions(pg) == []
         # Opened at a page URL, the frontend first asks /about/_stcore/... (404s; so it does without a pages/ folder).

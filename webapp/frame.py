@@ -30,6 +30,7 @@ PAGES = [
     ("pages/compare.py", "Compare", ":material/compare:"),
     ("pages/checkpoints.py", "Checkpoints", ":material/inventory_2:"),
     ("pages/evaluate.py", "Evaluate", ":material/analytics:"),
+    ("pages/heads.py", "Heads", ":material/grid_view:"),
     ("pages/about.py", "About", ":material/info:"),
 ]
 

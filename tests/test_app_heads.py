@@ -1,0 +1,132 @@
+"""The attention picker on Translate, its Heads view, and the Heads page, under AppTest, with a
+tiny Transformer and a tiny GRU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bench.tiny import make_translator
+from models.checkpoint import save_checkpoint
+from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, matrix, translate, unkeyed
+from tests.test_heads import make_transformer
+from webapp.heads import ROLLOUT
+from webapp.registry import CHECKPOINTS_ENV
+
+TRANSFORMER, GRU = "bundled/en-zh-transformer.safetensors", "bundled/en-zh-additive-soft.safetensors"
+VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics", "Heads"]
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path: Path) -> AppTest:
+    d = tmp_path / "checkpoints"
+    save_checkpoint(make_transformer(), d / "en-zh-transformer.safetensors")
+    save_checkpoint(make_translator(), d / "en-zh-additive-soft.safetensors")
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(d))
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+
+
+def use(at: AppTest, model: str) -> AppTest:
+    return at.sidebar.selectbox(key="model").set_value(model).run()
+
+
+def heatmap(at: AppTest) -> dict:
+    return next(t for c in charts(at) for t in c["data"] if t["type"] == "heatmap")
+
+
+def test_the_picker_feeds_the_heatmap_each_map_layer_and_head(app):
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    assert_clean(at)
+    assert at.segmented_control(key="translate_attn_map").options == ["cross", "encoder self", "decoder self"]
+    S = 5  # I love you . </s>
+    T = matrix(heatmap(at)).shape[0]
+    assert matrix(heatmap(at)).shape == (T, S)
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    at.selectbox(key="translate_attn_head_encoder_self").set_value(1).run()
+    assert_clean(at)
+    assert matrix(heatmap(at)).shape == (S, S)
+    assert any("encoder self · layer 1 · head 2" in c.value for c in at.caption)
+    at.selectbox(key="translate_attn_head_encoder_self").set_value(ROLLOUT).run()
+    assert_clean(at)
+    assert any("rollout" in c.value for c in at.caption)
+    at.segmented_control(key="translate_attn_map").set_value("decoder_self").run()
+    at.selectbox(key="translate_attn_head_decoder_self").set_value(0).run()
+    assert_clean(at)
+    fig = next(c for c in charts(at) if any(t["type"] == "heatmap" for t in c["data"]))
+    assert matrix(heatmap(at)).shape == (T, T)
+    assert fig["layout"]["xaxis"]["ticktext"][0] == "&lt;s&gt;"
+
+
+@pytest.mark.parametrize("selection", [("encoder_self", "translate_attn_head_encoder_self", 0), ("decoder_self", "translate_attn_head_decoder_self", -1)])
+def test_every_view_draws_a_selection(app, selection):
+    label, key, head = selection
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.segmented_control(key="translate_attn_map").set_value(label).run()
+    at.selectbox(key=key).set_value(head).run()
+    for view in VIEWS:
+        at.session_state["translate_view"] = view
+        at.run()
+        assert_clean(at)
+    assert unkeyed(at) == []
+
+
+def test_the_heads_view_draws_the_grid_and_the_chosen_head_large(app):
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.session_state["translate_view"] = "Heads"
+    at.run()
+    at.selectbox(key="translate_attn_head_cross").set_value(1).run()
+    at.selectbox(key="translate_attn_layer_cross").set_value(1).run()
+    assert_clean(at)
+    grid, large = charts(at)[:2]
+    assert len(grid["data"]) == 4 and grid["layout"]["coloraxis"]["cmax"] == 1
+    assert len(grid["layout"]["shapes"]) == 1  # the chosen head outlined
+    assert "<b>L2 H2</b>" in [a["text"] for a in grid["layout"]["annotations"]]
+    assert len(large["data"]) >= 1
+    at.toggle(key="heads_lines").set_value(True).run()
+    assert_clean(at)
+    assert any(t.get("mode") == "lines" for c in charts(at) for t in c["data"])
+    assert unkeyed(at) == []
+
+
+def test_the_gru_has_no_picker_and_a_one_cell_grid(app):
+    at = translate(use(app, GRU), "I love you .")
+    assert_clean(at)
+    assert not [w for w in at.segmented_control if w.key == "translate_attn_map"]
+    at.session_state["translate_view"] = "Heads"
+    at.run()
+    assert_clean(at)
+    assert len(charts(at)[0]["data"]) == 1
+
+
+@pytest.mark.parametrize("model", [TRANSFORMER, GRU])
+def test_the_heads_page_measures_on_demand_and_keeps_the_result(app, model):
+    at = use(app, model).switch_page("pages/heads.py").run()
+    assert_clean(at)
+    assert not at.get("plotly_chart")
+    at.slider(key="heads_sentences").set_value(10).run()
+    at.button(key="heads_run").click().run()
+    assert_clean(at)
+    figs = charts(at)
+    layers_heads = (2, 2) if model == TRANSFORMER else (1, 1)
+    assert len(figs) == 6 and all(matrix(f["data"][0]).shape == layers_heads for f in figs)
+    assert at.success and "Best aligner" in at.success[0].value
+    assert unkeyed(at) == []
+    at.run()  # kept: no button needed
+    assert len(charts(at)) == 6 and not [b for b in at.button if b.key == "heads_run"]
+
+
+def test_compare_shows_a_gru_beside_a_chosen_transformer_head(app):
+    at = app.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_models").set_value([GRU, TRANSFORMER]).run()
+    at.text_input(key="compare_sentence").input("I love you .").run()
+    assert_clean(at)
+    pickers = [w for w in at.selectbox if w.key and w.key.endswith("_cross_head")]
+    assert len(pickers) == 1  # the Transformer's only
+    before = [matrix(c["data"][0]) for c in charts(at)]
+    pickers[0].set_value((1, 0)).run()
+    assert_clean(at)
+    after = [matrix(c["data"][0]) for c in charts(at)]
+    assert (before[0] == after[0]).all() and before[1].shape == after[1].shape and not (before[1] == after[1]).all()
+    assert unkeyed(at) == []
