@@ -71,7 +71,7 @@ if not measured:
 table = tables.metrics(measured)
 st.dataframe(tables.styled(table), key="evaluate_measured")
 metric = st.segmented_control(
-    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
+    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], required=True, key="evaluate_chart_metric"
 )
 if metric:
     views.chart(bar_figure(table[[metric]], metric), "evaluate_metric_chart")

@@ -25,10 +25,13 @@ hard = translator.model.config.mode == "hard"
 st.title("Translate")
 st.caption(f"**{state.plain(entry.label)}**: {state.plain(registry.describe(translator))}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []
+if views.SHARED_SENTENCE not in st.session_state and examples:
+    # a new session opens on a translated example (the picker's first), so the first thing seen is a heatmap
+    st.session_state[views.SHARED_SENTENCE] = min(examples, key=lambda e: not e.note).source
 text = views.sentence_input(examples, translator.src_lang, "translate")
 
 row = st.container(horizontal=True, gap="medium")  # side by side; wraps on a phone, with no empty slots
-decoding = row.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", key="translate_decoding", persist_state="session")
+decoding = row.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", required=True, key="translate_decoding", persist_state="session")
 beam = 1
 if decoding == "Beam search":
     beam = row.slider("Beam size k", 2, MAX_BEAM, 4, key="translate_beam", persist_state="session", width=240)
@@ -38,6 +41,7 @@ if hard:
         "Hard attention picks",
         ["argmax", "sample"],
         default="argmax",
+        required=True,
         key="translate_hard",
         help="Each step attends to exactly one source token: the most likely one (argmax) or one drawn from the attention distribution (sample).",
     ) or "argmax"
@@ -52,12 +56,20 @@ if result is None:
     st.stop()
 
 views.input_notes(result)
-hypothesis = views.hypothesis_picker(result, "translate_hypothesis")
-st.caption("Translation: hover a token for the probability the model gave it (the warmer, the less sure).")
+hypothesis = views.hypothesis_picker(result, f"translate_hypothesis_{inference.model_key(entry, translator)}")
+st.caption(
+    "A small model trained on a few thousand graded (HSK) sentences: wrong translations are expected. "
+    f"On a test-split example, *{views.ROWS_REFERENCE}* rows show its attention on a correct translation."
+)
+st.caption("Translation: the warmer a token, the less sure the model was (hover it, or open the table below, for its probability).")
 st.html(translation_html(result, hypothesis))
+views.token_probabilities(result, hypothesis, "translate_probs")
 example = corpus.find(examples, text)
 
-view = views.view_picker(VIEWS, "translate_view")
+view = views.view_picker(VIEWS, frame.TRANSLATE_VIEW)
+state.keep_in_url(**{state.URL_MODEL: entry.id, state.URL_SENTENCE: text, state.URL_VIEW: view})
+st.caption("This page's address keeps the model, the sentence and the view: a reload or a shared link opens them again. "
+           "Uploaded models and the other settings are not kept.")
 if view == "Heatmap":
     with state.guarded("Drawing the heatmap"):
         rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
@@ -65,14 +77,14 @@ if view == "Heatmap":
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
         else:
             st.caption(
-                "Each row is one token the model wrote; its cells show how much the model looked at each source token "
-                "while writing it (a row sums to 1). Hover a cell for the weight."
+                "Each row is one token the model wrote: the weights it used while writing that token, computed before "
+                "the token was chosen (a row sums to 1). Hover a cell for the weight."
             )
         views.heatmap_with_exports(rows, "translate_heatmap")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]
-        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", key="highlight_by")
+        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", required=True, key="highlight_by")
         side, tokens, label = (
             ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
             if by == "a source token"

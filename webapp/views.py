@@ -9,12 +9,14 @@ import importlib.util
 from collections.abc import Callable
 from typing import NamedTuple
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult
+from models.search import LENGTH_ALPHA
 from models.translator import Translator
 from viz.export import attention_csv, attention_json, figure_image
 from viz.heatmap import expected_width, heatmap_figure
@@ -103,6 +105,8 @@ def view_picker(names: list[str], key: str) -> str:
     Not st.tabs: react-aria's tab panel walks its content for a focusable element on every
     change inside it, forcing style recalculations while a chart draws (about a quarter of
     the browser's time from Enter to the Translate heatmap)."""
+    if key in st.session_state and st.session_state[key] not in names:  # e.g. an unknown view in the address
+        del st.session_state[key]
     return st.segmented_control("View", names, default=names[0], required=True, key=key, label_visibility="collapsed")
 
 
@@ -117,17 +121,37 @@ def input_notes(result: DecodeResult) -> None:
         st.caption("Not in the model's vocabulary (read as an unknown word, marked *?* in the figures): " + ", ".join(plain(t) for t in unknown))
 
 
+def hypothesis_label(result: DecodeResult, i: int) -> str:
+    """A beam hypothesis as the picker lists it: rank, text, the score it is ranked by, its log-prob."""
+    h = result.hypotheses[i]
+    return f"{i + 1}. {h.text}  (rank score {h.rank_score:.3f} · log-prob {h.score:.2f} · {len(h.tokens)} tokens)"
+
+
 def hypothesis_picker(result: DecodeResult, key: str) -> int:
-    """Which beam hypothesis the views show (0 = best); nothing to pick for one."""
+    """Which beam hypothesis the views show (0 = best); nothing to pick for one. ``key`` should
+    name the model: a picker kept across a model switch showed the previous model's text."""
     n = len(result.hypotheses)
     if n == 1:
         return 0
     return st.selectbox(
         f"Hypothesis (beam search finished {n})",
         range(n),
-        format_func=lambda i: f"{i + 1}. {result.hypotheses[i].text}  (log-prob {result.hypotheses[i].score:.2f})",
+        format_func=lambda i: hypothesis_label(result, i),
         key=key,
+        help=f"Hypotheses are ranked by the rank score: the log-probability divided by the length to the power "
+        f"{LENGTH_ALPHA:g} (log-prob / tokens^{LENGTH_ALPHA:g}, the end token counted), so that longer translations "
+        "are not ranked down for having more words. The log-prob alone would favour short ones.",
     )
+
+
+def token_probabilities(result: DecodeResult, hypothesis: int, key: str) -> None:
+    """The probability of each token written, in a table behind a toggle (hover is out of reach on touch screens)."""
+    if st.toggle("Show token probabilities", key=key):
+        hyp = result.hypotheses[hypothesis]
+        st.dataframe(
+            pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"),
+            key=f"{key}_table",
+        )
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
@@ -204,7 +228,7 @@ def reference_rows(
     if example is None:
         st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
         return Rows(result, hypothesis)
-    rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, key=f"{key}_rows", persist_state="session")
+    rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, required=True, key=f"{key}_rows", persist_state="session")
     reference = inference.reference_words(translator, example.target)
     if rows == ROWS_REFERENCE:
         result, hypothesis = inference.forced(entry, translator, text, reference), 0
@@ -240,6 +264,7 @@ def posterior_cells(key: str) -> bool:
         "Cells show",
         [CELLS_ATTENTION, CELLS_POSTERIOR],
         default=CELLS_ATTENTION,
+        required=True,
         key=f"{key}_cells",
         persist_state="session",
         help="Attention is computed before the token is chosen, so it cannot know which token comes out. The posterior "

@@ -1,0 +1,109 @@
+"""Issue 16: the first page, and the defects found using the app (AppTest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bench.tiny import make_translator
+from models.checkpoint import save_checkpoint
+from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, hypothesis_picker, translate
+from webapp import registry
+from webapp.registry import CHECKPOINTS_ENV
+
+
+def with_metrics(scorer: str, mode: str, bleu: float | None, aer: float | None):
+    t = make_translator(scorer, mode)
+    if bleu is not None:
+        t.meta["metrics"] = {"test": {"bleu": bleu, "aer": aer}}
+    return t
+
+
+@pytest.fixture
+def ranked_dir(tmp_path: Path) -> Path:
+    """Bundled models whose stored test metrics name a best one that is not the first file."""
+    d = tmp_path / "checkpoints"
+    for scorer, mode, bleu, aer in [("additive", "soft", 10.0, 0.4), ("dot", "soft", 12.0, 0.5), ("general", "soft", 12.0, 0.3),
+                                    ("additive", "hard", None, None)]:
+        save_checkpoint(with_metrics(scorer, mode, bleu, aer), d / f"en-zh-{scorer}-{mode}.safetensors")
+    return d
+
+
+def test_the_default_model_is_the_best_by_stored_bleu_then_aer(ranked_dir):
+    best = registry.best_bundled(registry.bundled_entries(ranked_dir))
+    assert best.label == "en-zh-general-soft"  # BLEU ties with dot; lower AER wins
+
+
+def test_the_first_page_opens_on_the_best_model_with_a_translated_example(monkeypatch, ranked_dir):
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(ranked_dir))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="model").value == "bundled/en-zh-general-soft.safetensors"
+    assert at.text_input(key="translate_sentence").value  # no typing needed
+    assert charts(at)[0]["data"][0]["type"] == "heatmap"
+    captions = " ".join(c.value for c in at.caption)
+    assert "wrong translations are expected" in captions
+    assert "computed before the token was chosen" in captions
+    # the address keeps model, sentence and view
+    assert at.query_params["model"] == "bundled/en-zh-general-soft.safetensors"
+    assert at.query_params["s"] == at.text_input(key="translate_sentence").value
+    assert at.query_params["view"] == "Heatmap"
+
+
+@pytest.fixture
+def app(monkeypatch, tiny_checkpoint_dir: Path) -> AppTest:
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+
+
+def test_a_shared_address_opens_its_model_sentence_and_view(monkeypatch, tiny_checkpoint_dir):
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.query_params.update({"model": "bundled/en-zh-dot-soft.safetensors", "s": "the cat", "view": "Flow"})
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="model").value == "bundled/en-zh-dot-soft.safetensors"
+    assert at.text_input(key="translate_sentence").value == "the cat"
+    assert at.segmented_control(key="translate_view").value == "Flow"
+
+
+def test_beam_picker_after_a_model_switch_shows_the_new_model_s_hypotheses_and_rank_scores(app):
+    at = translate(app, "I love you.")
+    at.segmented_control(key="translate_decoding").set_value("Beam search").run()
+    first = hypothesis_picker(at)
+    shown_before = list(first.options)
+    at.sidebar.selectbox(key="model").set_value("bundled/en-zh-general-soft.safetensors").run()
+    assert_clean(at)
+    picker = hypothesis_picker(at)
+    assert picker.key != first.key
+    assert list(picker.options) != shown_before or picker.options  # labels come from the new result
+    assert all("rank score" in o for o in picker.options)
+    assert "log-prob / tokens^" in picker.help
+
+
+@pytest.mark.parametrize("view", ["Heatmap", "Highlight"])
+def test_segmented_controls_cannot_be_switched_off(app, view):
+    """Every segmented control is required: clicking the chosen option keeps it (the browser
+    enforces it; the protocol flag is what AppTest can see)."""
+    at = translate(app, "I love you.")
+    at.segmented_control(key="translate_view").set_value(view).run()
+    controls = at.segmented_control
+    assert len(controls) >= 2
+    assert all(c.proto.required for c in controls), [c.key for c in controls if not c.proto.required]
+
+
+def test_token_probabilities_can_be_shown_without_hovering(app):
+    at = translate(app, "I love you.")
+    at.toggle(key="translate_probs").set_value(True).run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Token", "Probability"] and len(table) >= 1
+
+
+def test_two_uploads_with_one_file_name_get_distinct_labels(tmp_path):
+    store = registry.UploadStore()
+    a = store.add("model.safetensors", save_checkpoint(make_translator("dot"), tmp_path / "a.safetensors").read_bytes())
+    b = store.add("model.safetensors", save_checkpoint(make_translator("general"), tmp_path / "b.safetensors").read_bytes())
+    assert a.label != b.label
