@@ -3,7 +3,8 @@
 import streamlit as st
 
 from viz.compare import difference_figure, metrics_frame
-from viz.heatmap import heatmap_figure
+from viz.export import file_stem
+from viz.heatmap import PHONE_PX, heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
 from webapp import corpus, frame, inference, registry, state, tables, views
@@ -76,11 +77,11 @@ def panel(label: str, own_result, shown_result, key: str) -> None:
         st.html(translation_html(own_result))
         links = example.links if reference is not None and words(shown_result.best) == reference else None
         fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
-        views.chart(fig, key)
+        views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
         downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
         if downloads.open:
             with downloads:
-                views.export_buttons(shown_result, 0, fig, key)
+                views.export_buttons(shown_result, 0, fig, key, label, text)
 
 
 view = views.view_picker(VIEWS, "compare_view")
@@ -108,7 +109,13 @@ elif view == "Difference":
             target = words(ra.best)
             ra, rb = (inference.forced(e, t, text, target) for label in (a, b) for e, t in loaded if e.label == label)
             st.caption("The two translations differ, so both models are fed A's translation (teacher forcing) to put them on the same rows.")
-        views.chart(views.figure(difference_figure, ra, rb, f"A − B: {a} minus {b}"), "compare_difference")
+        width = views.chart_width()
+        st.caption(f"A is **{state.plain(a)}**, B is **{state.plain(b)}**. Red: A looks more; blue: B looks more.")
+        # a phone's chart has no room for the names in its title (they are in the line above)
+        title = f"A − B: {a} minus {b}" if width > PHONE_PX else "A − B"
+        fig = views.figure(difference_figure, ra, rb, title, 0, 0, width)
+        views.chart(fig, "compare_difference", file_stem(a, "minus", b, text, kind="difference"))
+        views.difference_exports(ra, rb, a, b, text, fig, "compare_difference")
 elif view == "Soft vs hard":
     pairs = registry.soft_hard_pairs(entries, direction)
     if not pairs:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from models.translator import MAX_BEAM
 from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entropy_figure
+from viz.export import file_stem
 from viz.flow import flow_figure
 from viz.heatmap import heatmap_figure
 from viz.highlight import highlight_html
@@ -80,7 +81,9 @@ if view == "Heatmap":
                 "Each row is one token the model wrote: the weights it used while writing that token, computed before "
                 "the token was chosen (a row sums to 1). Hover a cell for the weight."
             )
-        views.heatmap_with_exports(rows, "translate_heatmap")
+        views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
+        if hard and rows.result is result:
+            views.hard_choice(result, hypothesis, entry.label, text, "translate_hard_distribution")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]
@@ -92,10 +95,12 @@ elif view == "Highlight":
         )
         i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
         st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
+        views.export_buttons(result, hypothesis, None, "highlight", entry.label, text, kind="highlight")
 elif view == "Flow":
     with state.guarded("Drawing the flow"):
         threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-        views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart")
+        views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart", file_stem(entry.label, text, kind="flow"))
+        views.export_buttons(result, hypothesis, None, "flow", entry.label, text, kind="flow")
 elif view == "Step through":
     with state.guarded("Stepping through"):
         tokens = result.hypotheses[hypothesis].tokens
@@ -106,23 +111,25 @@ elif view == "Step through":
             step = st.select_slider(
                 "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {plain(tokens[j])}", key="step_slider"
             ) if len(tokens) > 1 else 0
-            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
+            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
         with right:
             st.subheader("Attention over time")
             st.caption("Press ▶ Play under the chart to watch the attention move from step to step.")
-            views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart")
+            views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart", file_stem(entry.label, text, kind="steps"))
+        views.export_buttons(result, hypothesis, None, "steps", entry.label, text, kind="steps")
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
         summary = attention_summary(result, hypothesis)
         for col, (name, value) in zip(st.columns(len(STAT_NAMES)), ((n, summary[k]) for k, n in STAT_NAMES.items())):
-            col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
+            col.metric(name, views.number(value))
         left, right = st.columns(2)
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart")
+            views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
-            views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart")
+            views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
+        views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
         if len(result.hypotheses) > 1:
             st.subheader("Every finished beam hypothesis")
             for n, hyp in enumerate(result.hypotheses):
-                st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
+                st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · rank score {hyp.rank_score:.3f} · log-prob {hyp.score:.2f}")
                 views.chart(views.figure(heatmap_figure, result, n, None, None, "", views.chart_width()), f"beam_heatmap_{n}")

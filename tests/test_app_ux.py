@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
-from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, hypothesis_picker, translate
-from webapp import registry
+from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, hypothesis_picker, matrix, translate
+from viz.heatmap import PHONE_PX
+from webapp import registry, views
 from webapp.registry import CHECKPOINTS_ENV
 
 
@@ -107,3 +110,54 @@ def test_two_uploads_with_one_file_name_get_distinct_labels(tmp_path):
     a = store.add("model.safetensors", save_checkpoint(make_translator("dot"), tmp_path / "a.safetensors").read_bytes())
     b = store.add("model.safetensors", save_checkpoint(make_translator("general"), tmp_path / "b.safetensors").read_bytes())
     assert a.label != b.label
+
+
+@pytest.mark.parametrize("view, key", [("Heatmap", "translate_heatmap"), ("Highlight", "highlight"), ("Flow", "flow"),
+                                       ("Step through", "steps"), ("Diagnostics", "diagnostics")])
+def test_every_translate_view_exports_csv_and_json(app, view, key):
+    at = translate(app, "I love you.")
+    at.segmented_control(key="translate_view").set_value(view).run()
+    assert_clean(at)
+    keys = {b.key for b in at.get("download_button")}
+    assert {f"{key}_csv", f"{key}_json"} <= keys
+
+
+def test_charts_save_pngs_named_by_model_and_sentence(app):
+    at = translate(app, "I love you.")
+    model = at.sidebar.selectbox(key="model").value.removeprefix("bundled/").removesuffix(".safetensors")
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["toImageButtonOptions"]["format"] == "png"  # drawn by the browser, with its fonts
+    assert config["toImageButtonOptions"]["filename"] == f"attention-{model}-i-love-you"
+    title = charts(at)[0]["layout"]["title"]["text"]
+    assert model in title and "I love you." in title
+
+
+def test_compare_s_difference_map_exports_and_fits_a_phone(monkeypatch, app):
+    at = translate(app, "the cat sat on the mat and the dog ran home")
+    at.switch_page("pages/compare.py").run()
+    at.segmented_control(key="compare_view").set_value("Difference").run()
+    assert_clean(at)
+    assert {"compare_difference_csv", "compare_difference_json"} <= {b.key for b in at.get("download_button")}
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["toImageButtonOptions"]["filename"].startswith("difference-")
+    monkeypatch.setattr(views, "chart_width", lambda columns=1: PHONE_PX)
+    at.run()
+    fig = charts(at)[0]
+    assert fig["layout"]["title"]["text"] == "A − B"
+    assert not fig["data"][0].get("texttemplate")  # no values printed over narrow cells
+
+
+def test_hard_attention_shows_the_distribution_it_picked_from(app):
+    at = app.selectbox(key="model").set_value("bundled/en-zh-additive-hard.safetensors").run()
+    at = translate(at, "I love you.")
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == 2  # the one-hot choice and the distribution
+    picks = at.dataframe[0].value
+    assert "Probability of the pick" in picks.columns
+    assert ((picks["Probability of the pick"] > 0) & (picks["Probability of the pick"] <= 1)).all()
+    rows = matrix(charts(at)[1]["data"][0])
+    assert np.allclose(rows.sum(axis=1), 1.0, atol=1e-3) and (rows.max(axis=1) < 1.0).any()
+
+
+def test_statistics_never_show_minus_zero():
+    assert views.number(-1e-9) == "0.000" and views.number(-0.5) == "-0.500" and views.number(3) == "3"
