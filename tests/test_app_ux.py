@@ -161,3 +161,16 @@ def test_hard_attention_shows_the_distribution_it_picked_from(app):
 
 def test_statistics_never_show_minus_zero():
     assert views.number(-1e-9) == "0.000" and views.number(-0.5) == "-0.500" and views.number(3) == "3"
+
+
+def test_evaluate_on_few_sentences_says_how_many_and_shows_intervals(app):
+    at = app.switch_page("pages/evaluate.py").run()
+    at.multiselect(key="evaluate_models").set_value(["bundled/en-zh-dot-soft.safetensors"]).run()
+    at.slider(key="evaluate_sentences").set_value(10).run()
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    assert any("Measured on 10 test sentence" in c.value for c in at.caption)
+    spread = at.dataframe[-1].value
+    assert "AER (95% interval)" in spread.columns
+    low, high = (float(x) for x in spread.loc["en-zh-dot-soft", "AER (95% interval)"].split(" – "))
+    assert 0 <= low <= high <= 1

@@ -96,4 +96,4 @@ def bar_figure(frame: pd.DataFrame, x_title: str, colors: dict[str, str] | None 
 def aer_figure(frame: pd.DataFrame) -> go.Figure:
     """Alignment error rates (``webapp.tables.aer_frame``: columns attention, posterior, baseline)
     as grouped bars on the range 0..1."""
-    return bar_figure(frame, "alignment error rate (lower is better)", AER_SERIES, (0.0, 1.0))
+    return bar_figure(frame, "AER (lower is better)", AER_SERIES, (0.0, 1.0))  # short: a phone's plot is narrow
