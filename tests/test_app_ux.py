@@ -174,3 +174,24 @@ def test_evaluate_on_few_sentences_says_how_many_and_shows_intervals(app):
     assert "AER (95% interval)" in spread.columns
     low, high = (float(x) for x in spread.loc["en-zh-dot-soft", "AER (95% interval)"].split(" – "))
     assert 0 <= low <= high <= 1
+
+
+def test_a_junk_pt_upload_is_refused_as_a_pt_file(app):
+    from tests.test_app_hardening import unescaped
+
+    at = app.switch_page("pages/checkpoints.py").run()
+    at.file_uploader(key="checkpoint_upload").set_value(("model.pt", b"not a model at all" * 8, "application/octet-stream")).run()
+    assert not at.exception
+    message = unescaped(at.error[0].value)
+    assert "model.pt was refused: .pt files" in message and "header" not in message
+
+
+def test_a_one_epoch_model_s_history_is_a_table_not_an_empty_chart(app, tmp_path):
+    t = make_translator("cosine", "soft", seed=3)
+    t.meta["training"] = {"epochs_run": 1, "history": [{"epoch": 1, "train_loss": 5.0, "dev_loss": 4.0, "dev_bleu": 0.5}]}
+    path = save_checkpoint(t, tmp_path / "one.safetensors")
+    at = app.switch_page("pages/checkpoints.py").run()
+    at.file_uploader(key="checkpoint_upload").set_value(("one.safetensors", path.read_bytes(), "application/octet-stream")).run()
+    assert_clean(at)
+    assert not at.get("arrow_vega_lite_chart")
+    assert any("one epoch" in c.value for c in at.caption)

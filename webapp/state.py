@@ -111,6 +111,13 @@ def keep_valid_choice() -> None:
 UNREADABLE = "it is not a checkpoint saved by this project's trainer (`python -m models train`), or it was damaged on the way."
 
 
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+PICKLE_REFUSED = (
+    ".pt files (and other pickles) are refused without being read, because loading one means unpickling it, which can "
+    "run code. Upload the .safetensors file that `python -m models train` writes."
+)
+
+
 def handle_upload() -> None:
     """Callback of the Checkpoints uploader: validate and keep the file, and leave a notice.
 
@@ -121,6 +128,9 @@ def handle_upload() -> None:
         return
     name, data = file.name, file.getvalue()
     release_upload(file)
+    if name.lower().endswith(PICKLE_SUFFIXES):
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{plain(name)} was refused: {PICKLE_REFUSED}")
+        return
     try:
         e = uploads().add(name, data, device())
     except CheckpointError as exc:

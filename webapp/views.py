@@ -389,7 +389,10 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     else:
         st.caption("No metrics stored in this checkpoint.")
     curve = tables.history(translator.meta)
-    if curve is not None:
+    if curve is not None and len(curve) < 2:  # one epoch: a line chart would be empty, with made-up ticks
+        st.caption("Training history (one epoch, so no curve):")
+        st.dataframe(curve, key=f"{key}_history")
+    elif curve is not None:
         losses = [c for c in curve if "loss" in c.lower()]
         for col, part, y in zip(st.columns(2), (curve[losses], curve.drop(columns=losses)), ("loss", "")):
             if not part.empty:
