@@ -99,7 +99,7 @@ elif view == "Highlight":
 elif view == "Flow":
     with state.guarded("Drawing the flow"):
         threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-        views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart", file_stem(entry.label, text, kind="flow"))
+        views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width()), "flow_chart", file_stem(entry.label, text, kind="flow"))
         views.export_buttons(result, hypothesis, None, "flow", entry.label, text, kind="flow")
 elif view == "Step through":
     with state.guarded("Stepping through"):
