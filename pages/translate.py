@@ -60,30 +60,33 @@ views.input_notes(result)
 hypothesis = views.hypothesis_picker(result, f"translate_hypothesis_{inference.model_key(entry, translator)}")
 st.caption(
     "A small model trained on a few thousand graded (HSK) sentences: wrong translations are expected. "
-    f"On a test-split example, *{views.ROWS_REFERENCE}* rows show its attention on a correct translation."
+    f"On a test-split example, *{views.ROWS_REFERENCE}* rows show its attention on a correct translation. "
+    "The warmer a token below, the less sure the model was of it."
 )
-st.caption("Translation: the warmer a token, the less sure the model was (hover it, or open the table below, for its probability).")
 st.html(translation_html(result, hypothesis))
 views.token_probabilities(result, hypothesis, "translate_probs")
 example = corpus.find(examples, text)
 
 view = views.view_picker(VIEWS, frame.TRANSLATE_VIEW)
 state.keep_in_url(**{state.URL_MODEL: entry.id, state.URL_SENTENCE: text, state.URL_VIEW: view})
-st.caption("This page's address keeps the model, the sentence and the view: a reload or a shared link opens them again. "
-           "Uploaded models and the other settings are not kept.")
 if view == "Heatmap":
+    # the heatmap first, its options under it (drawn first: they choose what it shows), so that it is in the first screen
+    chart_slot, options = st.container(), st.container()
     with state.guarded("Drawing the heatmap"):
-        rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
-        if views.posterior_cells("translate"):
+        with options:
+            rows = views.reference_rows(entry, translator, text, result, hypothesis, example, "translate")
+            posterior = views.posterior_cells("translate")
+        if posterior:
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
-        else:
-            st.caption(
-                "Each row is one token the model wrote: the weights it used while writing that token, computed before "
-                "the token was chosen (a row sums to 1). Hover a cell for the weight."
-            )
-        views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
-        if hard and rows.result is result:
-            views.hard_choice(result, hypothesis, entry.label, text, "translate_hard_distribution")
+        with chart_slot:
+            if not posterior:
+                st.caption(
+                    "Each row is one token the model wrote: the weights it used while writing that token, computed before "
+                    "the token was chosen (a row sums to 1). Hover a cell for the weight."
+                )
+            views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
+            if hard and rows.result is result:
+                views.hard_choice(result, hypothesis, entry.label, text, "translate_hard_distribution")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]
@@ -133,3 +136,8 @@ elif view == "Diagnostics":
             for n, hyp in enumerate(result.hypotheses):
                 st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · rank score {hyp.rank_score:.3f} · log-prob {hyp.score:.2f}")
                 views.chart(views.figure(heatmap_figure, result, n, None, None, "", views.chart_width()), f"beam_heatmap_{n}")
+
+st.caption(
+    "This page's address keeps the model, the sentence and the view: a reload or a shared link opens them again. "
+    "Uploaded models and the other settings are not kept."
+)
