@@ -69,19 +69,38 @@ if not shown:
 views.input_notes(next(iter(own.values())))
 
 
-def panel(label: str, own_result, shown_result, key: str) -> None:
-    """A model's name, its own translation, and the heatmap of what is shown for it (in one of
-    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide)."""
+def panel(label: str, own_result, shown_result, key: str, height: int) -> None:
+    """A model's name, its own translation, the heatmap of what is shown for it (in one of
+    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide) and its downloads; space
+    under a heatmap shorter than ``height`` pixels, so that the buttons of a row line up."""
     with state.guarded(f"Drawing {label}"):
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
-        links = example.links if reference is not None and words(shown_result.best) == reference else None
-        fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
+        fig = heatmap(shown_result)
         views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
+        st.space(max(height - int(fig.layout.height or 0), 0) + 1)  # one spacer in every panel: the same gaps everywhere
         downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
         if downloads.open:
             with downloads:
                 views.export_buttons(shown_result, 0, fig, key, label, text)
+
+
+def heatmap(shown_result):
+    links = example.links if reference is not None and words(shown_result.best) == reference else None
+    return views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
+
+
+def panels(items: list[tuple[str, object, object, str]]) -> None:
+    """``items`` = (label, own result, shown result, key), COLUMNS to a row."""
+    for start in range(0, len(items), COLUMNS):
+        row = items[start : start + COLUMNS]
+        height = 0  # on a phone the columns stack: nothing to line up
+        with state.guarded("Sizing the heatmaps"):
+            if views.chart_width(COLUMNS) > PHONE_PX:
+                height = max(int(heatmap(shown).layout.height or 0) for _, _, shown, _ in row)
+        for col, (label, own_result, shown_result, key) in zip(st.columns(COLUMNS), row):
+            with col:
+                panel(label, own_result, shown_result, key, height)
 
 
 view = views.view_picker(VIEWS, "compare_view")
@@ -94,10 +113,7 @@ if view == "Side by side":
         models = {e.label: (e, t) for e, t in loaded}
         items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items]
         items = [(label, r) for label, r in items if r is not None]
-    for start in range(0, len(items), COLUMNS):
-        for col, (n, (label, r)) in zip(st.columns(COLUMNS), enumerate(items[start : start + COLUMNS], start)):
-            with col:
-                panel(label, own[label], r, f"compare_heatmap_{n}")
+    panels([(label, own[label], r, f"compare_heatmap_{n}") for n, (label, r) in enumerate(items)])
 elif view == "Difference":
     labels = list(shown)
     left, right = st.columns(2)
@@ -123,8 +139,10 @@ elif view == "Soft vs hard":
     else:
         st.caption("This view takes the soft and the hard model of one scorer from the bundled models, whichever are picked above.")
         scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
-        for col, e, mode in zip(st.columns(2), pairs[scorer], ("soft", "hard")):
-            with col, state.guarded(f"Running {e.label}"):
+        with state.guarded("Running the soft and the hard model"):
+            runs = []
+            for e, mode in zip(pairs[scorer], ("soft", "hard")):
                 t = state.load(e)
                 r = inference.translate(e, t, text)
-                panel(e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}")
+                runs.append((e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}"))
+            panels(runs)
