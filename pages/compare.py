@@ -43,6 +43,7 @@ loaded = [(e, t) for e, t in loaded if t.src_lang == src_lang]
 direction = loaded[0][1].direction
 
 examples = state.attempt("Loading the example sentences", corpus.test_examples, direction) or []
+views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no typing
 text = views.sentence_input(examples, src_lang, "compare")
 st.caption("Greedy decoding; hard-attention models attend by argmax. Every heatmap uses the same 0 to 1 colour scale.")
 if not text.strip():

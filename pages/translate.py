@@ -26,9 +26,7 @@ hard = translator.model.config.mode == "hard"
 st.title("Translate")
 st.caption(f"**{state.plain(entry.label)}**: {state.plain(registry.describe(translator))}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []
-if views.SHARED_SENTENCE not in st.session_state and examples:
-    # a new session opens on a translated example (the picker's first), so the first thing seen is a heatmap
-    st.session_state[views.SHARED_SENTENCE] = min(examples, key=lambda e: not e.note).source
+views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no typing
 text = views.sentence_input(examples, translator.src_lang, "translate")
 
 row = st.container(horizontal=True, gap="medium")  # side by side; wraps on a phone, with no empty slots

@@ -46,6 +46,13 @@ def language(code: str) -> str:
     return LANGUAGES.get(code, code)
 
 
+def open_on_an_example(examples: list[Example]) -> None:
+    """A new session starts with an example in the sentence box (the picker's first: a curated
+    one), so a page opens on a translation rather than an empty box."""
+    if SHARED_SENTENCE not in st.session_state and examples:
+        st.session_state[SHARED_SENTENCE] = min(examples, key=lambda e: not e.note).source
+
+
 def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
     """An example picker (HSK test split) above a text box; picking fills the box. The
     sentence is shared for the session, so Compare starts with what Translate showed. Text
