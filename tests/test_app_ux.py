@@ -195,3 +195,7 @@ def test_a_one_epoch_model_s_history_is_a_table_not_an_empty_chart(app, tmp_path
     assert_clean(at)
     assert not at.get("arrow_vega_lite_chart")
     assert any("one epoch" in c.value for c in at.caption)
+
+
+def test_the_model_picker_s_help_says_uploads_come_first(app):
+    assert "uploads" in app.sidebar.selectbox(key="model").help.split("first")[0]
