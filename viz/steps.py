@@ -95,16 +95,16 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         hyp,
         0,
         frames,
-        extra_height=120,
+        extra_height=170,
         x_title="",  # the play buttons and the slider sit where its title would (and covered it); the tick labels are the source tokens
-        margin={"b": 130},
+        margin={"b": 180},
         updatemenus=[
             {
                 "type": "buttons",
                 "direction": "left",
                 "showactive": False,
                 "x": 0,
-                "y": -0.25,
+                "y": -0.3,  # under tick labels turned upright on a phone (about a quarter of the plot's height)
                 "xanchor": "left",
                 "yanchor": "top",
                 "buttons": [
@@ -116,9 +116,9 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         sliders=[
             {
                 "active": 0,
-                "x": 0.2,
-                "len": 0.8,
-                "y": -0.2,
+                "x": 0,
+                "len": 1.0,
+                "y": -0.42,  # under the buttons, the full width
                 "yanchor": "top",
                 "currentvalue": {"prefix": "target token: ", "font": {"color": "#333"}},
                 "font": {"color": "#333" if T <= SLIDER_LABELS_MAX else "rgba(0,0,0,0)"},
