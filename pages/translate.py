@@ -66,7 +66,7 @@ views.token_probabilities(result, hypothesis, "translate_probs")
 example = corpus.find(examples, text)
 
 view = views.view_picker(VIEWS, frame.TRANSLATE_VIEW)
-state.keep_in_url(**{state.URL_MODEL: entry.id, state.URL_SENTENCE: text, state.URL_VIEW: view})
+state.keep_in_url(**{state.URL_MODEL: entry.id, state.URL_SENTENCE: text if len(text) <= state.MAX_URL_SENTENCE else None, state.URL_VIEW: view})
 if view == "Heatmap":
     # the heatmap first, its options under it (drawn first: they choose what it shows), so that it is in the first screen
     chart_slot, options = st.container(), st.container()
@@ -137,5 +137,5 @@ elif view == "Diagnostics":
 
 st.caption(
     "This page's address keeps the model, the sentence and the view: a reload or a shared link opens them again. "
-    "Uploaded models and the other settings are not kept."
+    f"Uploaded models, other settings and sentences longer than {state.MAX_URL_SENTENCE} characters are not kept."
 )

@@ -66,6 +66,7 @@ def current() -> tuple[ModelEntry, Translator] | None:
 
 URL_MODEL, URL_SENTENCE, URL_VIEW = "model", "s", "view"  # query parameters of a shareable address
 _URL_READ = "_url_read"
+MAX_URL_SENTENCE = 500  # longer sentences stay out of the address (a long paste would make an unwieldy link)
 
 
 def restore_from_url(sentence_key: str, view_key: str) -> None:
@@ -79,7 +80,7 @@ def restore_from_url(sentence_key: str, view_key: str) -> None:
     if params.get(URL_MODEL) and params[URL_MODEL] in {e.id for e in entries()}:
         st.session_state[MODEL_KEY] = params[URL_MODEL]
     if URL_SENTENCE in params:
-        st.session_state[sentence_key] = params[URL_SENTENCE][:10_000]
+        st.session_state[sentence_key] = params[URL_SENTENCE][:MAX_URL_SENTENCE]
     if params.get(URL_VIEW):
         st.session_state[view_key] = params[URL_VIEW]
 
