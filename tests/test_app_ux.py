@@ -205,3 +205,10 @@ def test_a_long_sentence_stays_out_of_the_address(app):
     at = translate(app, "tea " * 200)
     assert_clean(at)
     assert "s" not in at.query_params and at.query_params["view"] == "Heatmap"
+
+
+def test_the_heatmap_title_fits_a_phone(monkeypatch, app):
+    monkeypatch.setattr(views, "chart_width", lambda columns=1: PHONE_PX)
+    at = translate(app, "There is a test tomorrow, I need to prepare.")
+    title = charts(at)[0]["layout"]["title"]["text"]
+    assert len(title) <= views.TITLE_CHARS_PHONE and title.endswith("…")

@@ -20,7 +20,7 @@ from models.result import DecodeResult, Selection, select
 from models.search import LENGTH_ALPHA
 from models.translator import Translator
 from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
-from viz.heatmap import expected_width, heatmap_figure
+from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
 from viz.style import PLOTLY_CONFIG
 from viz.tokens import plotly_text, words
 
@@ -241,7 +241,7 @@ def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str
         "Above: the one source token each step attended to (one-hot). Below: the softmax α_t it was picked from "
         "(argmax takes its largest cell; sampling draws from it). The table gives the probability of the picked position."
     )
-    title = image_title(model, sentence) if model else ""
+    title = chart_title(model, sentence)
     fig = figure(heatmap_figure, dist, 0 if len(dist.hypotheses) == 1 else hypothesis, None, None, title, chart_width())
     chart(fig, key, file_stem(model, sentence, kind="distribution"))
     st.dataframe(
@@ -370,9 +370,22 @@ def chart_width(columns: int = 1) -> int:
     return expected_width(st.context.headers.get("User-Agent", ""), columns)
 
 
+TITLE_CHARS_PHONE = 38  # characters of a chart title that fit a phone's width
+
+
+def chart_title(model: str, sentence: str) -> str:
+    """A chart's title naming the model and the sentence (so does a PNG of it), the sentence cut
+    to fit a phone's width there; "" without a model."""
+    if not model:
+        return ""
+    if chart_width() > PHONE_PX:
+        return image_title(model, sentence)
+    return image_title(model, sentence, max(TITLE_CHARS_PHONE - len(model) - 3, 10))
+
+
 def heatmap_with_exports(rows: Rows, key: str, model: str = "", sentence: str = "") -> go.Figure:
     """The heatmap, titled by the model and the sentence when given (so is a PNG of it), and its downloads."""
-    title = image_title(model, sentence) if model else ""
+    title = chart_title(model, sentence)
     fig = figure(heatmap_figure, rows.result, rows.hypothesis, rows.reference_links, rows.aligner_links, title, chart_width())
     chart(fig, key, file_stem(model, sentence, kind=rows.result.cells))
     export_buttons(rows.result, rows.hypothesis, fig, key, model, sentence)
