@@ -148,8 +148,34 @@ def cmd_train(args) -> int:
     if not args.keep_state:  # the run finished: the checkpoint holds what it made
         state.unlink(missing_ok=True)
     summary = {"checkpoint": str(args.out), "training": {k: v for k, v in tr.meta["training"].items() if k != "history"}, "metrics": tr.meta["metrics"]}
-    say(json.dumps(summary, indent=1) if args.json else f"saved {args.out}: " + json.dumps(tr.meta["metrics"].get("test") or tr.meta["metrics"].get("dev")))
+    say(json.dumps(summary, indent=1) if args.json else train_summary(args.out, tr.meta))
     return 0
+
+
+SUMMARY_METRICS = (("bleu", "BLEU", ".2f"), ("chrf", "chrF", ".2f"), ("aer", "AER", ".3f"), ("aer_posterior", "AER of the posterior", ".3f"),
+                   ("eflomal_aer", "AER of eflomal", ".3f"), ("entropy", "attention entropy (nats)", ".3f"))
+
+
+def train_summary(out: str | Path, meta: dict) -> str:
+    """What ``train`` prints at the end without --json: where the model went, how training went,
+    and its main metrics per split, one per line (--json prints everything)."""
+    t = meta.get("training") or {}
+    lines = [f"saved {out}"]
+    if t:
+        pairs = t.get("pairs") or {}
+        lines.append(
+            f"  trained {t.get('epochs_run', '?')} epochs (best {t.get('best_epoch', '?')}) in {float(t.get('seconds', 0)):.0f} s"
+            + (f" on {pairs.get('train')} sentence pairs" if pairs.get("train") else "")
+        )
+    for split, m in (meta.get("metrics") or {}).items():
+        shown = []
+        for key, name, fmt in SUMMARY_METRICS:
+            if isinstance(m.get(key), (int, float)):
+                interval = f" [{m[key + '_low']:{fmt}}, {m[key + '_high']:{fmt}}]" if isinstance(m.get(key + "_low"), (int, float)) and isinstance(m.get(key + "_high"), (int, float)) else ""
+                shown.append(f"{name} {m[key]:{fmt}}{interval}")
+        if shown:
+            lines.append(f"  {split} ({m.get('sentences', '?')} sentences): " + " · ".join(shown))
+    return "\n".join(lines)
 
 
 def cmd_translate(args) -> int:
@@ -277,9 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model and save a checkpoint")
+    t = sub.add_parser("train", help="train a model and save a checkpoint", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     src = t.add_mutually_exclusive_group()
-    src.add_argument("--corpus", choices=["hsk"], default="hsk", help="bundled corpus (default)")
+    src.add_argument("--corpus", choices=["hsk"], default="hsk", help="bundled corpus")
     src.add_argument("--pairs", help="a TSV file, one 'source<TAB>target' pair per line")
     t.add_argument("--direction", default="en-zh", choices=["en-zh", "zh-en"], help="for --corpus hsk")
     t.add_argument("--src-lang", help="source language code for --pairs (picks the tokeniser)")
@@ -295,15 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--align-head", type=int, default=None,
         help="transformer: its head (-1: mean of the layer's heads; default: 0 with --guided-alignment, so one head is supervised, else -1)",
     )
-    t.add_argument("--epochs", type=positive_int, default=30)
-    t.add_argument("--patience", type=positive_int, default=4)
+    t.add_argument("--epochs", type=positive_int, default=30, help="most epochs to train")
+    t.add_argument("--patience", type=positive_int, default=4, help="stop after this many epochs without a better dev loss")
     t.add_argument("--max-pairs", type=positive_int, help="use at most this many training pairs")
-    t.add_argument("--seed", type=non_negative_int, default=1)
+    t.add_argument("--seed", type=non_negative_int, default=1, help="random seed of initialisation and batching")
     t.add_argument("--split-seed", type=non_negative_int, default=2024, help="dev split seed for --pairs")
-    t.add_argument("--batch-size", type=positive_int, default=64)
-    t.add_argument("--lr", type=positive_float, default=2e-3)
+    t.add_argument("--batch-size", type=positive_int, default=64, help="sentence pairs per batch")
+    t.add_argument("--lr", type=positive_float, default=2e-3, help="peak learning rate (Adam)")
     t.add_argument("--warmup", type=non_negative_int, default=0, metavar="STEPS", help="linear learning-rate warm-up over this many batches (0: none)")
-    t.add_argument("--emb-dim", type=dimension, default=256)
+    t.add_argument("--emb-dim", type=dimension, default=256, help="rnn: token embedding size")
     t.add_argument("--hidden", type=dimension, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
     t.add_argument("--dropout", type=fraction, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
@@ -322,8 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="STATE", help="continue an interrupted run from its OUT.state.safetensors file")
     t.add_argument("--keep-state", action="store_true", help="keep OUT.state.safetensors after a finished run")
     t.add_argument("--amp", action="store_true", help="mixed precision on CUDA (bf16 where supported); refused on CPU")
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: a GPU when PyTorch sees one")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.add_argument("--json", action="store_true", help="print a JSON summary")
     t.add_argument("--out", required=True, help="output .safetensors path")
     t.set_defaults(func=cmd_train)

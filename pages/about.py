@@ -27,11 +27,12 @@ for name, cls in SCORERS.items():
 st.caption("$W$, $U$ and $v$ are learned; $d$ is the state size; cosine learns its temperature $\\tau$.")
 
 st.subheader("2. Soft attention: a weighted average")
-st.latex(r"\alpha_{ti} = \frac{\exp(e_{ti})}{\sum_{k=1}^{S} \exp(e_{tk})}, \qquad c_t = \sum_{i=1}^{S} \alpha_{ti}\, h_i")
+# one formula per line: side by side they ran off a phone's screen
+st.latex(r"\begin{gathered} \alpha_{ti} = \frac{\exp(e_{ti})}{\sum_{k=1}^{S} \exp(e_{tk})} \\ c_t = \sum_{i=1}^{S} \alpha_{ti}\, h_i \end{gathered}")
 st.markdown("Each row of the heatmap is one $\\alpha_t$: it sums to 1 over the source tokens.")
 
 st.subheader("3. Hard attention: one token at a time")
-st.latex(r"a_t \sim \operatorname{Categorical}(\alpha_t) \ \text{or}\ a_t = \arg\max_i \alpha_{ti}, \qquad c_t = h_{a_t}")
+st.latex(r"\begin{gathered} a_t \sim \operatorname{Categorical}(\alpha_t) \\ \text{or}\ a_t = \arg\max_i \alpha_{ti} \\ c_t = h_{a_t} \end{gathered}")
 st.markdown(
     "Hard models look at exactly one source token per step, so their heatmap rows are one-hot. Choosing a token is not "
     "differentiable; training uses the straight-through Gumbel-softmax (a one-hot sample forward, the relaxed sample's "
@@ -62,11 +63,12 @@ that word. It is read from the same model and is usually the better alignment, b
 used while translating. Treat every figure as a view of what the model read, and check claims against references:
 """
 )
-st.page_link("pages/translate.py", label="Translate: overlay the hand-made gold links and eflomal's links of a test sentence on the heatmap", icon=":material/translate:")
-st.page_link("pages/compare.py", label="Compare: the same sentence through different scorers, and their difference", icon=":material/compare:")
-st.page_link("pages/evaluate.py", label="Evaluate: alignment error rate of attention and of the posterior, next to eflomal and a diagonal baseline", icon=":material/analytics:")
-st.page_link("pages/checkpoints.py", label="Checkpoints: how each model was trained", icon=":material/inventory_2:")
-st.page_link("pages/heads.py", label="Heads: every Transformer head measured as an aligner, with its entropy and where it parks attention", icon=":material/grid_view:")
+# short labels: a page link is one line, and longer ones were cut at a phone's right edge
+st.page_link("pages/translate.py", label="Translate: gold and eflomal links on the heatmap", icon=":material/translate:")
+st.page_link("pages/compare.py", label="Compare: scorers side by side", icon=":material/compare:")
+st.page_link("pages/evaluate.py", label="Evaluate: AER against eflomal", icon=":material/analytics:")
+st.page_link("pages/checkpoints.py", label="Checkpoints: how each was trained", icon=":material/inventory_2:")
+st.page_link("pages/heads.py", label="Heads: every head as an aligner", icon=":material/grid_view:")
 
 st.subheader("5. Three ways to classify attention")
 st.markdown(

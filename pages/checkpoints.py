@@ -14,7 +14,7 @@ st.markdown(
 )
 st.file_uploader(
     "Checkpoint file",
-    type=["safetensors"],
+    type=["safetensors", "pt", "pth"],  # .pt accepted here only to be refused with a reason (state.PICKLE_REFUSED)
     key=state.UPLOADER_KEY,
     on_change=state.handle_upload,
 )

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from viz.compare import difference_figure, metrics_frame
-from viz.heatmap import heatmap_figure
+from viz.export import file_stem
+from viz.heatmap import PHONE_PX, heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
 from webapp import corpus, frame, heads, inference, registry, state, tables, views
@@ -42,6 +43,7 @@ loaded = [(e, t) for e, t in loaded if t.src_lang == src_lang]
 direction = loaded[0][1].direction
 
 examples = state.attempt("Loading the example sentences", corpus.test_examples, direction) or []
+views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no typing
 text = views.sentence_input(examples, src_lang, "compare")
 st.caption("Greedy decoding; hard-attention models attend by argmax. Every heatmap uses the same 0 to 1 colour scale.")
 if not text.strip():
@@ -68,20 +70,39 @@ if not shown:
 views.input_notes(next(iter(own.values())))
 
 
-def panel(label: str, own_result, shown_result, key: str) -> None:
-    """A model's name, its own translation, and the heatmap of what is shown for it (in one of
-    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide)."""
+def panel(label: str, own_result, shown_result, key: str, height: int) -> None:
+    """A model's name, its own translation, the heatmap of what is shown for it (in one of
+    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide) and its downloads; space
+    under a heatmap shorter than ``height`` pixels, so that the buttons of a row line up."""
     with state.guarded(f"Drawing {label}"):
         st.markdown(f"**{state.plain(label)}**")
         st.html(translation_html(own_result))
         shown_result = heads.apply(shown_result, 0, heads.cross_head_picker(shown_result, key))[0]  # a Transformer's head
-        links = example.links if reference is not None and words(shown_result.best) == reference else None
-        fig = views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
-        views.chart(fig, key)
+        fig = heatmap(shown_result)
+        views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
+        st.space(max(height - int(fig.layout.height or 0), 0) + 1)  # one spacer in every panel: the same gaps everywhere
         downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
         if downloads.open:
             with downloads:
-                views.export_buttons(shown_result, 0, fig, key)
+                views.export_buttons(shown_result, 0, fig, key, label, text)
+
+
+def heatmap(shown_result):
+    links = example.links if reference is not None and words(shown_result.best) == reference else None
+    return views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
+
+
+def panels(items: list[tuple[str, object, object, str]]) -> None:
+    """``items`` = (label, own result, shown result, key), COLUMNS to a row."""
+    for start in range(0, len(items), COLUMNS):
+        row = items[start : start + COLUMNS]
+        height = 0  # on a phone the columns stack: nothing to line up
+        with state.guarded("Sizing the heatmaps"):
+            if views.chart_width(COLUMNS) > PHONE_PX:
+                height = max(int(heatmap(shown).layout.height or 0) for _, _, shown, _ in row)
+        for col, (label, own_result, shown_result, key) in zip(st.columns(COLUMNS), row):
+            with col:
+                panel(label, own_result, shown_result, key, height)
 
 
 view = views.view_picker(VIEWS, "compare_view")
@@ -94,10 +115,7 @@ if view == "Side by side":
         models = {e.label: (e, t) for e, t in loaded}
         items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items]
         items = [(label, r) for label, r in items if r is not None]
-    for start in range(0, len(items), COLUMNS):
-        for col, (n, (label, r)) in zip(st.columns(COLUMNS), enumerate(items[start : start + COLUMNS], start)):
-            with col:
-                panel(label, own[label], r, f"compare_heatmap_{n}")
+    panels([(label, own[label], r, f"compare_heatmap_{n}") for n, (label, r) in enumerate(items)])
 elif view == "Difference":
     labels = list(shown)
     left, right = st.columns(2)
@@ -109,7 +127,13 @@ elif view == "Difference":
             target = words(ra.best)
             ra, rb = (inference.forced(e, t, text, target) for label in (a, b) for e, t in loaded if e.label == label)
             st.caption("The two translations differ, so both models are fed A's translation (teacher forcing) to put them on the same rows.")
-        views.chart(views.figure(difference_figure, ra, rb, f"A − B: {a} minus {b}"), "compare_difference")
+        width = views.chart_width()
+        st.caption(f"A is **{state.plain(a)}**, B is **{state.plain(b)}**. Red: A looks more; blue: B looks more.")
+        # a phone's chart has no room for the names in its title (they are in the line above)
+        title = f"A − B: {a} minus {b}" if width > PHONE_PX else "A − B"
+        fig = views.figure(difference_figure, ra, rb, title, 0, 0, width)
+        views.chart(fig, "compare_difference", file_stem(a, "minus", b, text, kind="difference"))
+        views.difference_exports(ra, rb, a, b, text, fig, "compare_difference")
 elif view == "Soft vs hard":
     pairs = registry.soft_hard_pairs(entries, direction)
     if not pairs:
@@ -117,8 +141,10 @@ elif view == "Soft vs hard":
     else:
         st.caption("This view takes the soft and the hard model of one scorer from the bundled models, whichever are picked above.")
         scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
-        for col, e, mode in zip(st.columns(2), pairs[scorer], ("soft", "hard")):
-            with col, state.guarded(f"Running {e.label}"):
+        with state.guarded("Running the soft and the hard model"):
+            runs = []
+            for e, mode in zip(pairs[scorer], ("soft", "hard")):
                 t = state.load(e)
                 r = inference.translate(e, t, text)
-                panel(e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}")
+                runs.append((e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}"))
+            panels(runs)

@@ -69,9 +69,18 @@ if not measured:
     st.caption("Nothing measured yet for this setting: press the button to run the models on the test split.")
     st.stop()
 table = tables.metrics(measured)
+counts = sorted({int(m.get("sentences", sentences)) for m in measured.values()})
+st.caption(
+    f"Measured on {' / '.join(str(n) for n in counts)} test sentence(s)"
+    + (" (fewer than all: the numbers differ from the stored ones and are less certain)." if sentences < total else ".")
+)
 st.dataframe(tables.styled(table), key="evaluate_measured")
+spread = tables.intervals(measured)
+if not spread.empty:
+    st.caption("95% bootstrap intervals over the sentences: the fewer the sentences, the wider they are.")
+    st.dataframe(spread, key="evaluate_intervals")
 metric = st.segmented_control(
-    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], key="evaluate_chart_metric"
+    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], required=True, key="evaluate_chart_metric"
 )
 if metric:
     views.chart(bar_figure(table[[metric]], metric), "evaluate_metric_chart")

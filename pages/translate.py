@@ -4,6 +4,7 @@ import streamlit as st
 
 from models.translator import MAX_BEAM
 from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entropy_figure
+from viz.export import file_stem
 from viz.flow import flow_figure
 from viz.heads import grid_figure, head_view_figure
 from viz.heatmap import heatmap_figure
@@ -26,10 +27,11 @@ hard = translator.model.config.mode == "hard"
 st.title("Translate")
 st.caption(f"**{state.plain(entry.label)}**: {state.plain(registry.describe(translator))}")
 examples = state.attempt("Loading the example sentences", corpus.test_examples, translator.direction) or []
+views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no typing
 text = views.sentence_input(examples, translator.src_lang, "translate")
 
 row = st.container(horizontal=True, gap="medium")  # side by side; wraps on a phone, with no empty slots
-decoding = row.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", key="translate_decoding", persist_state="session")
+decoding = row.segmented_control("Decoding", ["Greedy", "Beam search"], default="Greedy", required=True, key="translate_decoding", persist_state="session")
 beam = 1
 if decoding == "Beam search":
     beam = row.slider("Beam size k", 2, MAX_BEAM, 4, key="translate_beam", persist_state="session", width=240)
@@ -39,6 +41,7 @@ if hard:
         "Hard attention picks",
         ["argmax", "sample"],
         default="argmax",
+        required=True,
         key="translate_hard",
         help="Each step attends to exactly one source token: the most likely one (argmax) or one drawn from the attention distribution (sample).",
     ) or "argmax"
@@ -54,9 +57,14 @@ if result is None:
 translated = result  # before the attention picker's selection
 
 views.input_notes(result)
-hypothesis = hypothesis_picked = views.hypothesis_picker(result, "translate_hypothesis")
-st.caption("Translation: hover a token for the probability the model gave it (the warmer, the less sure).")
+hypothesis = hypothesis_picked = views.hypothesis_picker(result, f"translate_hypothesis_{inference.model_key(entry, translator)}")
+st.caption(
+    "A small model trained on a few thousand graded (HSK) sentences: wrong translations are expected. "
+    f"On a test-split example, *{views.ROWS_REFERENCE}* rows show its attention on a correct translation. "
+    "The warmer a token below, the less sure the model was of it."
+)
 st.html(translation_html(result, hypothesis))
+views.token_probabilities(result, hypothesis, "translate_probs")
 example = corpus.find(examples, text)
 # which attention every view draws: map, layer, head (webapp/heads.py); only where there is a choice
 choice = heads.picker(result, "translate", heads.align_layer(translator))
@@ -64,25 +72,33 @@ result, hypothesis = heads.apply(result, hypothesis, choice)
 if not choice.default:
     st.caption(f"Every view below draws **{state.plain(result.cells)}**.")
 
-view = views.view_picker(VIEWS, "translate_view")
+view = views.view_picker(VIEWS, frame.TRANSLATE_VIEW)
+state.keep_in_url(**{state.URL_MODEL: entry.id, state.URL_SENTENCE: text if len(text) <= state.MAX_URL_SENTENCE else None, state.URL_VIEW: view})
 if view == "Heatmap":
+    # the heatmap first, its options under it (drawn first: they choose what it shows), so that it is in the first screen
+    chart_slot, options = st.container(), st.container()
     with state.guarded("Drawing the heatmap"):
-        rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate")
-        if views.posterior_cells("translate"):
+        with options:
+            rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate")
+            posterior = views.posterior_cells("translate")
+        if posterior:
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
-        else:
-            if not choice.default:  # links index the reference's target tokens: kept on cross-attention only
-                picked_rows = heads.apply(rows.result, rows.hypothesis, choice)
-                rows = views.Rows(*picked_rows, *((rows.reference_links, rows.aligner_links) if choice.map == "cross" else ()))
-            st.caption(
-                "Each row is one token the model wrote; its cells show how much the model looked at each source token "
-                "while writing it (a row sums to 1). Hover a cell for the weight."
-            )
-        views.heatmap_with_exports(rows, "translate_heatmap")
+        elif not choice.default:  # links index the reference's target tokens: kept on cross-attention only
+            picked_rows = heads.apply(rows.result, rows.hypothesis, choice)
+            rows = views.Rows(*picked_rows, *((rows.reference_links, rows.aligner_links) if choice.map == "cross" else ()))
+        with chart_slot:
+            if not posterior:
+                st.caption(
+                    "Each row is one token the model wrote: the weights it used while writing that token, computed before "
+                    "the token was chosen (a row sums to 1). Hover a cell for the weight."
+                )
+            views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
+            if hard and rows.result is translated:
+                views.hard_choice(translated, hypothesis_picked, entry.label, text, "translate_hard_distribution")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]
-        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", key="highlight_by")
+        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", required=True, key="highlight_by")
         side, tokens, label = (
             ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
             if by == "a source token"
@@ -90,10 +106,12 @@ elif view == "Highlight":
         )
         i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
         st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
+        views.export_buttons(result, hypothesis, None, "highlight", entry.label, text, kind="highlight")
 elif view == "Flow":
     with state.guarded("Drawing the flow"):
         threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-        views.chart(views.figure(flow_figure, result, hypothesis, threshold), "flow_chart")
+        views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width()), "flow_chart", file_stem(entry.label, text, kind="flow"))
+        views.export_buttons(result, hypothesis, None, "flow", entry.label, text, kind="flow")
 elif view == "Step through":
     with state.guarded("Stepping through"):
         tokens = result.hypotheses[hypothesis].tokens
@@ -104,25 +122,27 @@ elif view == "Step through":
             step = st.select_slider(
                 "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {plain(tokens[j])}", key="step_slider"
             ) if len(tokens) > 1 else 0
-            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart")
+            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
         with right:
             st.subheader("Attention over time")
             st.caption("Press ▶ Play under the chart to watch the attention move from step to step.")
-            views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart")
+            views.chart(views.figure(animation_figure, result, hypothesis), "animation_chart", file_stem(entry.label, text, kind="steps"))
+        views.export_buttons(result, hypothesis, None, "steps", entry.label, text, kind="steps")
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
         summary = attention_summary(result, hypothesis)
         for col, (name, value) in zip(st.columns(len(STAT_NAMES)), ((n, summary[k]) for k, n in STAT_NAMES.items())):
-            col.metric(name, f"{value:.3f}" if isinstance(value, float) else value)
+            col.metric(name, views.number(value))
         left, right = st.columns(2)
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart")
+            views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
-            views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart")
+            views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
+        views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
         if len(result.hypotheses) > 1:
             st.subheader("Every finished beam hypothesis")
             for n, hyp in enumerate(result.hypotheses):
-                st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · log-prob {hyp.score:.2f}")
+                st.markdown(f"**{n + 1}.** {state.plain(hyp.text)} · rank score {hyp.rank_score:.3f} · log-prob {hyp.score:.2f}")
                 views.chart(views.figure(heatmap_figure, result, n, None, None, "", views.chart_width()), f"beam_heatmap_{n}")
 elif view == "Heads":
     with state.guarded("Drawing every head"):
@@ -141,3 +161,8 @@ elif view == "Heads":
             views.chart(views.figure(head_view_figure, result, hypothesis, threshold), "heads_lines_chart")
         else:
             views.chart(views.figure(heatmap_figure, result, hypothesis, None, None, "", views.chart_width()), "heads_heatmap")
+
+st.caption(
+    "This page's address keeps the model, the sentence and the view: a reload or a shared link opens them again. "
+    f"Uploaded models, other settings and sentences longer than {state.MAX_URL_SENTENCE} characters are not kept."
+)

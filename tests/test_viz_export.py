@@ -107,3 +107,16 @@ def test_a_token_holding_esc_exports_well_formed_svg_and_a_png():
     assert b"\\u001b" in svg
     png = figure_image(fig, "png")
     assert png is not None and png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+def test_export_file_names_name_the_view_model_and_sentence_in_safe_characters():
+    from viz.export import file_stem
+
+    assert file_stem("en-zh-dot-soft-guided", "I love you.") == "attention-en-zh-dot-soft-guided-i-love-you"
+    assert file_stem("../x (uploaded 2)", "我爱你。<b>", kind="flow") == "flow-x-uploaded-2-我爱你-b"
+    assert len(file_stem("m", "word " * 100)) <= 100
+
+
+def test_the_json_export_names_the_model():
+    data = json.loads(attention_json(make_result(["a"], ["x"]), model="en-zh-dot-soft"))
+    assert data["model"] == "en-zh-dot-soft" and "attention" in data

@@ -343,8 +343,10 @@ def test_diagnostics_label_their_dashed_line_in_place_not_in_a_legend_beside_the
     assert fig.layout.showlegend is False
     (label,) = fig.layout.annotations
     line = fig.data[1]
-    assert (label.text, label.y, label.x) == (line.name, line.y[-1], line.x[-1])
-    assert label.y < fig.layout.yaxis.range[1]  # drawn inside the plot
+    assert (label.text, label.y) == (line.name, line.y[-1])
+    # level with the line's end, in the right margin (above the line it sat on tall bars)
+    assert (label.xref, label.x, label.xanchor) == ("paper", 1, "left") and fig.layout.margin.r >= 40
+    assert label.y < fig.layout.yaxis.range[1]
 
 
 def test_attention_summary_agrees_with_attention_stats():
@@ -392,3 +394,15 @@ def test_bar_figure_of_one_metric_has_one_unlabelled_series_in_the_frame_order()
     fig = bar_figure(frame, "BLEU")
     assert len(fig.data) == 1 and not fig.layout.showlegend
     assert list(fig.data[0].y) == ["b-model", "a-model"] and fig.layout.yaxis.autorange == "reversed"
+
+
+def test_flow_labels_of_a_ten_word_sentence_do_not_collide_on_a_phone():
+    from viz.flow import flow_figure
+    from viz.heatmap import PHONE_PX
+
+    words = ["I", "like", "to", "drink", "green", "tea", "with", "my", "friends", "today"]
+    result = make_result([*words, "</s>"], ["我", "喜欢", "喝", "绿茶", "</s>"])
+    wide = flow_figure(result, width=1000).data[-2].text
+    narrow = flow_figure(result, width=PHONE_PX).data[-2].text
+    assert all("<br>" not in t for t in wide)  # room enough on a desktop
+    assert any("<br>" in t or t == "" for t in narrow)  # staggered or thinned on a phone

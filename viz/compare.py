@@ -9,13 +9,16 @@ import plotly.graph_objects as go
 from models.result import DecodeResult
 
 from .diagnostics import STAT_NAMES, attention_summary
-from .heatmap import matrix_figure
+from .heatmap import CHART_PX, matrix_figure
 from .style import DIVERGING, REFERENCE_COLOR, styled_figure
 from .tokens import pick, plotly_text, words
 
 
-def difference_figure(a: DecodeResult, b: DecodeResult, title: str = "", hypothesis_a: int = 0, hypothesis_b: int = 0) -> go.Figure:
-    """Attention of ``a`` minus attention of ``b`` (T, S) on the fixed range -1..1.
+def difference_figure(
+    a: DecodeResult, b: DecodeResult, title: str = "", hypothesis_a: int = 0, hypothesis_b: int = 0, width: int = CHART_PX
+) -> go.Figure:
+    """Attention of ``a`` minus attention of ``b`` (T, S) on the fixed range -1..1, laid out for a
+    chart ``width`` pixels wide (cell values only where they fit, as in ``matrix_figure``).
 
     Raises ValueError when the two read different source tokens or produced different target
     tokens: the cells would not mean the same thing.
@@ -44,6 +47,7 @@ def difference_figure(a: DecodeResult, b: DecodeResult, title: str = "", hypothe
         cell_format="+.2f",
         value_name="A − B",
         title=plotly_text(title),
+        width=width,
     )
 
 
@@ -92,4 +96,4 @@ def bar_figure(frame: pd.DataFrame, x_title: str, colors: dict[str, str] | None 
 def aer_figure(frame: pd.DataFrame) -> go.Figure:
     """Alignment error rates (``webapp.tables.aer_frame``: columns attention, posterior, baseline)
     as grouped bars on the range 0..1."""
-    return bar_figure(frame, "alignment error rate (lower is better)", AER_SERIES, (0.0, 1.0))
+    return bar_figure(frame, "AER (lower is better)", AER_SERIES, (0.0, 1.0))  # short: a phone's plot is narrow

@@ -18,13 +18,18 @@ def step_entropy(attention: np.ndarray) -> np.ndarray:
     return np.array([attention_stats(row[None, :])["entropy"] for row in attention])
 
 
+LABEL_MARGIN_PX = 56  # right margin that holds a reference line's label
+
+
 def _reference_line(y: float, length: int, name: str) -> tuple[go.Scatter, dict]:
     """A dashed horizontal line across positions 0..length-1 and its label, written just above
     its right end (an annotation: a legend would share the subtitle's band and collide with it)."""
     line = go.Scatter(
         x=[-0.5, length - 0.5], y=[y, y], mode="lines", name=name, line={"dash": "dash", "color": ACCENT, "width": 1.5}, hoverinfo="skip"
     )
-    label = {"x": length - 0.5, "y": y, "text": name, "showarrow": False, "xanchor": "right", "yanchor": "bottom", "font": {"color": ACCENT}}
+    # in the right margin, beside the line's end: above it, the label sat on bars as tall as the line
+    label = {"x": 1, "xref": "paper", "xshift": 4, "y": y, "text": name, "showarrow": False, "xanchor": "left", "yanchor": "middle",
+             "font": {"color": ACCENT, "size": 11}}
     return line, label
 
 
@@ -45,15 +50,16 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
     )
     top = max(uniform, float(entropy.max(initial=0.0))) * 1.15 or 0.1
-    reference, label = _reference_line(uniform, T, f"uniform over {S} tokens: log {S} = {uniform:.2f}")
+    reference, label = _reference_line(uniform, T, f"log {S}")
     return styled_figure(
         [line, reference],
         title="Attention entropy per step",
-        subtitle="low: focused; at the dashed line: spread evenly",
+        subtitle="low: focused; dashed (log S): spread evenly",
         xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": "target token"}),
         yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
         showlegend=False,
         annotations=[label],
+        margin={"r": LABEL_MARGIN_PX},
     )
 
 
@@ -70,16 +76,17 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
         hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} steps)<extra></extra>",
     )
-    reference, label = _reference_line(1.0, S, "1.0: one step's worth")
+    reference, label = _reference_line(1.0, S, "1 step")
     return styled_figure(
         [bars, reference],
         title="Coverage per source token",
-        subtitle=f"attention summed over the {T} steps; near 0: hardly looked at",
+        subtitle=f"summed over {T} steps; dashed: one step's worth",
         height=matrix_height(8),
         xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": "source token"}),
         yaxis={"title": {"text": "total attention"}, "range": [0, max(float(coverage.max(initial=0.0)), 1.0) * 1.15]},
         showlegend=False,
         annotations=[label],
+        margin={"r": LABEL_MARGIN_PX},
     )
 
 

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+import re
 
 import plotly.graph_objects as go
 
@@ -23,6 +24,37 @@ from .tokens import pick
 IMAGE_TIMEOUT_S = 60
 _log = logging.getLogger(__name__)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
+
+
+MAX_STEM_CHARS = 100
+_UNSAFE = re.compile(r"[^\w]+")  # \w: letters (Chinese ones too) and digits of any script, and "_"
+
+
+def file_stem(*parts: str, kind: str = "attention") -> str:
+    """A download's file name without its extension, from what it shows: ``kind`` then each
+    part (model name, sentence), lower case, every run of characters other than letters and
+    digits one "-", at most ``MAX_STEM_CHARS`` characters:
+    ``file_stem("en-zh-dot-soft-guided", "I love you.")`` is ``attention-en-zh-dot-soft-guided-i-love-you``."""
+    words = [w for part in (kind, *parts) for w in _UNSAFE.split(printable(part).lower().replace("_", "-")) if w]
+    return "-".join(words)[:MAX_STEM_CHARS].strip("-") or kind
+
+
+def image_title(model: str, sentence: str, limit: int = 60) -> str:
+    """The title an exported chart carries: the model, then the sentence (cut to ``limit``)."""
+    sentence = printable(sentence).strip()
+    return f"{printable(model)} · {sentence if len(sentence) <= limit else sentence[: limit - 1] + '…'}"
+
+
+def matrix_csv(row_tokens: list[str], column_tokens: list[str], values, corner: str = "target") -> str:
+    """A (rows, columns) matrix as CSV: header ``corner``, "0:tok", ... (positions keep repeated
+    tokens apart); then one row per row token: the token, then its values. Tokens go through
+    ``csv_cell``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([corner, *(csv_cell(f"{i}:{tok}") for i, tok in enumerate(column_tokens))])
+    for tok, row in zip(row_tokens, values):
+        writer.writerow([csv_cell(tok), *(f"{float(w):.6g}" for w in row)])
+    return out.getvalue()
 
 
 def csv_cell(text: str) -> str:
@@ -48,19 +80,19 @@ def attention_csv(result: DecodeResult, hypothesis: int = 0) -> str:
     source tokens apart); then one row per target token: the token, then its weights. Tokens
     go through ``csv_cell``."""
     hyp = pick(result, hypothesis)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["target", *(csv_cell(f"{i}:{tok}") for i, tok in enumerate(result.source_tokens))])
-    for tok, row in zip(hyp.tokens, hyp.attention):
-        writer.writerow([csv_cell(tok), *(f"{float(w):.6g}" for w in row)])
-    return out.getvalue()
+    return matrix_csv(hyp.tokens, result.source_tokens, hyp.attention)
 
 
-def attention_json(result: DecodeResult, hypothesis: int = 0) -> str:
+def attention_json(result: DecodeResult, hypothesis: int = 0, model: str | None = None, **extra) -> str:
     """The result in its one JSON schema (``DecodeResult.to_json``: tokens, the drawn matrix as
-    ``attention``, every attention map with its kind and dims), as UTF-8 JSON; every string
-    through ``printable``."""
-    return json.dumps(_printable_strings(result.to_json(hypothesis)), ensure_ascii=False, indent=1)
+    ``attention``, every attention map with its kind and dims), as UTF-8 JSON, with the
+    ``model``'s name first when given and any ``extra`` fields; every string through ``printable``."""
+    return json_text(({"model": model} if model is not None else {}) | result.to_json(hypothesis) | extra)
+
+
+def json_text(data: object) -> str:
+    """JSON data as UTF-8 JSON text, every string through ``printable``."""
+    return json.dumps(_printable_strings(data), ensure_ascii=False, indent=1)
 
 
 def _printable_strings(value: object) -> object:

@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult
 
+from .heatmap import CHART_PX
 from .style import FONT_SIZE, styled_figure, weight_color
-from .tokens import hover_token, pick, tick_label
+from .tokens import hover_token, pick, text_px, tick_label, truncate
 
 BINS = 5  # line styles: weights are bucketed, one trace per bucket
 STAGGER_ABOVE = 20  # more tokens than this in a row: labels alternate between two heights
@@ -29,31 +30,36 @@ def segments(start: np.ndarray, end: np.ndarray) -> list[float | None]:
     return out.tolist()
 
 
-def row_labels(labels: list[str], above: bool) -> list[str]:
-    """Labels for one row of markers. Past STAGGER_ABOVE tokens every other label sits a line
-    further out so neighbours don't overlap; past LABELS_MAX only every k-th is written (all
-    keep their hover text)."""
+def row_labels(labels: list[str], above: bool, widths: list[float] | None = None, width: int = CHART_PX) -> list[str]:
+    """Labels for one row of markers in a chart ``width`` pixels wide, ``widths`` the labels'
+    estimated pixel widths. When neighbours would overlap (or past STAGGER_ABOVE tokens) every
+    other label sits a line further out; when even that is too tight (or past LABELS_MAX) only
+    every k-th is written (all keep their hover text)."""
     n = len(labels)
-    every = math.ceil(n / LABELS_MAX)
+    spacing = 0.9 * width / max(n - 1, 1)  # the plot spans about 90% of the chart
+    widest = max(widths or [0.0], default=0.0) + 6
+    every = max(math.ceil(n / LABELS_MAX), math.ceil(widest / (2 * spacing)))
+    stagger = n > STAGGER_ABOVE or widest > spacing * every
     out = []
     for k, label in enumerate(labels):
         if k % every:
             out.append("")
-        elif n > STAGGER_ABOVE and (k // every) % 2:
+        elif stagger and (k // every) % 2:
             out.append(f"{label}<br>&nbsp;" if above else f"&nbsp;<br>{label}")
         else:
             out.append(label)
     return out
 
 
-def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, name: str) -> go.Scatter:
+def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, name: str, width: int = CHART_PX) -> go.Scatter:
     """Markers at height ``y`` with short escaped tokens above (y > 0.5) or below them."""
     above = y > 0.5
+    widths = [text_px(truncate(t, 10) + ("" if k else "?"), FONT_SIZE) for t, k in zip(tokens, known)]
     return go.Scatter(
         x=x,
         y=np.full(len(tokens), y),
         mode="markers+text",
-        text=row_labels([tick_label(t, k, width=10) for t, k in zip(tokens, known)], above),
+        text=row_labels([tick_label(t, k, width=10) for t, k in zip(tokens, known)], above, widths, width),
         textposition="top center" if above else "bottom center",
         textfont={"size": FONT_SIZE},
         marker={"size": 7, "color": weight_color(0.9)},
@@ -64,8 +70,9 @@ def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, na
     )
 
 
-def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.05) -> go.Figure:
-    """Lines from source token i to target token t for every weight >= ``threshold``.
+def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.05, width: int = CHART_PX) -> go.Figure:
+    """Lines from source token i to target token t for every weight >= ``threshold``, labelled
+    for a chart ``width`` pixels wide (labels that would collide alternate rows or thin out).
 
     Width, opacity and colour grow with the weight. Weights are put into BINS equal buckets
     between ``threshold`` and 1, each bucket one Scatter trace of None-separated segments, so
@@ -115,7 +122,10 @@ def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.
             hovertemplate="%{customdata}: %{text}<extra></extra>",
         )
     )
-    traces += [_token_row(result.source_tokens, result.source_known, xs, 1.0, "source"), _token_row(hyp.tokens, [True] * T, xt, 0.0, "target")]
+    traces += [
+        _token_row(result.source_tokens, result.source_known, xs, 1.0, "source", width),
+        _token_row(hyp.tokens, [True] * T, xt, 0.0, "target", width),
+    ]
     hidden = {"visible": False, "fixedrange": True}
     return styled_figure(
         traces,

@@ -42,13 +42,15 @@ def _title(result: DecodeResult, hyp: Hypothesis, step: int) -> str:
     return f"Step {step + 1}/{len(hyp.tokens)}: {lead}{output} (p = {float(hyp.token_probs[step]):.2f})"
 
 
-def _alternatives(hyp: Hypothesis, step: int, k: int = 5) -> str:
-    """ "top choices: 你 0.87 · 您 0.05 · ..." for ``step``."""
+def _alternatives(hyp: Hypothesis, step: int, k: int = 3) -> str:
+    """ "top choices: 你 0.87 · 您 0.05 · 他 0.01" for ``step`` (three fit a phone's width)."""
     alts = hyp.alternatives[step][:k] if step < len(hyp.alternatives) else []
     return "top choices: " + " · ".join(f"{plotly_text(truncate(t))} {p:.2f}" for t, p in alts) if alts else ""
 
 
-def _figure(result: DecodeResult, hyp: Hypothesis, step: int, frames: list | None = None, extra_height: int = 0, **layout) -> go.Figure:
+def _figure(
+    result: DecodeResult, hyp: Hypothesis, step: int, frames: list | None = None, extra_height: int = 0, x_title: str = "source token", **layout
+) -> go.Figure:
     """Step ``step``'s bars with the shared axes and titles; ``layout`` adds to it."""
     labels = [tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)]
     return styled_figure(
@@ -57,7 +59,7 @@ def _figure(result: DecodeResult, hyp: Hypothesis, step: int, frames: list | Non
         subtitle=_alternatives(hyp, step),
         height=matrix_height(8) + extra_height,
         frames=frames,
-        xaxis=token_axis(labels, title={"text": "source token"}),
+        xaxis=token_axis(labels, title={"text": x_title}),
         yaxis={"range": [0, 1], "title": {"text": "attention"}},
         showlegend=False,
         **layout,
@@ -93,15 +95,16 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         hyp,
         0,
         frames,
-        extra_height=120,
-        margin={"b": 130},
+        extra_height=170,
+        x_title="",  # the play buttons and the slider sit where its title would (and covered it); the tick labels are the source tokens
+        margin={"b": 180},
         updatemenus=[
             {
                 "type": "buttons",
                 "direction": "left",
                 "showactive": False,
                 "x": 0,
-                "y": -0.25,
+                "y": -0.3,  # under tick labels turned upright on a phone (about a quarter of the plot's height)
                 "xanchor": "left",
                 "yanchor": "top",
                 "buttons": [
@@ -113,9 +116,9 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         sliders=[
             {
                 "active": 0,
-                "x": 0.2,
-                "len": 0.8,
-                "y": -0.2,
+                "x": 0,
+                "len": 1.0,
+                "y": -0.42,  # under the buttons, the full width
                 "yanchor": "top",
                 "currentvalue": {"prefix": "target token: ", "font": {"color": "#333"}},
                 "font": {"color": "#333" if T <= SLIDER_LABELS_MAX else "rgba(0,0,0,0)"},

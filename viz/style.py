@@ -19,11 +19,12 @@ FONT_SIZE = 13
 CELL_PX = 26  # height of one token row in matrices and bar charts
 TEXT_CELLS_MAX = 400  # print weights in heatmap cells up to this many cells
 
-# Pass to st.plotly_chart(config=...): the toolbar's camera button downloads SVG (vector, text
-# kept as text so CJK renders with the viewer's fonts); no Plotly logo.
+# Pass to st.plotly_chart(config=...): the toolbar's camera button downloads a PNG drawn by the
+# browser (Plotly's toImage), so Chinese renders with the viewer's fonts, which a server without
+# CJK fonts could not do; no Plotly logo. webapp.views.chart names the file per chart.
 PLOTLY_CONFIG = {
     "displaylogo": False,
-    "toImageButtonOptions": {"format": "svg", "filename": "attention", "scale": 2},
+    "toImageButtonOptions": {"format": "png", "filename": "attention", "scale": 2},
 }
 
 

@@ -22,7 +22,7 @@ import torch
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from models.paths import ICON, STYLE
-from webapp import registry, state
+from webapp import registry, state, views
 
 # (file relative to app.py, title, icon); the first is the default page.
 PAGES = [
@@ -34,6 +34,7 @@ PAGES = [
     ("pages/about.py", "About", ":material/info:"),
 ]
 
+TRANSLATE_VIEW = "translate_view"  # the Translate page's view picker, kept in the address
 _inside = ContextVar("attnviz_inside_frame", default=False)
 
 
@@ -49,6 +50,7 @@ def draw():
     registry.configure_threads()
     st.html(f"<style>{_styles()}</style>")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=n == 0) for n, (path, title, icon) in enumerate(PAGES)])
+    state.restore_from_url(views.SHARED_SENTENCE, TRANSLATE_VIEW)
     state.keep_valid_choice()
     with st.sidebar:
         entries = state.entries()
@@ -59,7 +61,7 @@ def draw():
                 list(labels),
                 format_func=labels.get,
                 key=state.MODEL_KEY,
-                help="Bundled models, then the ones you uploaded on Checkpoints.",
+                help="Your uploads from the Checkpoints page come first, then the bundled models. The app starts on the bundled model with the best stored test BLEU.",
             )
         else:
             st.caption("No models yet: upload one on the Checkpoints page.")

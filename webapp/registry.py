@@ -8,6 +8,7 @@ live in the session that uploaded them (``UploadStore``, at most ``MAX_UPLOADS``
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 import torch
+from safetensors import safe_open
 
 from models.checkpoint import load_checkpoint
 from models.nets.scorers import SCORERS
@@ -89,6 +91,33 @@ def bundled_entries(folder: Path | None = None) -> list[ModelEntry]:
     ]
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _stored_test(path: str, fingerprint: str) -> dict:
+    """The test metrics a bundled file stores (its header only: no weights are read)."""
+    try:
+        with safe_open(path, "pt") as f:
+            meta = json.loads((f.metadata() or {}).get("meta") or "{}")
+        test = (meta.get("metrics") or {}).get("test") or {}
+        return {k: float(test[k]) for k in ("bleu", "aer") if isinstance(test.get(k), (int, float))}
+    except Exception:  # an unreadable header ranks last; loading it later says why
+        return {}
+
+
+def rank_key(metrics: dict) -> tuple:
+    """Sort key of a model by stored test metrics, best first: higher BLEU, then lower AER;
+    a model without them last."""
+    return (-metrics.get("bleu", float("-inf")), metrics.get("aer", float("inf")))
+
+
+def best_bundled(entries: list[ModelEntry]) -> ModelEntry | None:
+    """The bundled model with the best stored test BLEU (lower AER breaks ties), or the first
+    bundled one when none stores metrics; None when there is no bundled model."""
+    bundled = [e for e in entries if e.origin == "bundled" and e.path is not None]
+    if not bundled:
+        return None
+    return min(bundled, key=lambda e: rank_key(_stored_test(str(e.path), e.fingerprint)))  # min is stable: ties keep file order
+
+
 def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: str = "soft") -> list[str]:
     """Ids of the five ``direction`` ``mode`` scorers when they are there (else what is)."""
     by_label = {e.label: e.id for e in entries}
@@ -130,7 +159,12 @@ class UploadStore:
             )
         stem = printable(Path(printable(name, 1000)).stem, MAX_LABEL_CHARS).strip() or "upload"
         translator = load_checkpoint(data, device=device, name=stem)
-        entry = ModelEntry(id=key, label=f"{stem} (uploaded)", origin="uploaded", fingerprint=f"sha256:{digest}")
+        taken = {e.label for e in self.entries()}
+        label, n = f"{stem} (uploaded)", 1
+        while label in taken:  # the same file name uploaded again with other bytes
+            n += 1
+            label = f"{stem} (uploaded {n})"
+        entry = ModelEntry(id=key, label=label, origin="uploaded", fingerprint=f"sha256:{digest}")
         self.models[key] = (entry, translator)
         return entry
 

@@ -64,19 +64,59 @@ def current() -> tuple[ModelEntry, Translator] | None:
     return None if translator is None else (e, translator)
 
 
+URL_MODEL, URL_SENTENCE, URL_VIEW = "model", "s", "view"  # query parameters of a shareable address
+_URL_READ = "_url_read"
+MAX_URL_SENTENCE = 500  # longer sentences stay out of the address (a long paste would make an unwieldy link)
+
+
+def restore_from_url(sentence_key: str, view_key: str) -> None:
+    """Once per session, before any widget is drawn: take the model, the sentence and the view
+    from the address's query parameters (``?model=…&s=…&view=…``), so that a reload or a shared
+    link opens the same translation. Unknown models and views are ignored later by the pickers."""
+    if st.session_state.get(_URL_READ):
+        return
+    st.session_state[_URL_READ] = True
+    params = st.query_params
+    if params.get(URL_MODEL) and params[URL_MODEL] in {e.id for e in entries()}:
+        st.session_state[MODEL_KEY] = params[URL_MODEL]
+    if URL_SENTENCE in params:
+        st.session_state[sentence_key] = params[URL_SENTENCE][:MAX_URL_SENTENCE]
+    if params.get(URL_VIEW):
+        st.session_state[view_key] = params[URL_VIEW]
+
+
+def keep_in_url(**values: str | None) -> None:
+    """Write the page's model, sentence and view into the address (only those that changed)."""
+    for name, value in values.items():
+        if value is None:
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+
+
 def choose_model(model_id: str) -> None:
     """Callback: make ``model_id`` the sidebar's model (before the sidebar is drawn)."""
     st.session_state[MODEL_KEY] = model_id
 
 
 def keep_valid_choice() -> None:
-    """Before the sidebar is drawn: fall back to the first model when the chosen one is gone."""
-    ids = [e.id for e in entries()]
-    if ids and st.session_state.get(MODEL_KEY) not in ids:
-        st.session_state[MODEL_KEY] = ids[0]
+    """Before the sidebar is drawn: when no model is chosen or the chosen one is gone, take the
+    best bundled model by its stored test metrics (``registry.best_bundled``), else the first."""
+    every = entries()
+    if every and st.session_state.get(MODEL_KEY) not in {e.id for e in every}:
+        best = registry.best_bundled(every)
+        st.session_state[MODEL_KEY] = (best or every[0]).id
 
 
 UNREADABLE = "it is not a checkpoint saved by this project's trainer (`python -m models train`), or it was damaged on the way."
+
+
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+PICKLE_REFUSED = (
+    ".pt files (and other pickles) are refused without being read, because loading one means unpickling it, which can "
+    "run code. Upload the .safetensors file that `python -m models train` writes."
+)
 
 
 def handle_upload() -> None:
@@ -89,6 +129,9 @@ def handle_upload() -> None:
         return
     name, data = file.name, file.getvalue()
     release_upload(file)
+    if name.lower().endswith(PICKLE_SUFFIXES):
+        st.session_state[_UPLOAD_NOTICE] = ("error", f"{plain(name)} was refused: {PICKLE_REFUSED}")
+        return
     try:
         e = uploads().add(name, data, device())
     except CheckpointError as exc:

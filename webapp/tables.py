@@ -100,6 +100,20 @@ def metrics(rows: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.Index(list(rows), name="")).apply(pd.to_numeric, errors="coerce")
 
 
+def intervals(rows: dict[str, dict]) -> pd.DataFrame:
+    """The 95% bootstrap intervals stored beside the metrics (``aer_low``/``aer_high``, ...), one
+    row per name, one column per metric that has them, as "low – high"; empty when none has."""
+    keys = [k for k in METRICS if any(f"{k}_low" in (r or {}) and f"{k}_high" in (r or {}) for r in rows.values())]
+    data = {
+        f"{METRICS[k]} (95% interval)": [
+            f"{r[f'{k}_low']:.3f} – {r[f'{k}_high']:.3f}" if f"{k}_low" in (r := rows[name] or {}) and f"{k}_high" in r else "—"
+            for name in rows
+        ]
+        for k in keys
+    }
+    return pd.DataFrame(data, index=pd.Index(list(rows), name="")) if keys else pd.DataFrame()
+
+
 def styled(frame: pd.DataFrame) -> Styler:
     """``frame`` as shown: fractional columns to a fixed number of decimals (a metric's
     ``DECIMALS``, else 3), gaps as a dash."""

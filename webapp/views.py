@@ -9,17 +9,20 @@ import importlib.util
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
-from models.result import DecodeResult
+from models.result import DecodeResult, Selection, select
+from models.search import LENGTH_ALPHA
 from models.translator import Translator
-from viz.export import attention_csv, attention_json, figure_image
-from viz.heatmap import expected_width, heatmap_figure
+from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
+from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
 from viz.style import PLOTLY_CONFIG
-from viz.tokens import words
+from viz.tokens import plotly_text, words
 
 from . import inference
 from .corpus import Example, find
@@ -41,6 +44,13 @@ SHARED_CUT_FROM = "_sentence_cut_from"  # the length of the text the shared sent
 
 def language(code: str) -> str:
     return LANGUAGES.get(code, code)
+
+
+def open_on_an_example(examples: list[Example]) -> None:
+    """A new session starts with an example in the sentence box (the picker's first: a curated
+    one), so a page opens on a translation rather than an empty box."""
+    if SHARED_SENTENCE not in st.session_state and examples:
+        st.session_state[SHARED_SENTENCE] = min(examples, key=lambda e: not e.note).source
 
 
 def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
@@ -103,6 +113,8 @@ def view_picker(names: list[str], key: str) -> str:
     Not st.tabs: react-aria's tab panel walks its content for a focusable element on every
     change inside it, forcing style recalculations while a chart draws (about a quarter of
     the browser's time from Enter to the Translate heatmap)."""
+    if key in st.session_state and st.session_state[key] not in names:  # e.g. an unknown view in the address
+        del st.session_state[key]
     return st.segmented_control("View", names, default=names[0], required=True, key=key, label_visibility="collapsed")
 
 
@@ -117,17 +129,37 @@ def input_notes(result: DecodeResult) -> None:
         st.caption("Not in the model's vocabulary (read as an unknown word, marked *?* in the figures): " + ", ".join(plain(t) for t in unknown))
 
 
+def hypothesis_label(result: DecodeResult, i: int) -> str:
+    """A beam hypothesis as the picker lists it: rank, text, the score it is ranked by, its log-prob."""
+    h = result.hypotheses[i]
+    return f"{i + 1}. {h.text}  (rank score {h.rank_score:.3f} · log-prob {h.score:.2f} · {len(h.tokens)} tokens)"
+
+
 def hypothesis_picker(result: DecodeResult, key: str) -> int:
-    """Which beam hypothesis the views show (0 = best); nothing to pick for one."""
+    """Which beam hypothesis the views show (0 = best); nothing to pick for one. ``key`` should
+    name the model: a picker kept across a model switch showed the previous model's text."""
     n = len(result.hypotheses)
     if n == 1:
         return 0
     return st.selectbox(
         f"Hypothesis (beam search finished {n})",
         range(n),
-        format_func=lambda i: f"{i + 1}. {result.hypotheses[i].text}  (log-prob {result.hypotheses[i].score:.2f})",
+        format_func=lambda i: hypothesis_label(result, i),
         key=key,
+        help=f"Hypotheses are ranked by the rank score: the log-probability divided by the length to the power "
+        f"{LENGTH_ALPHA:g} (log-prob / tokens^{LENGTH_ALPHA:g}, the end token counted), so that longer translations "
+        "are not ranked down for having more words. The log-prob alone would favour short ones.",
     )
+
+
+def token_probabilities(result: DecodeResult, hypothesis: int, key: str) -> None:
+    """The probability of each token written, in a table behind a toggle (hover is out of reach on touch screens)."""
+    if st.toggle("Show token probabilities", key=key):
+        hyp = result.hypotheses[hypothesis]
+        st.dataframe(
+            pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"),
+            key=f"{key}_table",
+        )
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
@@ -142,31 +174,106 @@ def figure(build: Callable[..., go.Figure], result: DecodeResult, *args) -> go.F
     return _figure(f"{build.__module__}.{build.__qualname__}", build, result, args)
 
 
-def chart(fig: go.Figure, key: str) -> None:
+def chart(fig: go.Figure, key: str, filename: str | None = None) -> None:
     """Draw ``fig`` full width with its own look (``viz.style.LOOK``). theme=None: Streamlit's
     theme puts a new template into the figure when it hands plotly.js the figure a second time,
-    right after mounting the chart, and plotly.js then draws the whole chart again."""
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch", theme=None)
+    right after mounting the chart, and plotly.js then draws the whole chart again. The chart's
+    camera button saves a PNG drawn by the browser (the user's fonts: Chinese shows wherever
+    the page does), named ``filename`` when given."""
+    config = PLOTLY_CONFIG if filename is None else PLOTLY_CONFIG | {"toImageButtonOptions": PLOTLY_CONFIG["toImageButtonOptions"] | {"filename": filename}}
+    st.plotly_chart(fig, key=key, config=config, width="stretch", theme=None)
 
 
-def export_buttons(result: DecodeResult, hypothesis: int, fig: go.Figure, key: str) -> None:
-    """CSV and JSON of the attention shown (tokens included); PNG and SVG of the figure when a
-    server-side renderer (kaleido) is installed. Every file is made only when its button is
-    clicked, so a session holds no export bytes, and the browser never checks a file that a
-    newer run has already replaced (which logged 404 errors when sentences came quickly). The
-    chart's own camera button saves an SVG in any case."""
-    stem = f"{result.cells}-{result.scorer}-{result.mode}"
-    files = [  # (label, extension, MIME type, maker, icon, help)
-        (f"{result.cells.capitalize()} CSV", "csv", "text/csv", lambda: attention_csv(result, hypothesis), ":material/download:", None),
-        (f"{result.cells.capitalize()} JSON", "json", "application/json", lambda: attention_json(result, hypothesis), ":material/download:", None),
-    ]
-    if IMAGE_EXPORT:
-        rendered = "Rendered on the server when clicked (a few seconds)."
-        files += [(f"Heatmap {fmt.upper()}", fmt, mime, lambda fmt=fmt: image_file(fig, fmt), ":material/image:", rendered)
-                  for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml"))]
+PNG_HELP = "For a PNG, use the camera button at the chart's top right: your browser draws it with your fonts."
+
+
+def download_row(key: str, stem: str, files: list[tuple[str, str, str, Callable[[], str | bytes]]], fig: go.Figure | None = None, title: str = "") -> None:
+    """Download buttons in a row: ``files`` = (label, extension, MIME type, maker) named
+    ``stem.extension``; an SVG of ``fig`` (titled ``title`` when it has none) when a server-side
+    renderer (kaleido) is installed. Every file is made only when its button is clicked, so a
+    session holds no export bytes, and the browser never checks a file that a newer run has
+    already replaced (which logged 404 errors when sentences came quickly)."""
+    buttons = [(label, ext, mime, make, ":material/download:", PNG_HELP) for label, ext, mime, make in files]
+    if IMAGE_EXPORT and fig is not None:
+        # SVG only: it keeps text as text, which the viewer draws with its own fonts. A PNG made on
+        # the server needs CJK fonts there (none after a plain pip install: Chinese came out as boxes).
+        buttons.append(("SVG", "svg", "image/svg+xml", lambda: image_file(titled(fig, title), "svg"), ":material/image:",
+                        "Rendered on the server when clicked (a few seconds). " + PNG_HELP))
     with st.container(horizontal=True, key=f"{key}_exports"):
-        for label, ext, mime, make, icon, help_text in files:
+        for label, ext, mime, make, icon, help_text in buttons:
             st.download_button(label, make, f"{stem}.{ext}", mime, key=f"{key}_{ext}", on_click="ignore", icon=icon, help=help_text)
+
+
+def difference_exports(a: DecodeResult, b: DecodeResult, model_a: str, model_b: str, sentence: str, fig: go.Figure, key: str) -> None:
+    """CSV and JSON of the difference map (A − B; both on A's rows), named by both models and the sentence."""
+    ha, hb = a.best, b.best
+    diff = np.asarray(ha.attention, dtype=float) - np.asarray(hb.attention, dtype=float)
+    data = {"model_a": model_a, "model_b": model_b, "sentence": sentence, "source_tokens": list(a.source_tokens),
+            "target_tokens": list(ha.tokens), "difference": diff.round(6).tolist(),
+            "attention_a": np.asarray(ha.attention, dtype=float).round(6).tolist(),
+            "attention_b": np.asarray(hb.attention, dtype=float).round(6).tolist()}
+    download_row(key, file_stem(model_a, "minus", model_b, sentence, kind="difference"), [
+        ("Difference CSV", "csv", "text/csv", lambda: matrix_csv(ha.tokens, a.source_tokens, diff)),
+        ("Difference JSON", "json", "application/json", lambda: json_text(data)),
+    ], fig)
+
+
+def number(value: object) -> str:
+    """A statistic as shown: floats to 3 decimals, never "-0.000" (a tiny negative rounding error)."""
+    if isinstance(value, float):
+        text = f"{value:.3f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
+    return str(value)
+
+
+def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str, key: str) -> None:
+    """Hard attention: the distribution α_t each step picked its one source token from, beside the
+    one-hot choice above, and the probability of each picked position."""
+    hyp = result.hypotheses[hypothesis]
+    if "cross_distribution" not in hyp.maps:
+        return
+    dist = select(result, Selection("cross_distribution"))
+    h = dist.hypotheses[0 if len(dist.hypotheses) == 1 else hypothesis]
+    picked = [int(row.argmax()) for row in hyp.attention]
+    probs = [float(h.attention[t][i]) for t, i in enumerate(picked)]
+    st.subheader("The distribution each step picked from")
+    st.caption(
+        "Above: the one source token each step attended to (one-hot). Below: the softmax α_t it was picked from "
+        "(argmax takes its largest cell; sampling draws from it). The table gives the probability of the picked position."
+    )
+    title = chart_title(model, sentence)
+    fig = figure(heatmap_figure, dist, 0 if len(dist.hypotheses) == 1 else hypothesis, None, None, title, chart_width())
+    chart(fig, key, file_stem(model, sentence, kind="distribution"))
+    st.dataframe(
+        pd.DataFrame({
+            "Token": list(hyp.tokens),
+            "Picked source token": [result.source_tokens[i] for i in picked],
+            "Probability of the pick": probs,
+        }).rename_axis("Step"),
+        key=f"{key}_picks",
+    )
+    export_buttons(dist, 0 if len(dist.hypotheses) == 1 else hypothesis, fig, key, model, sentence, kind="distribution")
+
+
+def titled(fig: go.Figure, title: str) -> go.Figure:
+    """``fig``, or a copy titled ``title`` when it has no title of its own (for an exported image)."""
+    if not title or (fig.layout.title and fig.layout.title.text):
+        return fig
+    return go.Figure(fig).update_layout(title={"text": plotly_text(title)})
+
+
+def export_buttons(
+    result: DecodeResult, hypothesis: int, fig: go.Figure | None, key: str, model: str = "", sentence: str = "", kind: str = "", **extra
+) -> None:
+    """CSV and JSON of the attention shown (tokens included; the JSON names the model), named by
+    ``kind`` (default: what the cells hold), the model and the sentence; an SVG of ``fig`` when
+    the server can render one. ``extra``: more fields for the JSON (e.g. a view's statistics)."""
+    stem = file_stem(model, sentence or result.translation, kind=kind or result.cells)
+    what = result.cells.capitalize()
+    download_row(key, stem, [
+        (f"{what} CSV", "csv", "text/csv", lambda: attention_csv(result, hypothesis)),
+        (f"{what} JSON", "json", "application/json", lambda: attention_json(result, hypothesis, model=model or None, **extra)),
+    ], fig, image_title(model, sentence) if model else "")
 
 
 class ImageExportError(RuntimeError):
@@ -204,7 +311,7 @@ def reference_rows(
     if example is None:
         st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
         return Rows(result, hypothesis)
-    rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, key=f"{key}_rows", persist_state="session")
+    rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, required=True, key=f"{key}_rows", persist_state="session")
     reference = inference.reference_words(translator, example.target)
     if rows == ROWS_REFERENCE:
         result, hypothesis = inference.forced(entry, translator, text, reference), 0
@@ -240,6 +347,7 @@ def posterior_cells(key: str) -> bool:
         "Cells show",
         [CELLS_ATTENTION, CELLS_POSTERIOR],
         default=CELLS_ATTENTION,
+        required=True,
         key=f"{key}_cells",
         persist_state="session",
         help="Attention is computed before the token is chosen, so it cannot know which token comes out. The posterior "
@@ -262,10 +370,25 @@ def chart_width(columns: int = 1) -> int:
     return expected_width(st.context.headers.get("User-Agent", ""), columns)
 
 
-def heatmap_with_exports(rows: Rows, key: str) -> go.Figure:
-    fig = figure(heatmap_figure, rows.result, rows.hypothesis, rows.reference_links, rows.aligner_links, "", chart_width())
-    chart(fig, key)
-    export_buttons(rows.result, rows.hypothesis, fig, key)
+TITLE_CHARS_PHONE = 38  # characters of a chart title that fit a phone's width
+
+
+def chart_title(model: str, sentence: str) -> str:
+    """A chart's title naming the model and the sentence (so does a PNG of it), the sentence cut
+    to fit a phone's width there; "" without a model."""
+    if not model:
+        return ""
+    if chart_width() > PHONE_PX:
+        return image_title(model, sentence)
+    return image_title(model, sentence, max(TITLE_CHARS_PHONE - len(model) - 3, 10))
+
+
+def heatmap_with_exports(rows: Rows, key: str, model: str = "", sentence: str = "") -> go.Figure:
+    """The heatmap, titled by the model and the sentence when given (so is a PNG of it), and its downloads."""
+    title = chart_title(model, sentence)
+    fig = figure(heatmap_figure, rows.result, rows.hypothesis, rows.reference_links, rows.aligner_links, title, chart_width())
+    chart(fig, key, file_stem(model, sentence, kind=rows.result.cells))
+    export_buttons(rows.result, rows.hypothesis, fig, key, model, sentence)
     return fig
 
 
@@ -286,7 +409,10 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     else:
         st.caption("No metrics stored in this checkpoint.")
     curve = tables.history(translator.meta)
-    if curve is not None:
+    if curve is not None and len(curve) < 2:  # one epoch: a line chart would be empty, with made-up ticks
+        st.caption("Training history (one epoch, so no curve):")
+        st.dataframe(curve, key=f"{key}_history")
+    elif curve is not None:
         losses = [c for c in curve if "loss" in c.lower()]
         for col, part, y in zip(st.columns(2), (curve[losses], curve.drop(columns=losses)), ("loss", "")):
             if not part.empty:
