@@ -14,6 +14,7 @@ from .config import MODES
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .printable import printable
+from .search import COVERAGE_BETA, LENGTH_ALPHA
 from .translator import MAX_BEAM, resolve_device
 
 
@@ -114,14 +115,14 @@ def cmd_translate(args) -> int:
         raise ValueError("give a sentence to translate, or --input FILE (- for standard input), not both")
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
     if args.text is not None:
-        _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed))
+        _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)))
         return 0
     fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     with fh:
         lines = [line.rstrip("\r\n") for line in fh]
     readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
     if args.json or args.beam > 1 or args.hard_inference == "sample":
-        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference=args.hard_inference, seed=args.seed) for i in readable}
+        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)) for i in readable}
         for i in range(len(lines)):
             if i in out:
                 _print_translation(tr, args, out[i])
@@ -135,6 +136,18 @@ def cmd_translate(args) -> int:
     if skipped:
         say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
     return 0
+
+
+def _ranking(args) -> dict:
+    """The beam ranking options of translate/evaluate as keyword arguments."""
+    return {"length_alpha": args.length_alpha, "coverage_beta": args.coverage}
+
+
+def _add_ranking(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--length-alpha", type=non_negative_float, default=LENGTH_ALPHA, metavar="ALPHA",
+                   help=f"beam search ranks by score / length ** ALPHA (default {LENGTH_ALPHA})")
+    p.add_argument("--coverage", type=non_negative_float, default=COVERAGE_BETA, metavar="BETA",
+                   help=f"beam search: weight of the coverage penalty (Wu et al. 2016) in the ranking (default {COVERAGE_BETA}: off)")
 
 
 def _print_translation(tr, args, res) -> None:
@@ -157,7 +170,7 @@ def cmd_evaluate(args) -> int:
         pairs, gold, gloss = read_tsv(args.pairs), None, None
     else:
         pairs, gold, gloss = hsk_pairs(tr.direction)[args.split], hsk_gold(tr.direction), hsk_references(tr.direction)
-    m = evaluate_with_bar(tr, pairs, gold, args.beam, BUNDLE_BEAM if args.store else None, gloss)
+    m = evaluate_with_bar(tr, pairs, gold, args.beam, BUNDLE_BEAM if args.store else None, gloss, **_ranking(args))
     if args.store:
         tr.meta["metrics"][args.split] = m
         save_checkpoint(tr.to("cpu"), args.checkpoint)
@@ -171,13 +184,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None, gloss: dict | None = None) -> dict:
+def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None, gloss: dict | None = None, **ranking) -> dict:
     from tqdm import tqdm
 
     from .evaluate import evaluate
 
     with tqdm(total=len(pairs), desc="translating", file=sys.stderr, leave=False) as bar:
-        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam, gloss=gloss)
+        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam, gloss=gloss, **ranking)
 
 
 def cmd_references(args) -> int:
@@ -293,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--checkpoint", required=True)
     tr.add_argument("--beam", type=beam_size, default=1)
     tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax")
+    _add_ranking(tr)
     tr.add_argument("--seed", type=non_negative_int, help="seed for sampled hard attention")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.add_argument("--json", action="store_true", help="one JSON object per sentence: tokens, every attention map with its dims, probabilities")
@@ -305,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=["dev", "test"])
     e.add_argument("--pairs", help="evaluate on a TSV file instead (no alignment metrics)")
     e.add_argument("--beam", type=beam_size, default=1)
+    _add_ranking(e)
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     e.add_argument("--json", action="store_true")
     e.add_argument("--store", action="store_true", help="write the metrics into the checkpoint (HSK splits only)")
