@@ -255,6 +255,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_examples(args) -> int:
+    from .bundle import write_examples
+
+    write_examples(Path(args.checkpoints), Path(args.readme), Path(args.sentences))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -353,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--checkpoints", default="assets/checkpoints")
     rp.add_argument("--readme", default="README.md")
     rp.set_defaults(func=cmd_report)
+
+    ex = sub.add_parser("examples", help="regenerate the README table of every bundled model's translations of everyday sentences")
+    ex.add_argument("--checkpoints", default="assets/checkpoints")
+    ex.add_argument("--sentences", default="assets/everyday.txt", help="English<TAB>Chinese lines (# comments), none from the corpus")
+    ex.add_argument("--readme", "--out", default="README.md", help="the file with the everyday markers")
+    ex.set_defaults(func=cmd_examples)
     return p
 
 
