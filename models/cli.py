@@ -68,6 +68,12 @@ def _corpus(args) -> tuple[dict, str, str, str]:
         lex = hsk_lexicon(hsk_splits()["train"], args.direction)
         pairs["train"] = pairs["train"] + lex
         corpus += f" + {len(lex)} gloss lexicon pairs"
+    if getattr(args, "cedict", False):
+        from .lexicon import cedict_lexicon
+
+        extra = cedict_lexicon(args.direction)
+        pairs["train"] = pairs["train"] + extra
+        corpus += f" + {len(extra)} CC-CEDICT lexicon pairs"
     return pairs, src, tgt, corpus
 
 
@@ -296,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=dimension, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
     t.add_argument("--dropout", type=fraction, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
+    t.add_argument("--cedict", action="store_true", help="hsk: add CC-CEDICT senses of the training split's words (assets/lexicon, CC BY-SA)")
     t.add_argument("--guided-alignment", type=non_negative_float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
     t.add_argument(
         "--guided-context", type=non_negative_float, default=0.0, metavar="LAMBDA",
