@@ -28,9 +28,15 @@ def test_rank_score_options():
     assert rank_score(-4.0, 4, 3, 1.0, -2.0, 0.5) == pytest.approx(-1.0 - 1.0)
 
 
-@pytest.mark.parametrize("scorer,mode", [("additive", "soft"), ("dot", "hard")])
+def _transformer(seed: int):
+    from tests.test_transformer import make_transformer
+
+    return make_transformer(seed)
+
+
+@pytest.mark.parametrize("scorer,mode", [("additive", "soft"), ("dot", "hard"), ("transformer", "soft")])
 def test_beam_ranks_by_its_own_coverage(scorer, mode):
-    tr = make_translator(scorer, mode, seed=3)
+    tr = _transformer(3) if scorer == "transformer" else make_translator(scorer, mode, seed=3)
     alpha, beta = 0.8, 0.7
     for text in EN[:4]:
         tokens, _ = tr.source_tokens(text)
@@ -39,7 +45,7 @@ def test_beam_ranks_by_its_own_coverage(scorer, mode):
         ranks = [h.rank_score for h in hyps]
         assert ranks == sorted(ranks, reverse=True)
         for h in hyps:
-            step_maps = {name: torch.from_numpy(v) for name, v in h.maps.items() if name != "decoder_self"}
+            step_maps = {name: torch.from_numpy(v) for name, v in h.maps.items() if name != "decoder_self"}  # (L, H, T, S)
             a = tr.model.alignment_of(step_maps).numpy()  # (T, S)
             cov = np.clip(a.sum(0), 1e-6, 1.0)
             want = h.score / len(h.ids) ** alpha + beta * float(np.log(cov).sum())
