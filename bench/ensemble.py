@@ -15,9 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sacrebleu  # noqa: E402
+import torch  # noqa: E402
 from sacrebleu.metrics import BLEU  # noqa: E402
 from sacrebleu.significance import PairedTest  # noqa: E402
-import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from models.checkpoint import load_checkpoint  # noqa: E402
