@@ -121,3 +121,50 @@ def write_report(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = Path("README.md
     """Replace the README's results block (between the markers) with a fresh table."""
     replace_block(readme, START, END, results_table(ckpt_dir))
     print(f"updated the results table in {readme}")
+
+
+EVERYDAY = Path("assets/everyday.txt")
+EVERYDAY_START, EVERYDAY_END = "<!-- everyday:start -->", "<!-- everyday:end -->"
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
+
+
+def everyday_pairs(path: Path = EVERYDAY) -> list[tuple[str, str]]:
+    """The everyday sentences (English, Chinese); refused if either side is in the HSK corpus."""
+    from .data import _norm, load_hsk
+
+    pairs = [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"{path}: every line must be 'English<TAB>Chinese'")
+    hsk = load_hsk()
+    seen = {_norm(e.en) for e in hsk} | {_norm(e.zh) for e in hsk}
+    inside = [en for en, zh in pairs if _norm(en) in seen or _norm(zh) in seen]
+    if inside:
+        raise ValueError(f"{path}: these sentences are in the HSK corpus: {inside}")
+    return pairs
+
+
+def everyday_table(ckpt_dir: Path = CHECKPOINT_DIR, path: Path = EVERYDAY) -> str:
+    """Markdown tables (one per direction) of every bundled model's greedy translation of the
+    everyday sentences; the sentence's own translation is the reference column."""
+    from .checkpoint import load_checkpoint
+
+    pairs = everyday_pairs(path)
+    models = [(p.stem, load_checkpoint(p)) for p in sorted(ckpt_dir.glob("*.safetensors"))]
+    blocks = []
+    for direction in sorted({tr.direction for _, tr in models}):
+        chosen = [(name, tr) for name, tr in models if tr.direction == direction]
+        src, ref = (0, 1) if direction.startswith("en") else (1, 0)
+        outputs = [tr.translate_batch([p[src] for p in pairs]) for _, tr in chosen]
+        head = ["source", "reference", *(f"`{name}`" for name, _ in chosen)]
+        rows = [f"**{direction}** (greedy)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for i, p in enumerate(pairs):
+            cells = [p[src], p[ref], *(out[i] for out in outputs)]
+            rows.append("| " + " | ".join(c.translate(_MD_SPECIAL) or "–" for c in cells) + " |")
+        blocks.append("\n".join(rows))
+    return "\n\n".join(blocks)
+
+
+def write_examples(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = Path("README.md"), path: Path = EVERYDAY) -> None:
+    """Replace the README's everyday block (between the markers) with fresh translations."""
+    replace_block(readme, EVERYDAY_START, EVERYDAY_END, everyday_table(ckpt_dir, path))
+    print(f"updated the everyday examples in {readme}")

@@ -14,6 +14,7 @@ from .config import MODES
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .printable import printable
+from .search import COVERAGE_BETA, LENGTH_ALPHA
 from .translator import MAX_BEAM, resolve_device
 
 
@@ -100,6 +101,12 @@ def _corpus(args) -> tuple[dict, str, str, str]:
         lex = HSK.lexicon(args.direction)
         pairs["train"] = pairs["train"] + lex
         corpus += f" + {len(lex)} gloss lexicon pairs"
+    if args.cedict:
+        from .lexicon import cedict_lexicon
+
+        extra = cedict_lexicon(args.direction)
+        pairs["train"] = pairs["train"] + extra
+        corpus += f" + {len(extra)} CC-CEDICT lexicon pairs"
     return pairs, src, tgt, corpus
 
 
@@ -183,14 +190,14 @@ def cmd_translate(args) -> int:
         raise ValueError("give a sentence to translate, or --input FILE (- for standard input), not both")
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
     if args.text is not None:
-        _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed))
+        _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)))
         return 0
     fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     with fh:
         lines = [line.rstrip("\r\n") for line in fh]
     readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
     if args.json or args.beam > 1 or args.hard_inference == "sample":
-        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference=args.hard_inference, seed=args.seed) for i in readable}
+        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)) for i in readable}
         for i in range(len(lines)):
             if i in out:
                 _print_translation(tr, args, out[i])
@@ -204,6 +211,18 @@ def cmd_translate(args) -> int:
     if skipped:
         say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
     return 0
+
+
+def _ranking(args) -> dict:
+    """The beam ranking options of translate/evaluate as keyword arguments."""
+    return {"length_alpha": args.length_alpha, "coverage_beta": args.coverage}
+
+
+def _add_ranking(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--length-alpha", type=non_negative_float, default=LENGTH_ALPHA, metavar="ALPHA",
+                   help=f"beam search ranks by score / length ** ALPHA (default {LENGTH_ALPHA})")
+    p.add_argument("--coverage", type=non_negative_float, default=COVERAGE_BETA, metavar="BETA",
+                   help=f"beam search: weight of the coverage penalty (Wu et al. 2016) in the ranking (default {COVERAGE_BETA}: off)")
 
 
 def _print_translation(tr, args, res) -> None:
@@ -227,7 +246,7 @@ def cmd_evaluate(args) -> int:
         pairs, gold, gloss = read_tsv(args.pairs), None, None
     else:
         pairs, gold, gloss = HSK.splits(tr.direction)[args.split], HSK.gold(tr.direction), HSK.automatic_links(tr.direction)
-    m = evaluate_with_bar(tr, pairs, gold, args.beam, BUNDLE_BEAM if args.store else None, gloss)
+    m = evaluate_with_bar(tr, pairs, gold, args.beam, BUNDLE_BEAM if args.store else None, gloss, **_ranking(args))
     if args.store:
         tr.meta["metrics"][args.split] = m
         save_checkpoint(tr.to("cpu"), args.checkpoint)
@@ -241,13 +260,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None, gloss: dict | None = None) -> dict:
+def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None, gloss: dict | None = None, **ranking) -> dict:
     from tqdm import tqdm
 
     from .evaluate import evaluate
 
     with tqdm(total=len(pairs), desc="translating", file=sys.stderr, leave=False) as bar:
-        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam, gloss=gloss)
+        return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam, gloss=gloss, **ranking)
 
 
 def cmd_eflomal(args) -> int:
@@ -299,6 +318,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_examples(args) -> int:
+    from .bundle import write_examples
+
+    write_examples(Path(args.checkpoints), Path(args.readme), Path(args.sentences))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -333,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=dimension, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
     t.add_argument("--dropout", type=fraction, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
+    t.add_argument("--cedict", action="store_true", help="hsk: add CC-CEDICT senses of the training split's words (assets/lexicon, CC BY-SA)")
     t.add_argument("--guided-alignment", type=non_negative_float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
     t.add_argument(
         "--guided-context", type=non_negative_float, default=0.0, metavar="LAMBDA",
@@ -358,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--checkpoint", required=True)
     tr.add_argument("--beam", type=beam_size, default=1)
     tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax")
+    _add_ranking(tr)
     tr.add_argument("--seed", type=non_negative_int, help="seed for sampled hard attention")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.add_argument("--json", action="store_true", help="one JSON object per sentence: tokens, every attention map with its dims, probabilities")
@@ -370,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", default="test", choices=["dev", "test"])
     e.add_argument("--pairs", help="evaluate on a TSV file instead (no alignment metrics)")
     e.add_argument("--beam", type=beam_size, default=1)
+    _add_ranking(e)
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     e.add_argument("--json", action="store_true")
     e.add_argument("--store", action="store_true", help="write the metrics into the checkpoint (HSK splits only)")
@@ -399,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--checkpoints", default="assets/checkpoints")
     rp.add_argument("--readme", default="README.md")
     rp.set_defaults(func=cmd_report)
+
+    ex = sub.add_parser("examples", help="regenerate the README table of every bundled model's translations of everyday sentences")
+    ex.add_argument("--checkpoints", default="assets/checkpoints")
+    ex.add_argument("--sentences", default="assets/everyday.txt", help="English<TAB>Chinese lines (# comments), none from the corpus")
+    ex.add_argument("--readme", "--out", default="README.md", help="the file with the everyday markers")
+    ex.set_defaults(func=cmd_examples)
     return p
 
 

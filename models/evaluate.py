@@ -12,6 +12,7 @@ from .aligner import best_method, stored_scores
 from .alignments import AlignmentScore, Links, Reference, attention_links, bootstrap_interval, diagonal_links, paired_bootstrap
 from .data import Pair
 from .result import attention_stats
+from .search import COVERAGE_BETA, LENGTH_ALPHA
 
 
 def bleu_chrf(hyps: list[str], refs: list[str], tgt_lang: str) -> tuple[float, float]:
@@ -30,6 +31,8 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     also_beam: int | None = None,
     gloss: dict[str, Links] | None = None,
+    length_alpha: float = LENGTH_ALPHA,
+    coverage_beta: float = COVERAGE_BETA,
 ) -> dict:
     """Evaluate on ``pairs``; alignment metrics need ``references`` (pair id -> sure/possible
     links: the HSK gold).
@@ -43,12 +46,14 @@ def evaluate(
     gloss rule's AER (``gloss_aer``). With stored eflomal links, ``eflomal_aer`` is its best
     symmetrisation (``eflomal_method``) and ``best_vs_eflomal`` the best model reading's AER
     minus eflomal's with the 95% interval of a paired bootstrap over sentences. ``also_beam``
-    = k adds ``bleu_beamk`` and ``chrf_beamk`` from beam search with k beams.
+    = k adds ``bleu_beamk`` and ``chrf_beamk`` from beam search with k beams. Beam search ranks by
+    ``length_alpha`` and ``coverage_beta`` (models.search); they are recorded when not the defaults.
     """
+    ranking = {"length_alpha": length_alpha, "coverage_beta": coverage_beta}
     hyps, times = [], []
     for n, p in enumerate(pairs):
         t0 = time.perf_counter()
-        hyps.append(translator.translate(p.src, beam=beam).translation)
+        hyps.append(translator.translate(p.src, beam=beam, **ranking).translation)
         times.append(time.perf_counter() - t0)
         if progress:
             progress(n + 1, len(pairs))
@@ -60,8 +65,10 @@ def evaluate(
         "ms_per_sentence": round(1000 * statistics.mean(times), 2) if times else 0.0,
         "beam": beam,
     }
+    if (length_alpha, coverage_beta) != (LENGTH_ALPHA, COVERAGE_BETA):
+        out |= ranking
     if also_beam:
-        beamed = [translator.translate(p.src, beam=also_beam).translation for p in pairs]
+        beamed = [translator.translate(p.src, beam=also_beam, **ranking).translation for p in pairs]
         b, c = bleu_chrf(beamed, [p.tgt for p in pairs], translator.tgt_lang)
         out |= {f"bleu_beam{also_beam}": round(b, 2), f"chrf_beam{also_beam}": round(c, 2)}
     scores = {k: AlignmentScore() for k in ("attn", "shift", "posterior", "diagonal", "gloss")}

@@ -7,7 +7,12 @@ keeps its small records on the model's device; the host reads them once, at the 
 follows the back-pointers. Per step, of the best 2k extensions of a sentence's live beams, an
 end token among the best k finishes a hypothesis and the best k others stay live; a sentence
 is done when k hypotheses have finished, or at its length cap (its live beams then end
-unfinished). Hypotheses are ranked by score / length ** LENGTH_ALPHA.
+unfinished). Hypotheses are ranked by score / length ** length_alpha (LENGTH_ALPHA by
+default), plus, with ``coverage_beta`` > 0, the coverage penalty of Wu et al. (2016):
+beta * sum_i log(min(sum_t a_ti, 1)) over the sentence's real source positions i, where a_t is
+the family's alignment reading of step t's cross-attention (``Family.alignment_of``). It
+lowers hypotheses that leave source words unattended (dropped words). As in GNMT it ranks the
+ended hypotheses; it does not prune beams, so greedy decoding is unchanged by it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from .result import ALTERNATIVES, DecodedIds
 from .vocab import BOS, EOS
 
 LENGTH_ALPHA = 0.6  # final ranking by score / length ** alpha
+COVERAGE_BETA = 0.0  # weight of the coverage penalty in the final ranking (0: off)
+COVERAGE_FLOOR = 1e-6  # coverage is floored here before the log (hard attention has exact zeros)
 
 
 @dataclass
@@ -39,19 +46,39 @@ class _StepRecord:
     alt_ids: torch.Tensor  # (nb * w, K) each row's most likely next tokens
     alt_probs: torch.Tensor  # (nb * w, K) and their probabilities
     maps: dict[str, torch.Tensor]  # name -> (nb * w, L, H, K') each row's attention
+    coverage: torch.Tensor | None  # (nb, m) each candidate's coverage penalty (without beta), or None when off
 
 
-def rank_score(score: float, length: int, beam: int) -> float:
+def rank_score(score: float, length: int, beam: int, length_alpha: float = LENGTH_ALPHA, coverage: float = 0.0, coverage_beta: float = 0.0) -> float:
     """What hypotheses are ranked by: the sum of log-probabilities divided by length ** alpha
-    (beam search), or the sum itself (greedy, where there is nothing to rank)."""
-    return score / max(length, 1) ** LENGTH_ALPHA if beam > 1 else score
+    plus beta times the coverage penalty (beam search), or the sum itself (greedy, where there
+    is nothing to rank)."""
+    if beam == 1:
+        return score
+    return score / max(length, 1) ** length_alpha + (coverage_beta * coverage if coverage_beta else 0.0)
+
+
+def coverage_penalty(coverage: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Wu et al. (2016) without beta: sum_i log(min(c_i, 1)) over the real source positions.
+    coverage, mask (..., S) -> (...); 0 when every source word has had attention 1 in all."""
+    c = coverage.clamp(COVERAGE_FLOOR, 1.0).log()
+    return torch.where(mask, c, torch.zeros_like(c)).sum(-1)
 
 
 @torch.inference_mode()
 def search(
-    model: Family, enc: Encoded, max_lens: list[int], beam: int = 1, pick: Pick = ARGMAX, keep_maps: bool = True
+    model: Family,
+    enc: Encoded,
+    max_lens: list[int],
+    beam: int = 1,
+    pick: Pick = ARGMAX,
+    keep_maps: bool = True,
+    length_alpha: float = LENGTH_ALPHA,
+    coverage_beta: float = COVERAGE_BETA,
 ) -> list[list[DecodedIds]]:
     """Decode the B sentences of ``enc``; sentence b stops after at most max_lens[b] tokens.
+    Beam hypotheses are ranked by score / T ** ``length_alpha`` + ``coverage_beta`` times the
+    coverage penalty (module docstring).
 
     Returns, per sentence, its hypotheses best first (one for greedy). Every hypothesis has
     its steps' attention maps (name -> (L, H, T, K), cross maps cut to the sentence's real
@@ -65,6 +92,8 @@ def search(
     y = torch.full((B,), BOS, dtype=torch.long, device=device)  # (n,) each row's previous token
     scores = torch.zeros(B, 1, device=device)  # (nb, w) each row's score
     state, rows_enc = model.start(enc), enc
+    track = coverage_beta > 0 and k > 1
+    cov = torch.zeros(enc.mask.shape, device=device) if track else None  # (n, S) each row's attention so far
     finished = torch.zeros(B, dtype=torch.long, device=device)  # (nb,) hypotheses finished so far
     records: list[_StepRecord] = []
     unfinished: list[tuple[int, int, int, float]] = []  # (sentence, step, candidate, score) ended by the cap
@@ -83,6 +112,12 @@ def search(
             cand_s, cand = (scores.unsqueeze(-1) + logp.view(nb, w, V)).view(nb, w * V).topk(m, dim=-1)  # (nb, m)
             cbeam, ctok = cand // V, cand % V
             cand_lp = logp.view(nb, w * V).gather(1, cand)
+        cand_cov = None
+        if track:
+            step_a = model.alignment_of({name: v.float().unsqueeze(-2) for name, v in out.maps.items()})[:, 0]  # (n, S)
+            cov = cov + step_a
+            row_pen = coverage_penalty(cov, rows_enc.mask).view(nb, w)  # (nb, w)
+            cand_cov = row_pen.gather(1, cbeam)  # (nb, m)
         real = torch.isfinite(cand_s)
         eos = (ctok == EOS) & real
         rank = torch.arange(m, device=device)
@@ -94,6 +129,7 @@ def search(
             _StepRecord(
                 sentences, w, ctok, cbeam, cand_lp.exp(), cand_s, finish, order, alt_i[:, :K], alt_lp[:, :K].exp(),
                 {name: v.float() for name, v in out.maps.items()} if keep_maps else {},
+                cand_cov,
             )
         )
         finished += finish.sum(1)
@@ -123,11 +159,15 @@ def search(
             row, y, scores = row.flatten(), ctok.gather(1, order).flatten(), kept_s
         if changed or w_next != w:
             rows_enc = select_rows(rows_enc, row)
+        if track:
+            cov = cov[row]
         state = select_rows(out.state, row) if changed or k > 1 else out.state
-    return _hypotheses(records, unfinished, enc.mask.sum(1).tolist(), k)
+    return _hypotheses(records, unfinished, enc.mask.sum(1).tolist(), k, length_alpha, coverage_beta if track else 0.0)
 
 
-def _hypotheses(records: list[_StepRecord], unfinished: list[tuple[int, int, int, float]], src_lens: list[int], k: int) -> list[list[DecodedIds]]:
+def _hypotheses(
+    records: list[_StepRecord], unfinished: list[tuple[int, int, int, float]], src_lens: list[int], k: int, length_alpha: float, coverage_beta: float
+) -> list[list[DecodedIds]]:
     """Every sentence's ended hypotheses, best first, read from the records on the host."""
     host = [_host(r) for r in records]
     ends: list[list[tuple[int, int, float, bool]]] = [[] for _ in src_lens]  # (step, candidate, score, finished)
@@ -138,7 +178,7 @@ def _hypotheses(records: list[_StepRecord], unfinished: list[tuple[int, int, int
         ends[b].append((t, r, score, False))
     out = []
     for b, sentence_ends in enumerate(ends):
-        hyps = [_follow(host, b, t, r, score, fin, src_lens[b], k) for t, r, score, fin in sentence_ends]
+        hyps = [_follow(host, b, t, r, score, fin, src_lens[b], k, length_alpha, coverage_beta) for t, r, score, fin in sentence_ends]
         hyps.sort(key=lambda h: h.rank_score, reverse=True)
         out.append(hyps[:k])
     return out
@@ -148,6 +188,7 @@ def _host(r: _StepRecord) -> dict:
     """A step record as NumPy arrays, with each sentence's position in it."""
     arrays = {f: getattr(r, f).cpu().numpy() for f in ("tokens", "beams", "probs", "scores", "finish", "kept", "alt_ids", "alt_probs")}
     return arrays | {
+        "coverage": None if r.coverage is None else r.coverage.cpu().numpy(),
         "sentences": r.sentences,
         "pos": {int(b): i for i, b in enumerate(r.sentences)},
         "w": r.width,
@@ -155,8 +196,12 @@ def _host(r: _StepRecord) -> dict:
     }
 
 
-def _follow(host: list[dict], b: int, t: int, r: int, score: float, finished: bool, src_len: int, k: int) -> DecodedIds:
+def _follow(
+    host: list[dict], b: int, t: int, r: int, score: float, finished: bool, src_len: int, k: int, length_alpha: float, coverage_beta: float
+) -> DecodedIds:
     """The hypothesis that candidate r of sentence b at step t ends: back-pointers to step 0."""
+    cov = host[t]["coverage"]
+    coverage = float(cov[host[t]["pos"][b], r]) if cov is not None else 0.0
     path = []  # (step record, row, sentence position, candidate), last first
     for i in range(t, -1, -1):
         h = host[i]
@@ -185,5 +230,5 @@ def _follow(host: list[dict], b: int, t: int, r: int, score: float, finished: bo
         alt_probs=np.stack([h["alt_probs"][row] for h, row, _, _ in path]),
         score=score,
         finished=finished,
-        rank_score=rank_score(score, T, k),
+        rank_score=rank_score(score, T, k, length_alpha, coverage, coverage_beta),
     )

@@ -13,7 +13,7 @@ import torch
 
 from .nets.base import Encoded, Family, Pick
 from .result import AttentionMap, DecodedIds, DecodeResult, Hypothesis, Strategy
-from .search import search
+from .search import COVERAGE_BETA, LENGTH_ALPHA, search
 from .tokenize import Tokenizer
 from .vocab import EOS, PAD, UNK, Vocab
 
@@ -110,43 +110,70 @@ class Translator:
         )
 
     @torch.inference_mode()
-    def translate(self, text: str, beam: int = 1, hard_inference: str = "argmax", seed: int | None = None) -> DecodeResult:
+    def translate(
+        self,
+        text: str,
+        beam: int = 1,
+        hard_inference: str = "argmax",
+        seed: int | None = None,
+        length_alpha: float = LENGTH_ALPHA,
+        coverage_beta: float = COVERAGE_BETA,
+    ) -> DecodeResult:
         """Translate one sentence. ``beam`` 1 is greedy; ``hard_inference`` ("argmax" or
-        "sample", with ``seed`` for a repeatable sample) applies to hard-attention models."""
+        "sample", with ``seed`` for a repeatable sample) applies to hard-attention models.
+        Beam hypotheses are ranked by score / T ** ``length_alpha`` plus ``coverage_beta``
+        times the coverage penalty (models.search)."""
         if not text or not text.strip():
             raise ValueError("Please type a sentence to translate.")
         if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
             raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
         if hard_inference not in HARD_INFERENCE:
             raise ValueError("hard_inference must be 'argmax' or 'sample'")
+        _check_ranking(length_alpha, coverage_beta)
         tokens, cut = self.source_tokens(text)
         if len(tokens) == 1:
             raise ValueError("The input has no readable tokens (only spaces or invisible characters).")
         sampled = self.model.config.mode == "hard" and hard_inference == "sample"
         pick = Pick(sampled, torch.Generator(self.device).manual_seed(seed) if sampled and seed is not None else None)
         enc = self.encode([tokens])
-        [decoded] = search(self.model, enc, [self.model.max_len(len(tokens))], beam, pick)
+        [decoded] = search(self.model, enc, [self.model.max_len(len(tokens))], beam, pick, length_alpha=length_alpha, coverage_beta=coverage_beta)
         source_maps = {name: AttentionMap(name, v[0].float().cpu().numpy()) for name, v in enc.maps.items()}
         return self._result(tokens, cut, [self._hypothesis(d) for d in decoded], Strategy(beam, sampled), source_maps)
 
     @torch.inference_mode()
-    def decode_batch(self, token_lists: list[list[str]], batch_size: int = 64, keep_maps: bool = False) -> list[DecodedIds]:
-        """Greedy decoding of many token lists (each ending in "</s>"), in input order.
+    def decode_batch(
+        self,
+        token_lists: list[list[str]],
+        batch_size: int = 64,
+        keep_maps: bool = False,
+        beam: int = 1,
+        length_alpha: float = LENGTH_ALPHA,
+        coverage_beta: float = COVERAGE_BETA,
+    ) -> list[DecodedIds]:
+        """Decoding of many token lists (each ending in "</s>"), in input order: greedy, or the
+        best hypothesis of beam search with ``beam`` beams.
 
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
         output is the same as decoding one sentence at a time."""
+        if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
+        _check_ranking(length_alpha, coverage_beta)
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         decoded: dict[int, DecodedIds] = {}
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             toks = [token_lists[i] for i in idx]
-            out = search(self.model, self.encode(toks), [self.model.max_len(len(t)) for t in toks], keep_maps=keep_maps)
+            caps = [self.model.max_len(len(t)) for t in toks]
+            out = search(self.model, self.encode(toks), caps, beam, keep_maps=keep_maps, length_alpha=length_alpha, coverage_beta=coverage_beta)
             decoded |= {i: hyps[0] for i, hyps in zip(idx, out)}
         return [decoded[i] for i in range(len(token_lists))]
 
-    def translate_batch(self, texts: list[str], batch_size: int = 64) -> list[str]:
-        """Greedy translations of many sentences, batched (same output as one at a time)."""
-        decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size)
+    def translate_batch(
+        self, texts: list[str], batch_size: int = 64, beam: int = 1, length_alpha: float = LENGTH_ALPHA, coverage_beta: float = COVERAGE_BETA
+    ) -> list[str]:
+        """Translations of many sentences (greedy, or beam search's best), batched (same output
+        as one at a time)."""
+        decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size, beam=beam, length_alpha=length_alpha, coverage_beta=coverage_beta)
         return [self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(d.ids[:-1] if d.finished else d.ids)) for d in decoded]
 
     @torch.inference_mode()
@@ -177,3 +204,10 @@ class Translator:
             maps={name: AttentionMap(name, v) for name, v in maps.items()},
         )
         return self._result(list(source_tokens), None, [hyp], Strategy(forced=True), source_maps)
+
+
+def _check_ranking(length_alpha: float, coverage_beta: float) -> None:
+    """The beam ranking's options: finite, alpha and beta not negative."""
+    for name, v in (("length_alpha", length_alpha), ("coverage_beta", coverage_beta)):
+        if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be a finite number of 0 or more")
