@@ -17,9 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-CHECKPOINT_DIR = Path("assets/checkpoints")
+from .paths import CHECKPOINTS as CHECKPOINT_DIR
+
 GUIDED_LAMBDA = 1.0
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+# The Transformer recipe: the size and schedule that trained best per epoch here (docs/2026-12-05-measurements.md)
+TRANSFORMER_ARGS = ["--family", "transformer", "--layers", "2", "--heads", "4", "--hidden", "256", "--ff-dim", "512",
+                    "--dropout", "0.2", "--lr", "2e-3", "--warmup", "130", "--epochs", "25"]
 
 
 @dataclass(frozen=True)
@@ -30,14 +36,17 @@ class Spec:
     guided: float = 0.0
     guided_context: float = 0.0
     seed: int = 1
+    family: str = "rnn"
 
     @property
     def name(self) -> str:
-        return f"{self.direction}-{self.scorer}-{self.mode}" + ("-guided" if self.guided else "")
+        network = "transformer" if self.family == "transformer" else f"{self.scorer}-{self.mode}"
+        return f"{self.direction}-{network}" + ("-guided" if self.guided else "")
 
     def args(self, out_dir: Path) -> list[str]:
-        a = ["train", "--corpus", "hsk", "--direction", self.direction, "--scorer", self.scorer, "--mode", self.mode,
-             "--seed", str(self.seed), "--lexicon", "--no-progress", "--out", str(out_dir / f"{self.name}.safetensors")]
+        a = ["train", "--corpus", "hsk", "--direction", self.direction, "--seed", str(self.seed), "--lexicon", "--no-progress",
+             "--out", str(out_dir / f"{self.name}.safetensors")]
+        a += TRANSFORMER_ARGS if self.family == "transformer" else ["--scorer", self.scorer, "--mode", self.mode]
         a += ["--guided-alignment", str(self.guided)] if self.guided else []
         return a + (["--guided-context", str(self.guided_context)] if self.guided_context else [])
 
@@ -50,6 +59,8 @@ BUNDLED = [  # in training order
     Spec(mode="hard"),
     # the linked-context loss: lowest mean dev AER of the alignment posterior over 5 seeds; seed 5: the lowest of them (README)
     Spec(scorer="dot", guided=GUIDED_LAMBDA, guided_context=GUIDED_LAMBDA, seed=5),
+    Spec(family="transformer", guided=GUIDED_LAMBDA),  # one head of the penultimate layer supervised (Garg et al. 2019)
+    Spec(family="transformer", direction="zh-en"),
 ]
 
 
