@@ -102,7 +102,7 @@ def search(
         out = model.step(y, state, rows_enc, pick)
         logp = torch.log_softmax(out.logits.float(), dim=-1)  # (n, V)
         V = logp.size(1)
-        m = min(2 * k, w * V)
+        m = 1 if k == 1 else min(2 * k, w * V)  # greedy: the best token ends the sentence or goes on
         K = min(ALTERNATIVES, V)
         alt_lp, alt_i = logp.topk(max(K, m) if w == 1 else K, dim=-1)  # (n, K')
         if w == 1:  # one row per sentence: its best candidates are the row's best tokens
@@ -118,13 +118,16 @@ def search(
             cov = cov + step_a
             row_pen = coverage_penalty(cov, rows_enc.mask).view(nb, w)  # (nb, w)
             cand_cov = row_pen.gather(1, cbeam)  # (nb, m)
-        real = torch.isfinite(cand_s)
-        eos = (ctok == EOS) & real
-        rank = torch.arange(m, device=device)
-        finish = eos & (rank < k)  # (nb, m)
-        go_on = real & ~eos
-        order = torch.where(go_on, rank, m + rank).argsort(dim=1)[:, :k]  # (nb, k') the best k that go on
-        kept_s = torch.where(go_on.gather(1, order), cand_s.gather(1, order), float("-inf"))  # (nb, k')
+        if k == 1:  # nothing to rank: the one candidate finishes or is kept
+            finish, order, kept_s = ctok == EOS, torch.zeros_like(ctok), cand_s  # (nb, 1) each
+        else:
+            real = torch.isfinite(cand_s)
+            eos = (ctok == EOS) & real
+            rank = torch.arange(m, device=device)
+            finish = eos & (rank < k)  # (nb, m)
+            go_on = real & ~eos
+            order = torch.where(go_on, rank, m + rank).argsort(dim=1)[:, :k]  # (nb, k') the best k that go on
+            kept_s = torch.where(go_on.gather(1, order), cand_s.gather(1, order), float("-inf"))  # (nb, k')
         records.append(
             _StepRecord(
                 sentences, w, ctok, cbeam, cand_lp.exp(), cand_s, finish, order, alt_i[:, :K], alt_lp[:, :K].exp(),
@@ -134,7 +137,9 @@ def search(
         )
         finished += finish.sum(1)
         full = finished >= k
-        done = full | ~torch.isfinite(kept_s).any(1) | (caps <= t + 1)  # (nb,)
+        done = full | (caps <= t + 1)  # (nb,)
+        if k > 1:
+            done |= ~torch.isfinite(kept_s).any(1)  # no candidate left to go on
         if bool(done.any()):
             capped = (done & ~full).cpu().numpy()
             if capped.any():  # at the length cap: the live beams end unfinished
