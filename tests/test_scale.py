@@ -10,6 +10,7 @@ import gzip
 import os
 import random
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,10 @@ def test_amp_is_refused_on_the_cpu(tmp_path):
     pairs = tsv_splits(read_tsv(_corpus(tmp_path / "c.tsv", 20)))
     with pytest.raises(ValueError, match="needs a CUDA device"):
         train_model(pairs, TINY, "en", "en", TrainConfig(epochs=1, amp=True, device="cpu"), progress=False, log=lambda m: None)
+
+
+def test_atomic_writes_give_the_file_the_mode_a_plain_write_would(tmp_path):
+    plain, atomic = tmp_path / "plain.bin", tmp_path / "atomic.bin"
+    plain.write_bytes(b"x")
+    atomic_write_bytes(atomic, b"x")
+    assert stat.S_IMODE(atomic.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
