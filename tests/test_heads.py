@@ -72,6 +72,20 @@ def test_select_labels_decoder_self_keys_with_the_decoder_inputs(transformer):
     heatmap_figure(out, 0)  # the shapes agree with the labels
 
 
+def axis_titles_of(fig) -> tuple[str, str]:
+    return fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+
+
+def test_self_attention_heatmaps_name_queries_and_keys_not_source_and_target(transformer):
+    r = transformer.translate("I love you .")
+    assert axis_titles_of(heatmap_figure(r, 0)) == ("source", "target")
+    assert axis_titles_of(heatmap_figure(select(r, Selection("cross", 0, MEAN)), 0)) == ("source", "target")
+    assert axis_titles_of(heatmap_figure(select(r, Selection("encoder_self", 0, MEAN)), 0)) == ("source (keys)", "source (queries)")
+    assert axis_titles_of(heatmap_figure(rollout_result(r), 0)) == ("source (keys)", "source (queries)")
+    decoder = heatmap_figure(select(r, Selection("decoder_self", 1, 0)), 0)
+    assert axis_titles_of(decoder) == ("target so far (keys)", "target (queries)")
+
+
 def test_select_decoder_self_keeps_the_chosen_beam(transformer):
     r = transformer.translate("I love you .", beam=3)
     n = len(r.hypotheses) - 1
