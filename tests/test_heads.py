@@ -127,6 +127,16 @@ def test_grid_leaves_out_labels_that_do_not_fit_and_escapes_tokens():
     assert "<b>x</b>" not in text and "&lt;b&gt;x&lt;/b&gt;&#36;1&#36;" in text
 
 
+@pytest.mark.parametrize("width", [358, 1000])
+def test_grid_rows_leave_room_for_the_cell_titles(width):
+    t = make_transformer(layers=2, heads=4)
+    fig = grid_figure(t.translate("I love you so much ."), "encoder_self", 0, width)  # square cells, no tick labels
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    upper, lower = fig.layout.yaxis.domain, fig.layout.yaxis5.domain  # layer 1 on top, layer 2 under it
+    assert (upper[0] - lower[1]) * plot_h >= 20  # "L2 H1" fits between the rows (it overlapped layer 1 on a phone)
+    assert (lower[1] - lower[0]) * plot_h >= 59  # the cells keep their minimum height
+
+
 def test_grid_of_the_gru_is_one_cell(tiny_translator):
     fig = grid_figure(tiny_translator.translate("I love you ."), "cross")
     assert len(fig.data) == 1 and fig.layout.annotations[0].text == "L1 H1"
