@@ -163,6 +163,7 @@ elif view == "Heads":
         st.subheader(state.plain(result.cells.capitalize()))
         if st.toggle("Lines between the tokens (head view)", key="heads_lines"):
             threshold = st.slider("Hide lines lighter than", 0.0, 1.0, 0.05, 0.01, key="heads_lines_threshold")
+            st.caption("Left: each row's token (a query); right: the tokens it attends to (the keys). The darker a line, the larger the weight.")
             views.chart(views.figure(head_view_figure, result, hypothesis, threshold), "heads_lines_chart")
         else:
             views.chart(views.figure(heatmap_figure, result, hypothesis, None, None, "", views.chart_width()), "heads_heatmap")

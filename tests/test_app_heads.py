@@ -91,6 +91,7 @@ def test_the_heads_view_draws_the_grid_and_the_chosen_head_large(app):
     at.toggle(key="heads_lines").set_value(True).run()
     assert_clean(at)
     assert any(t.get("mode") == "lines" for c in charts(at) for t in c["data"])
+    assert any(c.value.startswith("Left: each row's token (a query)") for c in at.caption)  # the two columns explained
     assert unkeyed(at) == []
 
 
