@@ -14,7 +14,8 @@ These translators are sequence-to-sequence models: a bidirectional GRU **encoder
 into one vector per token, $h_1, \\dots, h_S$ (the last is the end token `</s>`), and a GRU **decoder** writes
 the translation one token at a time. Before writing token $t$ the decoder, in state $s_{t-1}$, scores every
 source position, turns the scores into weights, and reads a **context** vector from the encoder states.
-Those weights are what every page of this app draws.
+Those weights are what every page of this app draws. The bundled Transformer swaps the GRUs for layers of
+multi-head attention (section 6); its cross-attention plays the same part.
 """
 )
 st.subheader("1. Score every source token")

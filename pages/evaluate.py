@@ -47,7 +47,7 @@ left, right = st.columns(2)
 sentences = left.slider("Test sentences", min(10, total), total, total, 1, key="evaluate_sentences", help="Fewer is quicker; all of them matches the stored numbers.")
 beam = right.slider("Beam size (1 = greedy)", 1, MAX_BEAM, 1, key="evaluate_beam")
 missing = [(e, t) for e, t in loaded if evaluation.cached(e, t, sentences, beam) is None]
-if missing and st.button(f"Evaluate {len(missing)} model(s) on {state.device()}", key="evaluate_run", type="primary", icon=":material/play_arrow:"):
+if missing and st.button(f"Evaluate {len(missing)} model{'s' * (len(missing) != 1)} on {state.device()}", key="evaluate_run", type="primary", icon=":material/play_arrow:"):
     bar, ok = st.progress(0.0, text="Starting…"), True
     for n, (e, t) in enumerate(missing):
         examples = splits[t.direction]
@@ -71,7 +71,7 @@ if not measured:
 table = tables.metrics(measured)
 counts = sorted({int(m.get("sentences", sentences)) for m in measured.values()})
 st.caption(
-    f"Measured on {' / '.join(str(n) for n in counts)} test sentence(s)"
+    f"Measured on {' / '.join(str(n) for n in counts)} test sentence{'s' * (counts != [1])}"
     + (" (fewer than all: the numbers differ from the stored ones and are less certain)." if sentences < total else ".")
 )
 st.dataframe(tables.styled(table), key="evaluate_measured")

@@ -16,6 +16,14 @@ from webapp.text import plain
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
+ROW_CAPTIONS = {  # what a heatmap row is, by attention map
+    "cross": "Each row is one token the model wrote: the weights it used while writing that token, computed before "
+    "the token was chosen (a row sums to 1).",
+    "encoder_self": "Each row is one source token (a query): the weights it gave every source token (the keys) in this "
+    "layer (a row sums to 1).",
+    "decoder_self": "Each row is one token the model wrote (a query): the weights it gave the tokens written before it, "
+    "`<s>` first (a row sums to 1; later tokens are masked).",
+}
 VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics", "Heads"]
 
 picked = state.current()
@@ -88,10 +96,7 @@ if view == "Heatmap":
             rows = views.Rows(*picked_rows, *((rows.reference_links, rows.aligner_links) if choice.map == "cross" else ()))
         with chart_slot:
             if not posterior:
-                st.caption(
-                    "Each row is one token the model wrote: the weights it used while writing that token, computed before "
-                    "the token was chosen (a row sums to 1). Hover a cell for the weight."
-                )
+                st.caption(ROW_CAPTIONS.get(choice.map if not choice.default else "cross", ROW_CAPTIONS["cross"]) + " Hover a cell for the weight.")
             views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
             if hard and rows.result is translated:
                 views.hard_choice(translated, hypothesis_picked, entry.label, text, "translate_hard_distribution")
@@ -158,6 +163,7 @@ elif view == "Heads":
         st.subheader(state.plain(result.cells.capitalize()))
         if st.toggle("Lines between the tokens (head view)", key="heads_lines"):
             threshold = st.slider("Hide lines lighter than", 0.0, 1.0, 0.05, 0.01, key="heads_lines_threshold")
+            st.caption("Left: each row's token (a query); right: the tokens it attends to (the keys). The darker a line, the larger the weight.")
             views.chart(views.figure(head_view_figure, result, hypothesis, threshold), "heads_lines_chart")
         else:
             views.chart(views.figure(heatmap_figure, result, hypothesis, None, None, "", views.chart_width()), "heads_heatmap")

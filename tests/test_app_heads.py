@@ -48,6 +48,8 @@ def test_the_picker_feeds_the_heatmap_each_map_layer_and_head(app):
     assert_clean(at)
     assert matrix(heatmap(at)).shape == (S, S)
     assert any("encoder self · layer 1 · head 2" in c.value for c in at.caption)
+    assert any("one source token (a query)" in c.value for c in at.caption)  # not "one token the model wrote"
+    assert not any("one token the model wrote:" in c.value for c in at.caption)
     at.selectbox(key="translate_attn_head_encoder_self").set_value(ROLLOUT).run()
     assert_clean(at)
     assert any("rollout" in c.value for c in at.caption)
@@ -57,6 +59,8 @@ def test_the_picker_feeds_the_heatmap_each_map_layer_and_head(app):
     fig = next(c for c in charts(at) if any(t["type"] == "heatmap" for t in c["data"]))
     assert matrix(heatmap(at)).shape == (T, T)
     assert fig["layout"]["xaxis"]["ticktext"][0] == "&lt;s&gt;"
+    assert fig["layout"]["xaxis"]["title"]["text"] == "target so far (keys)"
+    assert any("the tokens written before it" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("selection", [("encoder_self", "translate_attn_head_encoder_self", 0), ("decoder_self", "translate_attn_head_decoder_self", -1)])
@@ -87,6 +91,7 @@ def test_the_heads_view_draws_the_grid_and_the_chosen_head_large(app):
     at.toggle(key="heads_lines").set_value(True).run()
     assert_clean(at)
     assert any(t.get("mode") == "lines" for c in charts(at) for t in c["data"])
+    assert any(c.value.startswith("Left: each row's token (a query)") for c in at.caption)  # the two columns explained
     assert unkeyed(at) == []
 
 

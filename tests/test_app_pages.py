@@ -372,6 +372,7 @@ def test_about_renders_each_scorer_formula_as_latex(app):
     at = app.switch_page("pages/about.py").run()
     formulas = [x.value.strip("$").strip() for x in at.latex]
     assert all(cls.formula in formulas for cls in SCORERS.values())
+    assert "section 6" in at.markdown[0].value  # the GRU-only introduction points to the Transformer's section
 
 
 def test_cuda_is_offered_only_when_available(monkeypatch, app):

@@ -167,9 +167,10 @@ def test_evaluate_on_few_sentences_says_how_many_and_shows_intervals(app):
     at = app.switch_page("pages/evaluate.py").run()
     at.multiselect(key="evaluate_models").set_value(["bundled/en-zh-dot-soft.safetensors"]).run()
     at.slider(key="evaluate_sentences").set_value(10).run()
+    assert at.button(key="evaluate_run").label.startswith("Evaluate 1 model on ")
     at.button(key="evaluate_run").click().run()
     assert_clean(at)
-    assert any("Measured on 10 test sentence" in c.value for c in at.caption)
+    assert any("Measured on 10 test sentences " in c.value for c in at.caption)  # a plural, not "sentence(s)"
     spread = at.dataframe[-1].value
     assert "AER (95% interval)" in spread.columns
     low, high = (float(x) for x in spread.loc["en-zh-dot-soft", "AER (95% interval)"].split(" – "))

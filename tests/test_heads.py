@@ -72,6 +72,20 @@ def test_select_labels_decoder_self_keys_with_the_decoder_inputs(transformer):
     heatmap_figure(out, 0)  # the shapes agree with the labels
 
 
+def axis_titles_of(fig) -> tuple[str, str]:
+    return fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+
+
+def test_self_attention_heatmaps_name_queries_and_keys_not_source_and_target(transformer):
+    r = transformer.translate("I love you .")
+    assert axis_titles_of(heatmap_figure(r, 0)) == ("source", "target")
+    assert axis_titles_of(heatmap_figure(select(r, Selection("cross", 0, MEAN)), 0)) == ("source", "target")
+    assert axis_titles_of(heatmap_figure(select(r, Selection("encoder_self", 0, MEAN)), 0)) == ("source (keys)", "source (queries)")
+    assert axis_titles_of(heatmap_figure(rollout_result(r), 0)) == ("source (keys)", "source (queries)")
+    decoder = heatmap_figure(select(r, Selection("decoder_self", 1, 0)), 0)
+    assert axis_titles_of(decoder) == ("target so far (keys)", "target (queries)")
+
+
 def test_select_decoder_self_keeps_the_chosen_beam(transformer):
     r = transformer.translate("I love you .", beam=3)
     n = len(r.hypotheses) - 1
@@ -111,6 +125,16 @@ def test_grid_leaves_out_labels_that_do_not_fit_and_escapes_tokens():
     fig = grid_figure(hostile, "cross", 0)
     text = str(fig.to_plotly_json())
     assert "<b>x</b>" not in text and "&lt;b&gt;x&lt;/b&gt;&#36;1&#36;" in text
+
+
+@pytest.mark.parametrize("width", [358, 1000])
+def test_grid_rows_leave_room_for_the_cell_titles(width):
+    t = make_transformer(layers=2, heads=4)
+    fig = grid_figure(t.translate("I love you so much ."), "encoder_self", 0, width)  # square cells, no tick labels
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    upper, lower = fig.layout.yaxis.domain, fig.layout.yaxis5.domain  # layer 1 on top, layer 2 under it
+    assert (upper[0] - lower[1]) * plot_h >= 20  # "L2 H1" fits between the rows (it overlapped layer 1 on a phone)
+    assert (lower[1] - lower[0]) * plot_h >= 59  # the cells keep their minimum height
 
 
 def test_grid_of_the_gru_is_one_cell(tiny_translator):

@@ -17,6 +17,7 @@ MAP_TITLES = {"cross": "cross-attention", "encoder_self": "encoder self-attentio
 GRID_GAP = 0.04  # between cells, as a share of the plot
 SMALL_FONT = 10  # tick labels in grid cells
 MIN_TICK_PX = 12  # a cell's tick labels are drawn only when each token gets this many pixels
+ROW_GAP_PX = 24  # at least this between rows of the grid: a cell title's height
 NARROW_PX = 500  # charts narrower than this put the colour bar under the grid
 HEAD_VIEW_BINS = 10  # lines of a head view are drawn in this many opacity steps (one trace each)
 
@@ -58,8 +59,12 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     cell_h = min(max(cell_w * Q / max(K, 1), 60), 260)
     show_x, show_y = cell_w / K >= MIN_TICK_PX, cell_h / Q >= MIN_TICK_PX
     bottom_px = max(text_px(truncate(t, 8), SMALL_FONT) for t in keys) + 10 if show_x else 10
-    height = int(L * cell_h / (1 - GRID_GAP * (L - 1) if L > 1 else 1)) + 70 + bottom_px
-    xd, yd = _domains(H, GRID_GAP), _domains(L, GRID_GAP * 1.5)
+    # rows apart by at least ROW_GAP_PX, room for the next row's "L2 H1" above its cells
+    row_gap = max(GRID_GAP * 1.5 * L * cell_h, ROW_GAP_PX)
+    plot_h = L * cell_h + (L - 1) * row_gap
+    bottom_margin = bottom_px + (50 if narrow else 0)
+    height = int(plot_h) + 60 + bottom_margin + 10
+    xd, yd = _domains(H, GRID_GAP), _domains(L, row_gap / plot_h)
     qhover = [hover_token(t) for t in queries]
     khover = [hover_token(t, k) for t, k in zip(keys, known)]
     hover = np.array([[f"query {qhover[q]}<br>key {khover[k]}" for k in range(K)] for q in range(Q)], dtype=object)
@@ -100,7 +105,7 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     return styled_figure(
         traces, title=title, height=height, annotations=notes, shapes=shapes, **layout,
         coloraxis={"colorscale": COLORSCALE, "cmin": 0, "cmax": 1, "colorbar": colorbar},
-        margin={"l": label_px if show_y else 10, "r": 10 if narrow else 70, "t": 60, "b": bottom_px + (50 if narrow else 0)},
+        margin={"l": label_px if show_y else 10, "r": 10 if narrow else 70, "t": 60, "b": bottom_margin},
     )
 
 

@@ -101,8 +101,10 @@ def matrix_figure(
     title: str = "",
     overlays: tuple[go.Scatter, ...] = (),
     width: int = CHART_PX,
+    axis_titles: tuple[str, str] = ("source", "target"),
 ) -> go.Figure:
-    """Heatmap of ``z`` (T, S) on the fixed colour range ``zrange``.
+    """Heatmap of ``z`` (T, S) on the fixed colour range ``zrange``; ``axis_titles`` name the
+    columns and the rows.
 
     Axes are positions 0..S-1 and 0..T-1 labelled with the tokens, so repeated tokens stay
     apart. Hover reads "target → source: value"; cells show their values when there are at most
@@ -143,8 +145,8 @@ def matrix_figure(
         height=matrix_height(T) + (COLORBAR_BELOW_PX if below else 0),
         margin=margin,
         # fixed ranges: link markers would otherwise make Plotly pad the axes
-        xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": "source"}, range=[-0.5, S - 0.5]),
-        yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": "target"}, range=[T - 0.5, -0.5]),
+        xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": axis_titles[0]}, range=[-0.5, S - 0.5]),
+        yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": axis_titles[1]}, range=[T - 0.5, -0.5]),
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
     )
 
@@ -201,5 +203,16 @@ def heatmap_figure(
     )
     value_name = "posterior" if result.cells == "posterior" else "weight"
     return matrix_figure(
-        hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width, value_name=value_name
+        hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width,
+        value_name=value_name, axis_titles=axis_titles(result.cells),
     )
+
+
+def axis_titles(cells: str) -> tuple[str, str]:
+    """(columns, rows) titles of a heatmap of ``cells`` (``DecodeResult.cells``): a self-attention
+    map has queries as rows and keys as columns of the same sentence, not source and target."""
+    if cells.startswith(("encoder self", "rollout")):
+        return "source (keys)", "source (queries)"
+    if cells.startswith("decoder self"):
+        return "target so far (keys)", "target (queries)"
+    return "source", "target"
