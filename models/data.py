@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 SPLIT_SEED = 2024
 SPLIT_FRACTIONS = (0.90, 0.05, 0.05)  # train, dev, test
@@ -76,52 +78,69 @@ def read_tsv(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3)
     return read_tsv_counted(path, max_pairs, min_pairs)[0]
 
 
-def read_tsv_counted(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> tuple[list[Pair], int]:
-    """(pairs, lines skipped): one ``source<TAB>target`` pair per line, blank lines skipped.
+def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_bytes: int | None = None) -> Iterator[tuple[int, str, str]]:
+    """(line number, source, target) of each ``source<TAB>target`` line of the binary file ``fh``
+    (named ``path`` in errors); blank lines skipped.
 
     Bounded before anything grows: a line is read at most ``MAX_LINE_BYTES`` at a time, and one
-    longer than that, or with more than ``MAX_SENTENCE_TOKENS`` tokens on a side, is skipped and
-    counted (training on it would take memory in T × S per batch, and the translator reads 60
-    tokens at most). A NUL byte (a binary file, /dev/zero), text that is not UTF-8, or more than
-    ``MAX_TSV_BYTES`` read in all (an endless stream) raise ValueError, as do malformed lines."""
+    longer than that is skipped (``on_skip`` is called). A NUL byte (a binary file, /dev/zero),
+    text that is not UTF-8, a malformed line, or more than ``max_bytes`` read in all (an endless
+    stream) raise ValueError naming the line."""
+    n = read = 0
+
+    def chunk() -> bytes:
+        nonlocal read
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        read += len(raw)
+        if max_bytes is not None and read > max_bytes:
+            raise ValueError(f"{path}: stopped after {max_bytes // 2**20:,} MB without reaching its end; a corpus can be at most that")
+        if b"\0" in raw:
+            raise ValueError(f"{path}:{n + 1}: holds a NUL byte: this is a binary file, not 'source<TAB>target' text")
+        return raw
+
+    while raw := chunk():
+        n += 1
+        if len(raw) > MAX_LINE_BYTES:  # skip the rest of the line, a bounded chunk at a time
+            while raw and not raw.endswith(b"\n"):
+                raw = chunk()
+            on_skip()
+            continue
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}:{n}: is not UTF-8 text") from None
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
+        yield n, parts[0].strip(), parts[1].strip()
+
+
+def read_tsv_counted(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> tuple[list[Pair], int]:
+    """(pairs, lines skipped): one ``source<TAB>target`` pair per line (``tsv_lines``: bounded
+    reading, at most ``MAX_TSV_BYTES`` in all), blank lines skipped; a pair with more than
+    ``MAX_SENTENCE_TOKENS`` tokens on a side is skipped and counted too (training on it would take
+    memory in T × S per batch, and the translator reads 60 tokens at most)."""
     from .tokenize import Tokenizer
 
     tokens = Tokenizer().tokenize  # the same split for every language (case only changes lookups)
     pairs: list[Pair] = []
-    skipped = read = n = 0
+    skipped = 0
     limit = min(max_pairs or MAX_TSV_PAIRS, MAX_TSV_PAIRS)
 
-    def chunk(fh, line: int) -> bytes:
-        nonlocal read
-        raw = fh.readline(MAX_LINE_BYTES + 1)
-        read += len(raw)
-        if read > MAX_TSV_BYTES:
-            raise ValueError(f"{path}: stopped after {MAX_TSV_BYTES // 2**20:,} MB without reaching its end; a corpus can be at most that")
-        if b"\0" in raw:
-            raise ValueError(f"{path}:{line}: holds a NUL byte: this is a binary file, not 'source<TAB>target' text")
-        return raw
+    def skip() -> None:
+        nonlocal skipped
+        skipped += 1
 
     with open(path, "rb") as fh:
-        while len(pairs) < limit and (raw := chunk(fh, n + 1)):
-            n += 1
-            if len(raw) > MAX_LINE_BYTES:  # skip the rest of the line, a bounded chunk at a time
-                while raw and not raw.endswith(b"\n"):
-                    raw = chunk(fh, n)
-                skipped += 1
+        for n, src, tgt in tsv_lines(fh, path, skip, MAX_TSV_BYTES):
+            if max(len(tokens(src)), len(tokens(tgt))) > MAX_SENTENCE_TOKENS:
+                skip()
                 continue
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}:{n}: is not UTF-8 text") from None
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
-            if max(len(tokens(parts[0])), len(tokens(parts[1]))) > MAX_SENTENCE_TOKENS:
-                skipped += 1
-                continue
-            pairs.append(Pair(parts[0].strip(), parts[1].strip(), f"line{n}"))
+            pairs.append(Pair(src, tgt, f"line{n}"))
+            if len(pairs) >= limit:
+                break
     if len(pairs) < min_pairs:
         raise ValueError(f"{path}: need at least {min_pairs} pairs, found {len(pairs)}" + (f" ({skipped:,} lines skipped as too long)" if skipped else ""))
     return pairs, skipped

@@ -12,7 +12,7 @@ What stays in memory is bounded whatever the file size:
   shuffled (length-bucketed batches in random order) and emptied before the next is read.
 
 ``.gz`` files (recognised by their magic bytes) are read through gzip. Lines are read at most
-``MAX_LINE_BYTES`` at a time, as ``models.data.read_tsv_counted`` does; longer lines and pairs
+``MAX_LINE_BYTES`` at a time by ``models.data.tsv_lines``, as for files read whole; longer lines and pairs
 over ``MAX_SENTENCE_TOKENS`` tokens a side are skipped and counted. There is no total-size cap:
 that is the point of streaming (``--max-pairs`` bounds the pairs trained on).
 """
@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .data import MAX_LINE_BYTES, MAX_SENTENCE_TOKENS, Pair
+from .data import MAX_SENTENCE_TOKENS, Pair, tsv_lines
 from .tokenize import Tokenizer
 from .vocab import SPECIALS, Vocab
 
@@ -50,26 +50,7 @@ def iter_lines(path: str | Path, on_skip: Callable[[], None] = lambda: None) -> 
     skipped (``on_skip`` is called for each). NUL bytes, non-UTF-8 text and malformed lines raise
     ValueError naming the line."""
     with open_corpus(path) as fh:
-        n = 0
-        while raw := fh.readline(MAX_LINE_BYTES + 1):
-            n += 1
-            if b"\0" in raw:
-                raise ValueError(f"{path}:{n}: holds a NUL byte: this is a binary file, not 'source<TAB>target' text")
-            if len(raw) > MAX_LINE_BYTES:
-                while raw and not raw.endswith(b"\n"):
-                    raw = fh.readline(MAX_LINE_BYTES + 1)
-                on_skip()
-                continue
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}:{n}: is not UTF-8 text") from None
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
-            yield n, parts[0].strip(), parts[1].strip()
+        yield from tsv_lines(fh, path, on_skip)
 
 
 class BoundedCounter:
