@@ -107,11 +107,15 @@ def test_greedy_gives_the_reference_tokens_and_attention(scorer, mode, eos_bias)
 @pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
 def test_beam_search_gives_the_reference_hypotheses(scorer, mode, eos_bias):
-    tr = lively(scorer, mode, eos_bias)
-    for text in sentences()[::4]:
+    assert_beam_matches_the_oracle(lively(scorer, mode, eos_bias), sentences()[::4])
+
+
+def assert_beam_matches_the_oracle(tr: Translator, texts: tuple[str, ...], beam: int = 3) -> None:
+    """Beam search of each text gives the oracle's hypotheses, in its order."""
+    for text in texts:
         enc, [cap] = encode(tr, [text])
-        [fast] = search(tr.model, enc, [cap], beam=3)
-        ref = reference_beam(tr.model, *source(tr, text), 3, cap)
+        [fast] = search(tr.model, enc, [cap], beam=beam)
+        ref = reference_beam(tr.model, *source(tr, text), beam, cap)
         assert len(fast) == len(ref)
         for f, r in zip(fast, ref):
             assert_same(f, r)

@@ -25,7 +25,7 @@ from models.train import TrainConfig, guided_alignment_loss, train_model
 from models.translator import Translator
 from models.vocab import BOS, EOS, PAD, Vocab
 from tests.oracle import reference_beam, reference_greedy
-from tests.test_decoding_equivalence import assert_same, encode, first_lively_seed, sentences, source
+from tests.test_decoding_equivalence import assert_beam_matches_the_oracle, assert_same, encode, first_lively_seed, sentences, source
 
 ROOT = Path(__file__).resolve().parents[1]
 EOS_BIASES = [1.0, 2.0, 3.0]  # shifts of the end token's bias: early, middle and late endings
@@ -120,14 +120,7 @@ def test_greedy_gives_the_reference_tokens_and_attention(eos_bias):
 
 @pytest.mark.parametrize("eos_bias", EOS_BIASES[::2])
 def test_beam_search_gives_the_reference_hypotheses(eos_bias):
-    tr = lively(eos_bias)
-    for text in sentences()[::3]:
-        enc, [cap] = encode(tr, [text])
-        [fast] = search(tr.model, enc, [cap], beam=3)
-        ref = reference_beam(tr.model, *source(tr, text), 3, cap)
-        assert len(fast) == len(ref)
-        for f, r in zip(fast, ref):
-            assert_same(f, r)
+    assert_beam_matches_the_oracle(lively(eos_bias), sentences()[::3])
 
 
 def test_the_models_used_here_end_sentences_at_different_steps():
