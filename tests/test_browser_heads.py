@@ -37,5 +37,7 @@ def test_the_grid_draws_every_head(tmp_path: Path):
         open_grid(page)
         titles = page.locator(f"{GRID} .annotation-text").all_text_contents()
         assert {"L1 H1", "L1 H2", "L2 H1", "L2 H2"} <= {t.strip() for t in titles}
-        assert page.locator(".st-key-heads_heatmap .js-plotly-plot .heatmaplayer image").count() == 1
+        large = page.locator(".st-key-heads_heatmap .js-plotly-plot .heatmaplayer image")
+        large.first.wait_for(timeout=WAIT_MS)  # Plotly draws the chart after the script run: wait for it, not the run
+        assert large.count() == 1
         assert exceptions(page) == [] and problems == []
