@@ -156,7 +156,11 @@ def test_the_models_used_here_end_sentences_at_different_steps(scorer, mode):
 
 @pytest.mark.parametrize("scorer,mode", CONFIGS)
 def test_beam_of_one_is_greedy(scorer, mode):
-    tr = lively(scorer, mode, EOS_BIASES[1])
+    assert_beam_of_one_is_greedy(lively(scorer, mode, EOS_BIASES[1]))
+
+
+def assert_beam_of_one_is_greedy(tr: Translator) -> None:
+    """Beam search with one beam gives greedy's hypothesis, and so does the oracle's."""
     for text in sentences()[::2]:
         enc, [cap] = encode(tr, [text])
         [[g]] = search(tr.model, enc, [cap])

@@ -24,8 +24,16 @@ from models.tokenize import tokenizer_for
 from models.train import TrainConfig, guided_alignment_loss, train_model
 from models.translator import Translator
 from models.vocab import BOS, EOS, PAD, Vocab
-from tests.oracle import reference_beam, reference_greedy
-from tests.test_decoding_equivalence import assert_beam_matches_the_oracle, assert_same, encode, first_lively_seed, sentences, source
+from tests.oracle import reference_greedy
+from tests.test_decoding_equivalence import (
+    assert_beam_matches_the_oracle,
+    assert_beam_of_one_is_greedy,
+    assert_same,
+    encode,
+    first_lively_seed,
+    sentences,
+    source,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EOS_BIASES = [1.0, 2.0, 3.0]  # shifts of the end token's bias: early, middle and late endings
@@ -128,14 +136,7 @@ def test_the_models_used_here_end_sentences_at_different_steps():
 
 
 def test_beam_of_one_is_greedy():
-    tr = lively(EOS_BIASES[1])
-    for text in sentences()[::2]:
-        enc, [cap] = encode(tr, [text])
-        [[g]] = search(tr.model, enc, [cap])
-        [[b]] = search(tr.model, enc, [cap], beam=1)
-        [r] = reference_beam(tr.model, *source(tr, text), 1, cap)
-        assert_same(b, g)
-        assert_same(r, g)
+    assert_beam_of_one_is_greedy(lively(EOS_BIASES[1]))
 
 
 @pytest.mark.parametrize("beam", [1, 4])
