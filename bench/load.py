@@ -64,14 +64,15 @@ ROOT = Path(__file__).resolve().parent.parent  # this checkout's (bench.common m
 WAIT_MS = 300_000  # generous: eight browsers and the server share what the machine has
 SETTLE_AFTER = 50  # soak translations before memory counts as settled
 HOSTILE_CASE = "pickle that runs code"
+PLANTED = "markdown planted in the error message"  # a refusal quoting Markdown (bench.hostile.planted_refusals)
 # What the hostile uploader sends, in turn: (hostile_files case, text its refusal shows).
 ATTACKS = [
     (".pt whose pickle calls bytearray(8 GiB)", "never loaded"),
     (".pt whose pickle counts a bytearray(512 MiB)", "never loaded"),
     (".pt of stride-0 tensors declaring 200k x 1,024", "never loaded"),
-    ("valid safetensors of 200k words, embedding 4, hidden 1,792", "budget per model"),
+    ("valid safetensors of 200k words, embedding 4, hidden 2,560", "budget per model"),
     ("config.hidden a string", "must be an integer"),
-    ("markdown planted in the error message", "invalid format version"),
+    (PLANTED, "invalid format version"),
 ]
 
 
@@ -91,7 +92,7 @@ REPLICAS: list[int] = []  # --balancer / --url: the replica pids whose VmRSS is 
 
 def server_rss(pid: int) -> int:
     """VmRSS of the server: behind a balancer, the sum over its replicas."""
-    return sum(rss(p) for p in REPLICAS) if REPLICAS else server_rss(pid)
+    return sum(rss(p) for p in REPLICAS) if REPLICAS else rss(pid)
 
 
 @contextmanager
@@ -405,7 +406,7 @@ def main() -> int:
         attacks = []
         for n, (case, text) in enumerate(ATTACKS):
             path = tmp / f"attack-source-{n}"
-            if case == "markdown planted in the error message":
+            if case == PLANTED:
                 path.write_bytes(planted_refusals(upload_file.read_bytes())["format version"])
             else:
                 path.write_bytes(hostile_file(case, tmp)[0])

@@ -40,11 +40,15 @@ def test_a_rewritten_file_gets_a_new_fingerprint(tiny_checkpoint_dir):
     assert after.id == before.id and after.fingerprint != before.fingerprint
 
 
-def test_compare_defaults_to_the_soft_scorers_of_a_direction(tiny_checkpoint_dir):
+def test_compare_defaults_to_the_soft_scorers_of_a_direction_then_one_transformer(tiny_checkpoint_dir):
     entries = registry.bundled_entries(tiny_checkpoint_dir)
     ids = registry.default_compare(entries)
     assert ids == ["bundled/en-zh-dot-soft.safetensors", "bundled/en-zh-general-soft.safetensors", "bundled/en-zh-additive-soft.safetensors"]
     assert registry.default_compare(entries, "zh-en") == ["bundled/zh-en-additive-soft.safetensors"]
+    for name in ("en-zh-transformer-guided", "en-zh-transformer"):
+        save_checkpoint(make_translator("dot", "soft", seed=1), tiny_checkpoint_dir / f"{name}.safetensors")
+    ids = registry.default_compare(registry.bundled_entries(tiny_checkpoint_dir))
+    assert ids[-2:] == ["bundled/en-zh-additive-soft.safetensors", "bundled/en-zh-transformer.safetensors"]
 
 
 def test_soft_and_hard_pairs_need_both_files(tiny_checkpoint_dir):

@@ -9,3 +9,10 @@ def test_decode_benchmark_prints_its_table_for_a_tiny_model(tiny_checkpoint, cap
     assert decode.main(args) == 0
     out = capsys.readouterr().out
     assert "| tiny | " in out and "Compare: 1 models" in out
+
+
+def test_load_benchmark_attacks_name_hostile_files_that_exist():
+    from bench.hostile import HOSTILE
+    from bench.load import ATTACKS, PLANTED
+
+    assert [case for case, _ in ATTACKS if case not in HOSTILE and case != PLANTED] == []

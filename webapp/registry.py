@@ -119,9 +119,14 @@ def best_bundled(entries: list[ModelEntry]) -> ModelEntry | None:
 
 
 def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: str = "soft") -> list[str]:
-    """Ids of the five ``direction`` ``mode`` scorers when they are there (else what is)."""
+    """Ids of the five ``direction`` ``mode`` scorers when they are there (else what is), then
+    the direction's Transformer (unguided first), so that GRU scorers and Transformer heads
+    open side by side."""
     by_label = {e.label: e.id for e in entries}
-    return [by_label[f"{direction}-{s}-{mode}"] for s in SCORER_ORDER if f"{direction}-{s}-{mode}" in by_label]
+    labels = [f"{direction}-{s}-{mode}" for s in SCORER_ORDER] + [f"{direction}-transformer", f"{direction}-transformer-guided"]
+    ids = [by_label[x] for x in labels if x in by_label]
+    transformers = [i for i in ids if "transformer" in i]
+    return [i for i in ids if i not in transformers] + transformers[:1]
 
 
 def describe(translator: Translator) -> str:

@@ -179,8 +179,11 @@ def chart(fig: go.Figure, key: str, filename: str | None = None) -> None:
     theme puts a new template into the figure when it hands plotly.js the figure a second time,
     right after mounting the chart, and plotly.js then draws the whole chart again. The chart's
     camera button saves a PNG drawn by the browser (the user's fonts: Chinese shows wherever
-    the page does), named ``filename`` when given."""
+    the page does), named ``filename`` when given. A phone gets no toolbar: it would cover the
+    title, and the Download menu beside the chart saves the figure (SVG)."""
     config = PLOTLY_CONFIG if filename is None else PLOTLY_CONFIG | {"toImageButtonOptions": PLOTLY_CONFIG["toImageButtonOptions"] | {"filename": filename}}
+    if chart_width() <= PHONE_PX:
+        config = config | {"displayModeBar": False}
     st.plotly_chart(fig, key=key, config=config, width="stretch", theme=None)
 
 
