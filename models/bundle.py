@@ -88,7 +88,7 @@ def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs:
 
 COLUMNS = [  # (column, metric key); AER columns show their 95% bootstrap interval where stored
     ("model", None), ("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("chrF", "chrf"), ("AER attention", "aer"),
-    ("AER shifted", "aer_shift"), ("AER posterior", "aer_posterior"), ("eflomal AER", "eflomal_aer"), ("gloss-rule AER", "gloss_aer"),
+    ("AER shifted", "aer_shift"), ("AER best head", "head_aer"), ("AER best head shifted", "head_aer_shift"), ("AER posterior", "aer_posterior"), ("eflomal AER", "eflomal_aer"), ("gloss-rule AER", "gloss_aer"),
     ("diagonal AER", "diagonal_aer"), ("entropy", "entropy"), ("final-token share", "final_token_share"), ("EOS share", "eos_share"),
     ("params", None),
 ]

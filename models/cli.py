@@ -151,6 +151,8 @@ def cmd_train(args) -> int:
     for split in ("dev", "test"):
         if pairs[split]:
             tr.meta["metrics"][split] = evaluate(tr, pairs[split], gold, also_beam=BUNDLE_BEAM, gloss=gloss)
+    if gold and pairs["test"]:
+        tr.meta["metrics"]["test"] |= head_metrics(tr, pairs, gold)
     save_checkpoint(tr, args.out)
     if not args.keep_state:  # the run finished: the checkpoint holds what it made
         state.unlink(missing_ok=True)
@@ -311,6 +313,31 @@ def cmd_bundle(args) -> int:
     return retrain(Path(args.out), args.only, args.jobs)
 
 
+def head_metrics(tr, pairs: dict, gold: dict) -> dict:
+    """``models.heads.dev_chosen_heads`` on the dev and test pairs with their gold links."""
+    from .heads import dev_chosen_heads
+
+    def triples(split: str) -> list:
+        return [(p.src, p.tgt, gold.get(p.id)) for p in pairs[split]]
+
+    return dev_chosen_heads(tr, triples("dev"), triples("test"))
+
+
+def cmd_heads(args) -> int:
+    from .corpus import HSK
+
+    tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    m = head_metrics(tr, HSK.splits(tr.direction), HSK.gold(tr.direction))
+    if not m:
+        say("this model has one cross-attention head: its alignment reading is that head", file=sys.stderr)
+    elif args.store:
+        tr.meta["metrics"].setdefault("test", {}).update(m)
+        save_checkpoint(tr.to("cpu"), args.checkpoint)
+        say(f"stored the best heads' test AER in {args.checkpoint}", file=sys.stderr)
+    say(json.dumps(m))
+    return 0
+
+
 def cmd_report(args) -> int:
     from .bundle import write_report
 
@@ -423,6 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", nargs="*", help="names of bundled models to retrain (default: all)")
     b.add_argument("--jobs", type=positive_int, default=1, help="models trained at once (one thread each when > 1)")
     b.set_defaults(func=cmd_bundle)
+
+    hd = sub.add_parser("heads", help="the cross-attention head of lowest dev AER (raw and shifted reading), scored on the HSK test split")
+    hd.add_argument("--checkpoint", required=True)
+    hd.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    hd.add_argument("--store", action="store_true", help="write the result into the checkpoint's test metrics")
+    hd.set_defaults(func=cmd_heads)
 
     rp = sub.add_parser("report", help="regenerate the README results table from the checkpoints' metrics")
     rp.add_argument("--checkpoints", default="assets/checkpoints")

@@ -122,3 +122,26 @@ def head_statistics(
     for i, k in enumerate(("aer", "aer_shift")):
         values[k] = np.array([[scores[layer][head][i].aer if aligned else np.nan for head in range(H)] for layer in range(L)])
     return HeadStatistics({k: values[k] for k in STATISTICS}, len(pairs), aligned)
+
+
+def head_name(layer: int, head: int) -> str:
+    """'layer 2 head 3': 1-based, as the app labels them."""
+    return f"layer {layer + 1} head {head + 1}"
+
+
+def dev_chosen_heads(translator, dev: Iterable[tuple[str, str, Reference | None]], test: Iterable[tuple[str, str, Reference | None]]) -> dict:
+    """The cross-attention head of lowest dev AER, per reading (argmax, and shifted one step),
+    scored on test: {"head_aer", "head", "head_aer_shift", "head_shift"}. Choosing on dev keeps
+    the test figure honest (the head with the lowest test AER would flatter it). Empty for a
+    model with one cross-attention head (its alignment reading is that head) or without dev links."""
+    on_dev = head_statistics(translator, dev)
+    if on_dev.values["aer"].size == 1 or not on_dev.aligned:
+        return {}
+    on_test = head_statistics(translator, test)
+    out = {}
+    for reading in ("aer", "aer_shift"):
+        layer, head = np.unravel_index(int(np.nanargmin(on_dev.values[reading])), on_dev.values[reading].shape)
+        suffix = reading[3:]  # "" or "_shift"
+        out[f"head_aer{suffix}"] = float(on_test.values[reading][layer, head])
+        out[f"head{suffix}"] = head_name(int(layer), int(head))
+    return out

@@ -11,7 +11,7 @@ import torch
 
 from bench.tiny import make_translator
 from models.alignments import Reference
-from models.heads import HeadStatistics, head_statistics, is_punctuation, rollout, rollout_result
+from models.heads import HeadStatistics, dev_chosen_heads, head_statistics, is_punctuation, rollout, rollout_result
 from models.nets import build_model
 from models.result import MEAN, START, Selection, select
 from models.translator import Translator
@@ -174,6 +174,23 @@ def test_head_statistics_of_a_tiny_model(transformer):
     assert v["aer"][0, 1] == pytest.approx(s.aer)
 
 
+def test_best_head_is_chosen_on_dev_and_scored_on_test(transformer):
+    gold = Reference(frozenset({(0, 0), (1, 1), (2, 2)}), frozenset({(0, 0), (1, 1), (2, 2), (3, 3)}))
+    other = Reference(frozenset({(0, 2), (2, 0)}), frozenset({(0, 2), (2, 0)}))
+    dev, test = [("I love you .", "我爱你。", gold)], [("I love you .", "我爱你。", other)]
+    on_dev, on_test = head_statistics(transformer, dev).values, head_statistics(transformer, test).values
+    m = dev_chosen_heads(transformer, dev, test)
+    for reading, suffix in (("aer", ""), ("aer_shift", "_shift")):
+        layer, head = np.unravel_index(int(np.nanargmin(on_dev[reading])), on_dev[reading].shape)
+        assert m[f"head{suffix}"] == f"layer {layer + 1} head {head + 1}"
+        assert m[f"head_aer{suffix}"] == pytest.approx(on_test[reading][layer, head])  # the test AER of the dev choice
+
+
+def test_best_head_of_a_one_head_model_is_not_reported(tiny_translator):
+    gold = Reference(frozenset({(0, 0)}), frozenset({(0, 0)}))
+    assert dev_chosen_heads(tiny_translator, [("I love you .", "我爱你。", gold)], [("I love you .", "我爱你。", gold)]) == {}
+
+
 def test_head_statistics_of_the_gru_and_without_gold(tiny_translator):
     stats = head_statistics(tiny_translator, [("I love you .", "我爱你。", None)])
     assert stats.values["entropy"].shape == (1, 1) and np.isnan(stats.values["aer"][0, 0]) and stats.best() is None
@@ -197,3 +214,17 @@ def test_stats_figure_scales_shares_from_0_to_1_and_entropy_on_its_own_range():
     assert stats_figure(v, "entropy", True, None, None).data[0].zmin is None
     fig = stats_figure(v / 10, "share")
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0.0, 1.0)
+
+
+def test_cli_heads_stores_the_dev_chosen_heads_in_the_test_metrics(tmp_path):
+    import subprocess
+    import sys
+
+    from models.checkpoint import load_checkpoint, save_checkpoint
+
+    path = tmp_path / "tiny-transformer.safetensors"
+    save_checkpoint(make_transformer(), path)
+    r = subprocess.run([sys.executable, "-m", "models", "heads", "--checkpoint", str(path), "--device", "cpu", "--store"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    stored = load_checkpoint(path).meta["metrics"]["test"]
+    assert stored["head"].startswith("layer ") and 0 <= stored["head_aer"] <= 1 and 0 <= stored["head_aer_shift"] <= 1
