@@ -16,3 +16,20 @@ def test_load_benchmark_attacks_name_hostile_files_that_exist():
     from bench.load import ATTACKS, PLANTED
 
     assert [case for case, _ in ATTACKS if case not in HOSTILE and case != PLANTED] == []
+
+
+def test_seeds_table_gives_each_recipe_its_mean_and_range(tmp_path, capsys):
+    from bench import seeds
+    from bench.tiny import make_translator
+    from models.checkpoint import save_checkpoint
+
+    paths = []
+    for seed, bleu in ((1, 10.0), (2, 14.0)):
+        tr = make_translator(seed=seed)
+        tr.meta = {"training": {"seed": seed}, "metrics": {"test": {"bleu": bleu, "aer": 0.3 + seed / 10}}}
+        (tmp_path / str(seed)).mkdir()
+        paths.append(tmp_path / str(seed) / "recipe.safetensors")
+        save_checkpoint(tr, paths[-1])
+    assert seeds.main([str(p) for p in paths]) == 0
+    out = capsys.readouterr().out
+    assert "| `recipe` | 1, 2 | 12.00 (10.00–14.00) | – | 0.450 (0.400–0.500) |" in out
