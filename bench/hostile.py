@@ -64,18 +64,32 @@ def stride0_pt(vocab: int = 200_000, dim: int = 1024) -> bytes:
     return torch_zip({"state_dict": state, "metadata": {"format": FORMAT, "format_version": "1", "meta": json.dumps(meta)}})
 
 
-def over_budget(vocab: int = 200_000, emb_dim: int = 4, hidden: int = 2560) -> bytes:
-    """A VALID checkpoint (zero weights) of ``vocab`` words on each side, under the upload limit
-    on disk (74 MB at the defaults) but whose decoding at the longest input takes more than the
-    default budget (models.budget: about 575 MB, most of it a batch's logits over 200k words)."""
-    config = ModelConfig(vocab, vocab, scorer="dot", emb_dim=emb_dim, hidden=hidden)
+def zero_checkpoint(config: ModelConfig) -> bytes:
+    """A VALID checkpoint of ``config`` with zero float16 weights (no memory for the weights
+    beyond their bytes)."""
     with torch.device("meta"):
-        shapes = {k: v.shape for k, v in build_model(config).state_dict().items() if k != "decoder.out.weight"}
-    words = list(SPECIALS) + [f"w{i}" for i in range(vocab - len(SPECIALS))]
-    meta = {"config": config.to_json(), "src_lang": "en", "tgt_lang": "zh", "src_vocab": words, "tgt_vocab": words,
-            "src_tokenizer": {"kind": "unicode", "lowercase": True}, "tgt_tokenizer": {"kind": "unicode"}, "name": "huge"}
+        model = build_model(config)
+        shapes = {k: v.shape for k, v in model.state_dict().items() if k not in model.tied}
+    words = list(SPECIALS) + [f"w{i}" for i in range(max(config.src_vocab_size, config.tgt_vocab_size) - len(SPECIALS))]
+    meta = {"config": config.to_json(), "src_lang": "en", "tgt_lang": "zh", "src_vocab": words[: config.src_vocab_size],
+            "tgt_vocab": words[: config.tgt_vocab_size], "src_tokenizer": {"kind": "unicode", "lowercase": True},
+            "tgt_tokenizer": {"kind": "unicode"}, "name": "huge"}
     tensors = {k: torch.zeros(shape, dtype=torch.float16) for k, shape in shapes.items()}
     return st_save(tensors, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta)})
+
+
+def over_budget() -> bytes:
+    """A valid GRU checkpoint of 200k words on each side, embedding 4, hidden 2,560 (74 MB on
+    disk) whose decoding at the longest input takes more than the default budget
+    (models.budget: about 575 MB, most of it a batch's logits over 200k words)."""
+    return zero_checkpoint(ModelConfig(200_000, 200_000, scorer="dot", emb_dim=4, hidden=2560))
+
+
+def many_heads() -> bytes:
+    """A valid Transformer checkpoint of 1,000 words, 2 layers of 64 heads: 7 MB on disk, under
+    the app's upload limit (.streamlit/config.toml), but its attention maps (every layer, head,
+    query and key, for every beam) would take about 945 MB."""
+    return zero_checkpoint(ModelConfig(1000, 1000, family="transformer", emb_dim=256, hidden=256, layers=2, heads=64, ff_dim=512))
 
 
 def valid_checkpoint(tmp: Path) -> bytes:
@@ -185,6 +199,7 @@ HOSTILE: dict[str, tuple[Callable[[bytes, Path], bytes], str]] = {
     ".pt zip with a 4 GB entry": (lambda g, tmp: zip_declaring(2**32 - 1), "never loaded"),
     ".pt zip with 100,000 entries": (lambda g, tmp: zip_of_many_entries(100_000), "never loaded"),
     "valid safetensors of 200k words, embedding 4, hidden 2,560": (lambda g, tmp: over_budget(), "over the 512 MB budget per model"),
+    "valid 7 MB Transformer of 2 layers of 64 heads": (lambda g, tmp: many_heads(), "over the 512 MB budget per model"),
     "config declaring 200k words and 4,096 dimensions": (
         lambda g, tmp: with_meta(g, lambda m: m["config"].update(src_vocab_size=200_000, tgt_vocab_size=200_000, emb_dim=4096, hidden=4096)),
         "over the 512 MB budget per model",

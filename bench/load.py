@@ -21,7 +21,7 @@ else tiny random ones) and drives it with Debian's Chromium:
    read again.
    With a hostile uploader (the default), one of the ``--sessions`` is an attacker instead: it
    uploads hostile files one after another (pickles that would allocate gigabytes, stride-0
-   tensors, a valid 74 MB checkpoint whose decoding would take more than the memory budget, Markdown planted
+   tensors, a valid 7 MB Transformer whose attention maps would take more than the memory budget, Markdown planted
    in every string) until the others are done, each refusal timed; then the same normal
    sessions run again without it, so their translate times can be compared.
 3. Soak: one session translates ``--soak`` different sentences; memory every 10 translations.
@@ -70,7 +70,7 @@ ATTACKS = [
     (".pt whose pickle calls bytearray(8 GiB)", "never loaded"),
     (".pt whose pickle counts a bytearray(512 MiB)", "never loaded"),
     (".pt of stride-0 tensors declaring 200k x 1,024", "never loaded"),
-    ("valid safetensors of 200k words, embedding 4, hidden 2,560", "budget per model"),
+    ("valid 7 MB Transformer of 2 layers of 64 heads", "budget per model"),
     ("config.hidden a string", "must be an integer"),
     (PLANTED, "invalid format version"),
 ]

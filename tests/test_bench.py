@@ -18,6 +18,19 @@ def test_load_benchmark_attacks_name_hostile_files_that_exist():
     assert [case for case, _ in ATTACKS if case not in HOSTILE and case != PLANTED] == []
 
 
+def test_load_benchmark_attacks_fit_the_apps_upload_limit(tmp_path):
+    """A file over server.maxUploadSize is refused by the browser before the loader sees it,
+    so the loader's message would never show."""
+    import tomllib
+
+    from bench.hostile import hostile_file
+    from bench.load import ATTACKS, PLANTED, ROOT
+
+    limit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"] * 2**20
+    sizes = {case: len(hostile_file(case, tmp_path)[0]) for case, _ in ATTACKS if case != PLANTED}
+    assert {case: size for case, size in sizes.items() if size > limit} == {}
+
+
 def test_seeds_table_gives_each_recipe_its_mean_and_range(tmp_path, capsys):
     from bench import seeds
     from bench.tiny import make_translator

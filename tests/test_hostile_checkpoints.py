@@ -25,7 +25,7 @@ CLI_CASES = [
     "pickle that runs code", "torch .pt whose pickle runs code", ".pt zip with a 4 GB entry", "zero bytes", "header length of 2**62",
     "non-finite weights", ".pt whose pickle calls bytearray(8 GiB)", ".pt of stride-0 tensors declaring 200k x 1,024",
     ".pt with meta-device tensors", ".pt with sparse tensors", "valid safetensors of 200k words, embedding 4, hidden 2,560",
-    "config.hidden a string", "a target token holding ESC",
+    "config.hidden a string", "a target token holding ESC", "valid 7 MB Transformer of 2 layers of 64 heads",
 ]
 CLI_PEAK_BOUND = 1024 * MB  # the whole CLI process, torch included (these files took it to 7.4 and 8.7 GB)
 # Runs ``python -m models`` and writes the process's peak resident size (KiB) to the file named first.
