@@ -1,11 +1,12 @@
 """Browser round trip of the app: from pressing Enter to the heatmap(s) drawn in Chromium.
 
-    python bench/app.py [--sentences 7] [--checkpoints DIR] [--shots /tmp/shots]
+    python bench/app.py [--sentences 7] [--checkpoints DIR] [--heads] [--shots /tmp/shots]
 
 Starts ``streamlit run app.py`` with the bundled models (assets/checkpoints, or tiny random
 ones when that folder is empty), warms up, then for each test-split sentence types it, presses
 Enter and waits until the heatmap of the new sentence is drawn (its column labels are the new
-tokens): one model on Translate, up to seven on Compare. Prints medians; not a test.
+tokens): one model on Translate (with ``--heads`` also its Heads view, until the layer × head
+grid is redrawn too), up to seven on Compare. Prints medians; not a test.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import add_report_args, machine, markdown_table, report  # noqa: E402
+from models.checkpoint import load_checkpoint  # noqa: E402
 from models.tokenize import tokenizer_for  # noqa: E402
 from models.translator import resolve_device  # noqa: E402
 from viz.tokens import truncate  # noqa: E402
@@ -56,10 +58,26 @@ def labels(sentence: str) -> list[str]:
     return [truncate(t) for t in tokenizer_for("en").tokenize(sentence)] + ["</s>"]
 
 
-def round_trip(page, page_key: str, chart_keys: list[str], sentence: str) -> float:
+# The layer × head grid is redrawn: its Plotly data is a new object (marked before Enter) and
+# every cell's image is there.
+GRID_MARK_JS = "() => { const gd = document.querySelector('.st-key-heads_grid .js-plotly-plot'); window.__gridData = gd && gd.data; }"
+GRID_DRAWN_JS = """(cells) => {
+    const gd = document.querySelector('.st-key-heads_grid .js-plotly-plot');
+    return !!gd && gd.data !== window.__gridData && gd.data.length === cells
+        && gd.querySelectorAll('.heatmaplayer image').length === cells;
+}"""
+
+
+def round_trip(page, page_key: str, chart_keys: list[str], sentence: str, grid_cells: int = 0) -> float:
+    """Seconds from typing ``sentence`` (Enter) to the charts ``chart_keys`` drawn with its
+    tokens, and, with ``grid_cells``, the layer × head grid redrawn with that many heads."""
+    if grid_cells:
+        page.evaluate(GRID_MARK_JS)
     start = time.perf_counter()
     type_sentence(page, page_key, sentence)
     page.wait_for_function(DRAWN_JS, arg=[chart_keys, labels(sentence)], timeout=WAIT_MS)
+    if grid_cells:
+        page.wait_for_function(GRID_DRAWN_JS, arg=grid_cells, timeout=WAIT_MS)
     return time.perf_counter() - start
 
 
@@ -73,9 +91,9 @@ def choose_compare_models(page, wanted: list[str]) -> None:
     page.keyboard.press("Escape")
 
 
-def measure(page, page_key: str, chart_keys: list[str], sentences: list[str]) -> list[float]:
-    round_trip(page, page_key, chart_keys, sentences[0])  # warm-up: model loads, first draw
-    return [round_trip(page, page_key, chart_keys, s) for s in sentences[1:]]
+def measure(page, page_key: str, chart_keys: list[str], sentences: list[str], grid_cells: int = 0) -> list[float]:
+    round_trip(page, page_key, chart_keys, sentences[0], grid_cells)  # warm-up: model loads, first draw
+    return [round_trip(page, page_key, chart_keys, s, grid_cells) for s in sentences[1:]]
 
 
 def screenshots(page, folder: Path) -> None:
@@ -91,6 +109,7 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, default=7, help="timed sentences per page (after one warm-up)")
     parser.add_argument("--checkpoints", type=Path, help="bundled-model folder (default: assets/checkpoints, else tiny models)")
     parser.add_argument("--shots", type=Path, help="also save a screenshot of every page here")
+    parser.add_argument("--heads", action="store_true", help="also time the Heads view: Enter to the layer × head grid and the large heatmap drawn")
     add_report_args(parser)
     args = parser.parse_args()
 
@@ -105,6 +124,13 @@ def main() -> int:
     with app_server(folder) as url, browser_page(1400, 2400) as (page, problems):
         open_app(page, url, WAIT_MS)
         rows.append(("Translate", 1, measure(page, "translate", ["translate_heatmap"], sentences)))
+        default = registry.best_bundled(registry.bundled_entries(folder))
+        if args.heads and default is not None:
+            page.locator(".st-key-translate_view button").filter(has_text="Heads").first.click()
+            wait_idle(page, WAIT_MS)
+            c = load_checkpoint(default.path).model.config
+            cells = c.layers * c.heads if c.family == "transformer" else 1
+            rows.append((f"Translate, Heads view (grid of {cells})", 1, measure(page, "translate", ["heads_heatmap"], sentences, cells)))
         go_to(page, "Compare", WAIT_MS)
         default = len(registry.default_compare(entries))
         choose_compare_models(page, [by_id[i] for i in chosen[default:]])

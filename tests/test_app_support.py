@@ -48,7 +48,7 @@ def test_compare_defaults_to_the_soft_scorers_of_a_direction_then_one_transforme
     for name in ("en-zh-transformer-guided", "en-zh-transformer"):
         save_checkpoint(make_translator("dot", "soft", seed=1), tiny_checkpoint_dir / f"{name}.safetensors")
     ids = registry.default_compare(registry.bundled_entries(tiny_checkpoint_dir))
-    assert ids[-2:] == ["bundled/en-zh-additive-soft.safetensors", "bundled/en-zh-transformer.safetensors"]
+    assert ids[-2:] == ["bundled/en-zh-additive-soft.safetensors", "bundled/en-zh-transformer-guided.safetensors"]
 
 
 def test_soft_and_hard_pairs_need_both_files(tiny_checkpoint_dir):

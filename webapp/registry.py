@@ -120,10 +120,10 @@ def best_bundled(entries: list[ModelEntry]) -> ModelEntry | None:
 
 def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: str = "soft") -> list[str]:
     """Ids of the five ``direction`` ``mode`` scorers when they are there (else what is), then
-    the direction's Transformer (unguided first), so that GRU scorers and Transformer heads
-    open side by side."""
+    the direction's Transformer (the guided one first: it translates better here), so that GRU
+    scorers and Transformer heads open side by side."""
     by_label = {e.label: e.id for e in entries}
-    labels = [f"{direction}-{s}-{mode}" for s in SCORER_ORDER] + [f"{direction}-transformer", f"{direction}-transformer-guided"]
+    labels = [f"{direction}-{s}-{mode}" for s in SCORER_ORDER] + [f"{direction}-transformer-guided", f"{direction}-transformer"]
     ids = [by_label[x] for x in labels if x in by_label]
     transformers = [i for i in ids if "transformer" in i]
     return [i for i in ids if i not in transformers] + transformers[:1]
