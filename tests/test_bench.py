@@ -46,3 +46,12 @@ def test_seeds_table_gives_each_recipe_its_mean_and_range(tmp_path, capsys):
     assert seeds.main([str(p) for p in paths]) == 0
     out = capsys.readouterr().out
     assert "| `recipe` | 1, 2 | 12.00 (10.00–14.00) | – | 0.450 (0.400–0.500) |" in out
+
+
+def test_align_ensemble_of_one_model_twice_scores_as_the_model(tiny_checkpoint, capsys):
+    from bench import align_ensemble
+
+    assert align_ensemble.main([str(tiny_checkpoint), str(tiny_checkpoint)]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| test |")]
+    alone, mean = rows[0][2], rows[2][2].split(" [")[0]
+    assert alone == mean and "eflomal" in rows[-1][1]
