@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .paths import CHECKPOINTS as CHECKPOINT_DIR
@@ -64,9 +64,11 @@ BUNDLED = [  # in training order
 ]
 
 
-def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs: int = 1) -> int:
-    """Train every bundled model (or ``only`` those names), ``jobs`` at a time; logs beside them."""
-    specs = [s for s in BUNDLED if not only or s.name in only]
+def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs: int = 1, seed: int | None = None) -> int:
+    """Train every bundled model (or ``only`` those names), ``jobs`` at a time; logs beside them.
+    With ``seed``, each recipe with that seed instead of its own (another run of the recipe, for
+    ``bench/seeds.py``); the README's results table is regenerated only from the bundled folder."""
+    specs = [s if seed is None else replace(s, seed=seed) for s in BUNDLED if not only or s.name in only]
     unknown = set(only or ()) - {s.name for s in BUNDLED}
     if unknown:
         raise ValueError(f"unknown bundled model(s) {sorted(unknown)}; known: {[s.name for s in BUNDLED]}")
@@ -82,7 +84,8 @@ def retrain(out_dir: Path = CHECKPOINT_DIR, only: list[str] | None = None, jobs:
 
     with ThreadPoolExecutor(jobs) as pool:
         failed = sum(rc != 0 for rc in pool.map(run, specs))
-    write_report(out_dir)
+    if out_dir.resolve() == CHECKPOINT_DIR.resolve():
+        write_report(out_dir)
     return 1 if failed else 0
 
 

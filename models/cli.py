@@ -310,7 +310,7 @@ def cmd_align(args) -> int:
 def cmd_bundle(args) -> int:
     from .bundle import retrain
 
-    return retrain(Path(args.out), args.only, args.jobs)
+    return retrain(Path(args.out), args.only, args.jobs, args.seed)
 
 
 def head_metrics(tr, pairs: dict, gold: dict) -> dict:
@@ -449,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="assets/checkpoints")
     b.add_argument("--only", nargs="*", help="names of bundled models to retrain (default: all)")
     b.add_argument("--jobs", type=positive_int, default=1, help="models trained at once (one thread each when > 1)")
+    b.add_argument("--seed", type=int, help="train each recipe with this seed instead of its own (another run of it, e.g. into --out seeds/seed2)")
     b.set_defaults(func=cmd_bundle)
 
     hd = sub.add_parser("heads", help="the cross-attention head of lowest dev AER (raw and shifted reading), scored on the HSK test split")

@@ -91,6 +91,18 @@ def test_every_bundled_recipe_is_a_valid_train_command(spec, tmp_path):
     assert args.lexicon and Path(args.out) == tmp_path / f"{spec.name}.safetensors"
 
 
+def test_bundle_with_a_seed_trains_another_run_of_each_recipe_and_leaves_the_readme(tmp_path, monkeypatch):
+    from models import bundle
+
+    calls = []
+    monkeypatch.setattr(bundle.subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    monkeypatch.setattr(bundle, "write_report", lambda *a: pytest.fail("the README table is made from the bundled folder only"))
+    name = BUNDLED[0].name
+    assert bundle.retrain(tmp_path, only=[name], seed=7) == 0
+    [cmd] = calls
+    assert cmd[cmd.index("--seed") + 1] == "7" and cmd[cmd.index("--out") + 1] == str(tmp_path / f"{name}.safetensors")
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "models", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
 
