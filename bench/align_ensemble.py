@@ -5,7 +5,8 @@ averaged, scored against the gold on dev and test beside each model alone and ef
 
 The models must share the direction and tokenisers (seeds of one recipe do). For each pair every
 model is fed the reference translation (``Translator.force``); the (T + 1, S) maps are averaged
-and each target word is linked to its argmax source token (``attention_links``). Averaging
+and each target word is linked to its argmax source token (``models.alignments.ensemble_links``,
+what ``python -m models align --checkpoint A B ... --min-weight W`` writes). Averaging
 seeds is the aligner-side counterpart of an ensemble: it keeps the links the seeds agree on.
 A least weight for a link (argmax links below it dropped: fewer, surer links) is chosen on dev
 from THRESHOLDS and reported on test.
@@ -21,7 +22,7 @@ import numpy as np
 
 from bench.common import add_report_args, markdown_table, report
 from models.aligner import best_method, stored_scores
-from models.alignments import AlignmentScore, attention_links, bootstrap_interval, paired_bootstrap
+from models.alignments import AlignmentScore, bootstrap_interval, ensemble_links, paired_bootstrap
 from models.checkpoint import load_checkpoint
 from models.corpus import HSK
 
@@ -46,13 +47,11 @@ def read_maps(translators: list, split: str, reading: str) -> list[tuple[str, li
     return out
 
 
-def score(maps: list, gold: dict, members: list[int], threshold: float = 0.0) -> AlignmentScore:
-    """AlignmentScore of the mean of the ``members``' maps, keeping argmax links of weight at least ``threshold``."""
+def score(maps: list, gold: dict, members: list[int], min_weight: float = 0.0) -> AlignmentScore:
+    """AlignmentScore of the ``members``' maps read together (``ensemble_links``)."""
     s = AlignmentScore()
     for pid, src, tgt, ms in maps:
-        m = np.mean([ms[i] for i in members], axis=0)
-        links = {(i, j) for i, j in attention_links(m, src[:-1], tgt) if m[j, i] >= threshold}
-        s.add(links, gold[pid], pid)
+        s.add(ensemble_links([ms[i] for i in members], src[:-1], tgt, min_weight=min_weight), gold[pid], pid)
     return s
 
 
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     add_report_args(p)
     args = p.parse_args(argv)
     translators = [load_checkpoint(c) for c in args.checkpoints]
-    if len({(t.direction, t.src_tokenizer.kind, t.tgt_tokenizer.kind) for t in translators}) != 1:
+    if len({(t.direction, t.src_tokenizer, t.tgt_tokenizer) for t in translators}) != 1:
         raise SystemExit("the models must share their direction and tokenisers")
     direction = translators[0].direction
     gold = HSK.gold(direction)

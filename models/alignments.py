@@ -225,6 +225,14 @@ def attention_links(attention: np.ndarray, src_tokens: list[str], tgt_tokens: li
     return links
 
 
+def ensemble_links(maps: list[np.ndarray], src_tokens: list[str], tgt_tokens: list[str], shift: int = 0, min_weight: float = 0.0) -> Links:
+    """Several models' maps of one pair (each (T', S), the same tokens) read as one alignment:
+    ``attention_links`` of their mean, keeping only links whose mean weight is at least
+    ``min_weight`` (fewer, surer links: the rows where the models agree)."""
+    mean = np.mean(maps, axis=0)
+    return {(i, j) for i, j in attention_links(mean, src_tokens, tgt_tokens, shift) if mean[j + shift, i] >= min_weight}
+
+
 def diagonal_links(src_tokens: list[str], tgt_tokens: list[str]) -> Links:
     """The diagonal guess: target token j links to source position j * (S-1)/(T-1)."""
     S, T = len(src_tokens), len(tgt_tokens)

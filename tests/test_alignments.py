@@ -11,6 +11,7 @@ from models.alignments import (
     Reference,
     attention_links,
     bootstrap_interval,
+    ensemble_links,
     flip,
     paired_bootstrap,
     read_pharaoh,
@@ -146,3 +147,14 @@ def test_grow_diag_keeps_growing_from_points_it_added():
 def test_symmetrise_rejects_an_unknown_method():
     with pytest.raises(ValueError, match="unknown symmetrisation"):
         symmetrise(FWD, REV, "grow-diag-final-or")
+
+
+def test_ensemble_links_read_the_mean_and_drop_weak_links():
+    a = np.array([[0.9, 0.1, 0.0], [0.2, 0.5, 0.3], [0.0, 0.0, 1.0]])  # rows: target tokens; last column: </s>
+    b = np.array([[0.7, 0.3, 0.0], [0.6, 0.1, 0.3], [0.0, 0.0, 1.0]])
+    src, tgt = ["I", "you"], ["我", "你", "。"]
+    # mean rows: [.8 .2 0] -> I; [.4 .3 .3] -> I; [0 0 1] -> </s>, no link
+    assert ensemble_links([a, b], src, tgt) == {(0, 0), (0, 1)}
+    assert ensemble_links([a, b], src, tgt, min_weight=0.5) == {(0, 0)}
+    assert ensemble_links([a], src, tgt) == attention_links(a, src, tgt)
+    assert ensemble_links([a, b], src, tgt[:2], shift=1) == {(0, 0)}  # row j + 1 read for token j

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.tiny import EN, ZH
+from bench.tiny import EN, ZH, make_translator
 from models.bundle import BUNDLED
-from models.checkpoint import load_checkpoint
+from models.checkpoint import load_checkpoint, save_checkpoint
 from models.cli import build_parser
 from models.data import read_tsv, tsv_splits
 from models.train import TrainConfig, train_model
@@ -208,3 +208,23 @@ def test_align_writes_pharaoh_links_that_read_back_and_score(tiny_checkpoint, tm
     assert score.aer == 0.0
     assert main(["align", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs), "--reading", "shift", "--out", str(out)]) == 0
     assert len(read_pharaoh(out)) == 2
+
+
+
+def test_align_averages_several_checkpoints_and_refuses_mixed_directions(tiny_checkpoint, tmp_path, capsys):
+    from models.alignments import ensemble_links, read_pharaoh
+    from models.cli import main
+
+    other = tmp_path / "other.safetensors"
+    save_checkpoint(make_translator("dot", "soft", seed=3), other)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("I love you .\t我爱你。\n", encoding="utf-8")
+    out = tmp_path / "links.en-zh"
+    assert main(["align", "--checkpoint", str(tiny_checkpoint), str(other), "--pairs", str(pairs), "--min-weight", "0.2", "--out", str(out)]) == 0
+    a, b = load_checkpoint(tiny_checkpoint), load_checkpoint(other)
+    src, tgt = a.source_tokens("I love you .")[0], a.tgt_tokenizer.tokenize("我爱你。")
+    assert read_pharaoh(out)[0] == ensemble_links([a.force(src, tgt).attention, b.force(src, tgt).attention], src[:-1], tgt, min_weight=0.2)
+    zh_en = tmp_path / "zh-en.safetensors"
+    save_checkpoint(make_translator(src_lang="zh", tgt_lang="en"), zh_en)
+    assert main(["align", "--checkpoint", str(tiny_checkpoint), str(zh_en), "--pairs", str(pairs), "--out", str(out)]) != 0
+    assert "share their direction" in capsys.readouterr().err
