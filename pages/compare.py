@@ -109,7 +109,7 @@ view = views.view_picker(VIEWS, "compare_view")
 if view == "Side by side":
     with state.guarded("Summarising"):
         st.caption("Each model's own translation:")
-        st.dataframe(tables.styled(metrics_frame(own)), key="compare_metrics")
+        views.table(tables.styled(metrics_frame(own)), "compare_metrics")
     items = list(shown.items())
     if views.posterior_cells("compare"):
         models = {e.label: (e, t) for e, t in loaded}

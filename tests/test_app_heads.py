@@ -135,3 +135,16 @@ def test_compare_shows_a_gru_beside_a_chosen_transformer_head(app):
     after = [matrix(c["data"][0]) for c in charts(at)]
     assert (before[0] == after[0]).all() and before[1].shape == after[1].shape and not (before[1] == after[1]).all()
     assert unkeyed(at) == []
+
+
+def test_evaluate_shows_a_metric_the_transformer_lacks_as_a_dash(app):
+    """A Transformer has no alignment posterior: its cell is empty, and the browser would draw an
+    empty cell as "None" unless the table is given a placeholder."""
+    at = app.switch_page("pages/evaluate.py").run()
+    at.multiselect(key="evaluate_models").set_value([GRU, TRANSFORMER]).run()
+    at.slider(key="evaluate_sentences").set_value(10).run()
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    measured = next(d.value for d in at.dataframe if "Sentences" in d.value.columns)
+    assert measured["AER of the posterior"].isna().sum() == 1
+    assert at.dataframe and all(d.proto.placeholder == "—" for d in at.dataframe)

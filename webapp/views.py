@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
@@ -24,7 +25,7 @@ from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
 from viz.style import PLOTLY_CONFIG
 from viz.tokens import plotly_text, words
 
-from . import inference
+from . import inference, tables
 from .corpus import Example, find
 from .registry import ModelEntry
 from .text import plain, plain_frame
@@ -152,14 +153,17 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
     )
 
 
+def table(data: pd.DataFrame | Styler, key: str) -> None:
+    """``st.dataframe`` with a missing value shown as a dash: Streamlit draws an empty cell as
+    "None" whatever a Styler's ``na_rep`` says, unless the dataframe is given a placeholder."""
+    st.dataframe(data, key=key, placeholder=tables.MISSING)
+
+
 def token_probabilities(result: DecodeResult, hypothesis: int, key: str) -> None:
     """The probability of each token written, in a table behind a toggle (hover is out of reach on touch screens)."""
     if st.toggle("Show token probabilities", key=key):
         hyp = result.hypotheses[hypothesis]
-        st.dataframe(
-            pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"),
-            key=f"{key}_table",
-        )
+        table(pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"), f"{key}_table")
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
@@ -247,13 +251,13 @@ def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str
     title = chart_title(model, sentence)
     fig = figure(heatmap_figure, dist, 0 if len(dist.hypotheses) == 1 else hypothesis, None, None, title, chart_width())
     chart(fig, key, file_stem(model, sentence, kind="distribution"))
-    st.dataframe(
+    table(
         pd.DataFrame({
             "Token": list(hyp.tokens),
             "Picked source token": [result.source_tokens[i] for i in picked],
             "Probability of the pick": probs,
         }).rename_axis("Step"),
-        key=f"{key}_picks",
+        f"{key}_picks",
     )
     export_buttons(dist, 0 if len(dist.hypotheses) == 1 else hypothesis, fig, key, model, sentence, kind="distribution")
 
@@ -397,8 +401,6 @@ def heatmap_with_exports(rows: Rows, key: str, model: str = "", sentence: str = 
 
 def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     """What the model is, how it was trained, and the metrics stored with it."""
-    from . import tables
-
     left, right = st.columns(2)
     left.table(plain_frame(tables.card(entry, translator).set_index("Field")))
     train = tables.training(translator.meta)
@@ -408,13 +410,13 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
         right.table(plain_frame(train.set_index("Setting")))
     stored = translator.meta.get("metrics") or {}
     if stored:
-        st.dataframe(tables.styled(tables.metrics(stored)), key=f"{key}_metrics")
+        table(tables.styled(tables.metrics(stored)), f"{key}_metrics")
     else:
         st.caption("No metrics stored in this checkpoint.")
     curve = tables.history(translator.meta)
     if curve is not None and len(curve) < 2:  # one epoch: a line chart would be empty, with made-up ticks
         st.caption("Training history (one epoch, so no curve):")
-        st.dataframe(curve, key=f"{key}_history")
+        table(curve, f"{key}_history")
     elif curve is not None:
         losses = [c for c in curve if "loss" in c.lower()]
         for col, part, y in zip(st.columns(2), (curve[losses], curve.drop(columns=losses)), ("loss", "")):
