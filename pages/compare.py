@@ -111,9 +111,12 @@ if view == "Side by side":
         st.caption("Each model's own translation:")
         views.table(tables.styled(metrics_frame(own)), "compare_metrics")
     items = list(shown.items())
-    if views.posterior_cells("compare"):
-        models = {e.label: (e, t) for e, t in loaded}
-        items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items]
+    models = {e.label: (e, t) for e, t in loaded}
+    without = [label for label, _ in items if not models[label][1].model.has_posterior]  # e.g. a Transformer
+    if len(without) < len(items) and views.posterior_cells("compare"):
+        if without:
+            st.caption("Left out, as their family has no alignment posterior: " + ", ".join(state.plain(label) for label in without))
+        items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items if label not in without]
         items = [(label, r) for label, r in items if r is not None]
     panels([(label, own[label], r, f"compare_heatmap_{n}") for n, (label, r) in enumerate(items)])
 elif view == "Difference":

@@ -86,14 +86,20 @@ if view == "Heatmap":
     # the heatmap first, its options under it (drawn first: they choose what it shows), so that it is in the first screen
     chart_slot, options = st.container(), st.container()
     with state.guarded("Drawing the heatmap"):
+        # Links and the posterior align source with target: offered on cross-attention only (the
+        # posterior where the family has one). The encoder reads only the source, so which rows
+        # the decoder writes changes nothing there.
+        cross = choice.map == "cross"
         with options:
-            rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate")
-            posterior = views.posterior_cells("translate")
+            if choice.map == "encoder_self":
+                rows = views.Rows(translated, hypothesis_picked)
+            else:
+                rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate", links=cross)
+            posterior = cross and translator.model.has_posterior and views.posterior_cells("translate")
         if posterior:
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
-        elif not choice.default:  # links index the reference's target tokens: kept on cross-attention only
-            picked_rows = heads.apply(rows.result, rows.hypothesis, choice)
-            rows = views.Rows(*picked_rows, *((rows.reference_links, rows.aligner_links) if choice.map == "cross" else ()))
+        elif not choice.default:
+            rows = views.Rows(*heads.apply(rows.result, rows.hypothesis, choice), rows.reference_links, rows.aligner_links)
         with chart_slot:
             if not posterior:
                 st.caption(ROW_CAPTIONS.get(choice.map if not choice.default else "cross", ROW_CAPTIONS["cross"]) + " Hover a cell for the weight.")

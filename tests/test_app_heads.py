@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
+from tests.test_app_hardening import unescaped
 from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, matrix, translate, unkeyed
 from tests.test_heads import make_transformer
 from webapp.heads import ROLLOUT
@@ -148,3 +149,41 @@ def test_evaluate_shows_a_metric_the_transformer_lacks_as_a_dash(app):
     measured = next(d.value for d in at.dataframe if "Sentences" in d.value.columns)
     assert measured["AER of the posterior"].isna().sum() == 1
     assert at.dataframe and all(d.proto.placeholder == "—" for d in at.dataframe)
+
+
+def test_alignment_controls_are_offered_on_cross_attention_only(app):
+    """Gold and eflomal links and the alignment posterior align source with target: a
+    self-attention map has nothing of the kind, the encoder's does not depend on the rows, and
+    a Transformer has no posterior (picking it raised a KeyError)."""
+    at = use(app, GRU)
+    at.selectbox(key="translate_example").set_value(0).run()
+    at.segmented_control(key="translate_cells").set_value("Alignment posterior").run()  # kept for the session
+    assert_clean(at)
+
+    def shown(at: AppTest) -> set[str]:
+        keys = {w.key for kind in ("toggle", "segmented_control") for w in at.get(kind)}
+        return keys & {"translate_rows", "translate_links", "translate_aligner_links", "translate_cells"}
+
+    assert shown(at) == {"translate_rows", "translate_links", "translate_aligner_links", "translate_cells"}
+    use(at, TRANSFORMER)
+    assert_clean(at)
+    assert shown(at) == {"translate_rows", "translate_links", "translate_aligner_links"}
+    assert heatmap(at)["colorbar"]["title"]["text"] == "weight"
+    at.segmented_control(key="translate_attn_map").set_value("decoder_self").run()
+    assert_clean(at)
+    assert shown(at) == {"translate_rows"}
+    assert not any("reference alignment" in c.value or "see the links" in c.value for c in at.caption)
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    assert_clean(at)
+    assert shown(at) == set()
+    assert matrix(heatmap(at)).shape[0] == matrix(heatmap(at)).shape[1]
+
+
+def test_compare_leaves_a_transformer_out_of_the_alignment_posterior_and_says_so(app):
+    at = app.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_models").set_value([GRU, TRANSFORMER]).run()
+    at.text_input(key="compare_sentence").input("I love you .").run()
+    at.segmented_control(key="compare_cells").set_value("Alignment posterior").run()
+    assert_clean(at)
+    assert [heatmap_trace["colorbar"]["title"]["text"] for c in charts(at) for heatmap_trace in c["data"][:1]] == ["posterior"]
+    assert any("no alignment posterior" in c.value and "en-zh-transformer" in unescaped(c.value) for c in at.caption)

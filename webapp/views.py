@@ -307,16 +307,19 @@ class Rows(NamedTuple):
 
 
 def reference_rows(
-    entry: ModelEntry, translator: Translator, text: str, result: DecodeResult, hypothesis: int, example: Example | None, key: str
+    entry: ModelEntry, translator: Translator, text: str, result: DecodeResult, hypothesis: int, example: Example | None, key: str,
+    links: bool = True,
 ) -> Rows:
     """Choose what the heatmap rows are and which word alignments to outline on them.
 
     Reference and aligner links index the reference translation's tokens, so they can be drawn
     on the model's own output only when it spells the reference; otherwise the user can feed
-    the model the reference (teacher forcing) and see its attention on those rows.
+    the model the reference (teacher forcing) and see its attention on those rows. Without
+    ``links`` (a self-attention map: no source→target alignment to outline) only the rows are chosen.
     """
     if example is None:
-        st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
+        if links:
+            st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
         return Rows(result, hypothesis)
     rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, required=True, key=f"{key}_rows", persist_state="session")
     reference = inference.reference_words(translator, example.target)
@@ -324,6 +327,8 @@ def reference_rows(
         result, hypothesis = inference.forced(entry, translator, text, reference), 0
         if result.mode == "hard":
             st.caption("A hard-attention model fed the reference: each row is the distribution it picks its one source token from.")
+    if not links:
+        return Rows(result, hypothesis)
     fits = words(result.hypotheses[hypothesis]) == reference
     left, right = st.columns(2)
     overlay = left.toggle(
