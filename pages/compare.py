@@ -70,39 +70,35 @@ if not shown:
 views.input_notes(next(iter(own.values())))
 
 
-def panel(label: str, own_result, shown_result, key: str, height: int) -> None:
-    """A model's name, its own translation, the heatmap of what is shown for it (in one of
-    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide) and its downloads; space
-    under a heatmap shorter than ``height`` pixels, so that the buttons of a row line up."""
-    with state.guarded(f"Drawing {label}"):
-        st.markdown(f"**{state.plain(label)}**")
-        st.html(translation_html(own_result))
-        shown_result = heads.apply(shown_result, 0, heads.cross_head_picker(shown_result, key))[0]  # a Transformer's head
-        fig = heatmap(shown_result)
-        views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
-        st.space(max(height - int(fig.layout.height or 0), 0) + 1)  # one spacer in every panel: the same gaps everywhere
-        downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
-        if downloads.open:
-            with downloads:
-                views.export_buttons(shown_result, 0, fig, key, label, text)
-
-
-def heatmap(shown_result):
+def heatmap(shown_result, width: int):
     links = example.links if reference is not None and words(shown_result.best) == reference else None
-    return views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
+    return views.figure(heatmap_figure, shown_result, 0, links, None, "", width)
 
 
 def panels(items: list[tuple[str, object, object, str]]) -> None:
-    """``items`` = (label, own result, shown result, key), COLUMNS to a row."""
-    for start in range(0, len(items), COLUMNS):
-        row = items[start : start + COLUMNS]
-        height = 0  # on a phone the columns stack: nothing to line up
-        with state.guarded("Sizing the heatmaps"):
-            if views.chart_width(COLUMNS) > PHONE_PX:
-                height = max(int(heatmap(shown).layout.height or 0) for _, _, shown, _ in row)
-        for col, (label, own_result, shown_result, key) in zip(st.columns(COLUMNS), row):
-            with col:
-                panel(label, own_result, shown_result, key, height)
+    """``items`` = (label, own result, shown result, key): each model's name, its own translation,
+    its controls (a Transformer's head picker, the downloads) and the heatmap of what is shown for
+    it, COLUMNS to a row (one on a phone, where columns stack). A row is three bands of columns,
+    so that its controls and its heatmaps each start at one height, whatever a translation's
+    length or a panel's controls."""
+    width = views.chart_width(COLUMNS)
+    n = COLUMNS if width > PHONE_PX else 1
+    for start in range(0, len(items), n):
+        row = items[start : start + n]
+        for (label, own_result, shown_result, key), top, controls, bottom in zip(row, st.columns(n), st.columns(n), st.columns(n)):
+            with state.guarded(f"Drawing {label}"):
+                top.markdown(f"**{state.plain(label)}**")
+                top.html(translation_html(own_result))
+                bar = controls.container(horizontal=True, vertical_alignment="bottom", key=f"{key}_controls")
+                with bar:
+                    shown_result = heads.apply(shown_result, 0, heads.cross_head_picker(shown_result, key))[0]  # a Transformer's head
+                fig = heatmap(shown_result, width)
+                downloads = bar.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
+                if downloads.open:
+                    with downloads:
+                        views.export_buttons(shown_result, 0, fig, key, label, text)
+                with bottom:
+                    views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
 
 
 view = views.view_picker(VIEWS, "compare_view")

@@ -24,10 +24,11 @@ from .tokens import hover_token, pick, plotly_text, text_px, tick_label, truncat
 
 CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
 PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
+NARROW_PX = CHART_PX // 2  # a chart this narrow or narrower has its colour bar under the plot
 TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
-COLORBAR_BELOW_PX = 60  # room under the plot for the colour bar when it lies below (at phone widths)
+COLORBAR_BELOW_PX = 60  # room under the plot for the colour bar when it lies below (narrow charts)
 LEGEND_PX = 30  # room above the plot for the links legend
 TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
 TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
@@ -81,9 +82,10 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
 
 
 def colorbar_below(width: int) -> bool:
-    """Whether a matrix drawn ``width`` pixels wide has its colour bar under the plot (phones)
-    rather than beside it, where it would take a third of the width."""
-    return width <= PHONE_PX
+    """Whether a matrix drawn ``width`` pixels wide has its colour bar under the plot (a phone, or
+    one of two columns side by side) rather than beside it, where it would take a fifth to a
+    third of the width from the cells."""
+    return width <= NARROW_PX
 
 
 
