@@ -332,12 +332,12 @@ def reference_rows(
     fits = words(result.hypotheses[hypothesis]) == reference
     left, right = st.columns(2)
     overlay = left.toggle(
-        "Show gold links (outlined cells: dark sure, light possible)",
+        "Show gold links (outlined cells)",  # short: a toggle's label is one line, and a longer one was cut on a phone
         value=True,
         disabled=not fits,
         key=f"{key}_links",
-        help="Gloss-derived word alignment of the test sentence. It indexes the reference translation, "
-        "so it can only be drawn on rows that spell the reference.",
+        help="Gloss-derived word alignment of the test sentence, outlined dark where a link is sure and light where it "
+        "is only possible. It indexes the reference translation, so it can only be drawn on rows that spell the reference.",
     )
     aligner = right.toggle(
         "Show eflomal's links (crosses)",
