@@ -7,7 +7,7 @@ from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entr
 from viz.export import file_stem
 from viz.flow import flow_figure
 from viz.heads import grid_figure, head_view_figure
-from viz.heatmap import heatmap_figure
+from viz.heatmap import heatmap_figure, token_names
 from viz.highlight import highlight_html
 from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
@@ -109,19 +109,22 @@ if view == "Heatmap":
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]
-        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", required=True, key="highlight_by")
+        names = token_names(result.cells)  # source and target, or (self-attention) key and query
+        by = st.segmented_control(
+            "Choose", ["target", "source"], format_func=lambda side: f"a {names[1] if side == 'target' else names[0]} token", default="target", required=True, key="highlight_by"
+        )
         side, tokens, label = (
-            ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
-            if by == "a source token"
-            else ("target", hyp.tokens, "Target token (source tokens are shaded by its attention weights)")
+            ("source", result.source_tokens, f"{names[0].capitalize()} token ({names[1]} tokens are shaded by how much they attended to it)")
+            if by == "source"
+            else ("target", hyp.tokens, f"{names[1].capitalize()} token ({names[0]} tokens are shaded by its attention weights)")
         )
         i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
-        st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
+        st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}, names=names))
         views.export_buttons(result, hypothesis, None, "highlight", entry.label, text, kind="highlight")
 elif view == "Flow":
     with state.guarded("Drawing the flow"):
         threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-        views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width()), "flow_chart", file_stem(entry.label, text, kind="flow"))
+        views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width(), token_names(result.cells)), "flow_chart", file_stem(entry.label, text, kind="flow"))
         views.export_buttons(result, hypothesis, None, "flow", entry.label, text, kind="flow")
 elif view == "Step through":
     with state.guarded("Stepping through"):

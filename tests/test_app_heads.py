@@ -187,3 +187,20 @@ def test_compare_leaves_a_transformer_out_of_the_alignment_posterior_and_says_so
     assert_clean(at)
     assert [heatmap_trace["colorbar"]["title"]["text"] for c in charts(at) for heatmap_trace in c["data"][:1]] == ["posterior"]
     assert any("no alignment posterior" in c.value and "en-zh-transformer" in unescaped(c.value) for c in at.caption)
+
+
+def test_highlight_and_flow_name_a_self_attention_map_s_tokens_queries_and_keys(app):
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.session_state["translate_view"] = "Highlight"
+    at.run()
+    assert at.segmented_control(key="highlight_by").options == ["a target token", "a source token"]
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    assert_clean(at)
+    assert at.segmented_control(key="highlight_by").options == ["a query token", "a key token"]
+    assert at.selectbox(key="highlight_target").label.startswith("Query token (key tokens")
+    rows = next(h.value for h in at.get("html") if ">key<" in h.value)  # the two token rows, labelled
+    assert ">query<" in rows and ">target<" not in rows
+    at.session_state["translate_view"] = "Flow"
+    at.run()
+    assert_clean(at)
+    assert charts(at)[0]["layout"]["title"]["text"] == "Where each query token looked"

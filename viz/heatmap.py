@@ -210,6 +210,13 @@ def heatmap_figure(
     )
 
 
+def token_names(cells: str) -> tuple[str, str]:
+    """(column, row) tokens of a map of ``cells`` in a word: "source" and "target" for
+    cross-attention, "key" and "query" for a self-attention map, whose rows and columns are
+    the same sentence."""
+    return ("key", "query") if cells.startswith(("encoder self", "rollout", "decoder self")) else ("source", "target")
+
+
 def axis_titles(cells: str) -> tuple[str, str]:
     """(columns, rows) titles of a heatmap of ``cells`` (``DecodeResult.cells``): a self-attention
     map has queries as rows and keys as columns of the same sentence, not source and target."""
