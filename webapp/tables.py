@@ -62,12 +62,17 @@ def _text(value: object) -> str:
 def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
     """Field / value rows: what the model is and how big it is."""
     c = translator.model.config
+    # a Transformer's config also holds a GRU's scorer and mode, which it does not use
+    network = (
+        {"Network": f"Transformer, {c.layers} layers × {c.heads} heads", "Attention": "scaled dot product, multi-head"}
+        if c.family == "transformer"
+        else {"Scorer": c.scorer, "Attention": c.mode}
+    )
     rows = {
         "Name": translator.meta.get("name") or entry.label,
         "Origin": "uploaded this session" if entry.origin == "uploaded" else f"bundled ({entry.path.name if entry.path else ''})",
         "Direction": f"{translator.src_lang} → {translator.tgt_lang}",
-        "Scorer": c.scorer,
-        "Attention": c.mode,
+        **network,
         "Parameters": f"{translator.num_parameters:,}",
         "Source vocabulary": f"{len(translator.src_vocab):,}",
         "Target vocabulary": f"{len(translator.tgt_vocab):,}",
