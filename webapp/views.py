@@ -153,10 +153,11 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
     )
 
 
-def table(data: pd.DataFrame | Styler, key: str) -> None:
+def table(data: pd.DataFrame | Styler, key: str, every_row: bool = False) -> None:
     """``st.dataframe`` with a missing value shown as a dash: Streamlit draws an empty cell as
-    "None" whatever a Styler's ``na_rep`` says, unless the dataframe is given a placeholder."""
-    st.dataframe(data, key=key, placeholder=tables.MISSING)
+    "None" whatever a Styler's ``na_rep`` says, unless the dataframe is given a placeholder.
+    ``every_row``: as tall as its rows (a table of models), not ten rows and a scroll bar."""
+    st.dataframe(data, key=key, placeholder=tables.MISSING, height="content" if every_row else "auto")
 
 
 def token_probabilities(result: DecodeResult, hypothesis: int, key: str) -> None:
