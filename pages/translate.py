@@ -126,6 +126,9 @@ elif view == "Flow":
         threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
         views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width(), token_names(result.cells)), "flow_chart", file_stem(entry.label, text, kind="flow"))
         views.export_buttons(result, hypothesis, None, "flow", entry.label, text, kind="flow")
+elif view == "Step through" and choice.map == "encoder_self":
+    st.info("The encoder reads the whole sentence at once: its self-attention has no decoding steps to go through. "
+            "Heatmap, Highlight and Flow draw it.")
 elif view == "Step through":
     with state.guarded("Stepping through"):
         tokens = result.hypotheses[hypothesis].tokens
@@ -136,7 +139,7 @@ elif view == "Step through":
             step = st.select_slider(
                 "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {plain(tokens[j])}", key="step_slider"
             ) if len(tokens) > 1 else 0
-            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
+            views.chart(views.figure(step_figure, result, step, hypothesis, f"{token_names(result.cells)[0]} token"), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
         with right:
             st.subheader("Attention over time")
             st.caption("Press ▶ Play under the chart to watch the attention move from step to step.")

@@ -204,3 +204,15 @@ def test_highlight_and_flow_name_a_self_attention_map_s_tokens_queries_and_keys(
     at.run()
     assert_clean(at)
     assert charts(at)[0]["layout"]["title"]["text"] == "Where each query token looked"
+
+
+def test_step_through_has_no_steps_for_the_encoder_and_names_the_decoder_s_keys(app):
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    at.session_state["translate_view"] = "Step through"
+    at.run()
+    assert_clean(at)
+    assert not charts(at) and "no decoding steps" in at.info[0].value
+    at.segmented_control(key="translate_attn_map").set_value("decoder_self").run()
+    assert_clean(at)
+    assert charts(at)[0]["layout"]["xaxis"]["title"]["text"] == "key token"
