@@ -3,6 +3,7 @@ tiny Transformer and a tiny GRU."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
+from models.heads import STATISTICS
 from tests.test_app_hardening import unescaped
 from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, matrix, translate, unkeyed
 from tests.test_heads import make_transformer
@@ -117,6 +119,8 @@ def test_the_heads_page_measures_on_demand_and_keeps_the_result(app, model):
     figs = charts(at)
     layers_heads = (2, 2) if model == TRANSFORMER else (1, 1)
     assert len(figs) == 6 and all(matrix(f["data"][0]).shape == layers_heads for f in figs)
+    # in reading order, two to a row, so a phone (which stacks columns) keeps each pair together
+    assert [html.unescape(f["layout"]["title"]["text"]).rstrip(" ↓↑") for f in figs] == [title for title, _ in STATISTICS.values()]
     assert at.success and "Best aligner" in at.success[0].value
     assert unkeyed(at) == []
     at.run()  # kept: no button needed
