@@ -71,8 +71,10 @@ views.input_notes(next(iter(own.values())))
 
 
 def heatmap(shown_result, width: int):
+    """Without cell values (hover shows them): a column's real width depends on the window, and
+    at about 1100 pixels the values of a ten-word sentence ran into each other."""
     links = example.links if reference is not None and words(shown_result.best) == reference else None
-    return views.figure(heatmap_figure, shown_result, 0, links, None, "", width)
+    return views.figure(heatmap_figure, shown_result, 0, links, None, "", width, False)
 
 
 def panels(items: list[tuple[str, object, object, str]]) -> None:

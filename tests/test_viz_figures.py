@@ -127,6 +127,7 @@ def test_heatmap_prints_cell_values_only_in_cells_wide_enough_to_read():
     assert heatmap_figure(result, width=1000).data[0].texttemplate == "%{z:.2f}"
     assert heatmap_figure(result, width=500).data[0].texttemplate == "%{z:.2f}"  # colour bar below: about 39 px a column
     assert heatmap_figure(result, width=400).data[0].texttemplate is None  # about 28 px a column
+    assert heatmap_figure(result, width=1000, values=False).data[0].texttemplate is None
 
 
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"

@@ -104,13 +104,14 @@ def matrix_figure(
     overlays: tuple[go.Scatter, ...] = (),
     width: int = CHART_PX,
     axis_titles: tuple[str, str] = ("source", "target"),
+    values: bool = True,
 ) -> go.Figure:
     """Heatmap of ``z`` (T, S) on the fixed colour range ``zrange``; ``axis_titles`` name the
     columns and the rows.
 
     Axes are positions 0..S-1 and 0..T-1 labelled with the tokens, so repeated tokens stay
-    apart. Hover reads "target → source: value"; cells show their values when there are at most
-    TEXT_CELLS_MAX of them. ``title`` is Plotly markup (already escaped); ``overlays`` are
+    apart. Hover reads "target → source: value"; with ``values``, cells show their values when
+    there are at most TEXT_CELLS_MAX of them and they are wide enough. ``title`` is Plotly markup (already escaped); ``overlays`` are
     drawn over the cells. ``width`` is the width in pixels the chart is expected to get; it only
     sets the starting margins (:func:`matrix_margins`).
     """
@@ -136,7 +137,7 @@ def matrix_figure(
         | {"title": {"text": value_name}, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
-        texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
+        texttemplate=f"%{{z:{cell_format}}}" if values and T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
         textfont={"size": 10},
         xgap=1,
         ygap=1,
@@ -181,6 +182,7 @@ def heatmap_figure(
     aligner_links: Links | None = None,
     title: str = "",
     width: int = CHART_PX,
+    values: bool = True,
 ) -> go.Figure:
     """Attention (T, S) of one hypothesis (or what ``result.cells`` says its rows hold), on the
     fixed range 0..1.
@@ -189,7 +191,7 @@ def heatmap_figure(
     and ``aligner_links`` (eflomal's) are (source index, target index) pairs drawn as open
     squares around cells and as small crosses in their corners, each a legend entry with its
     count. Source tokens missing from the vocabulary are labelled in italics with
-    a "?". ``width``: see :func:`matrix_figure`.
+    a "?". ``width`` and ``values``: see :func:`matrix_figure`.
     """
     hyp = pick(result, hypothesis)
     gold = None if reference_links is None else Reference.of(reference_links)
@@ -206,7 +208,7 @@ def heatmap_figure(
     value_name = "posterior" if result.cells == "posterior" else "weight"
     return matrix_figure(
         hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width,
-        value_name=value_name, axis_titles=axis_titles(result.cells),
+        value_name=value_name, axis_titles=axis_titles(result.cells), values=values,
     )
 
 
