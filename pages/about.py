@@ -9,13 +9,20 @@ frame.ensure()  # draws the frame when Streamlit runs this file without app.py (
 
 st.title("About")
 st.markdown(
+    "**Attention Lens** translates short English and Chinese sentences with small neural translators and shows "
+    "where each one looked (its *attention*) while writing each word. Start on **Translate**: it opens on an example "
+    "sentence with its translation and a heatmap, one row per word written and one column per source word, darker "
+    "where the model looked more. Pick another example or type a sentence, then open **Compare** to see several "
+    "models on it side by side. This page explains what the heatmaps show and how far to trust them."
+)
+st.markdown(
     """
-These translators are sequence-to-sequence models: a bidirectional GRU **encoder** reads the source sentence
+The translators are sequence-to-sequence models: a bidirectional GRU **encoder** reads the source sentence
 into one vector per token, $h_1, \\dots, h_S$ (the last is the end token `</s>`), and a GRU **decoder** writes
 the translation one token at a time. Before writing token $t$ the decoder, in state $s_{t-1}$, scores every
 source position, turns the scores into weights, and reads a **context** vector from the encoder states.
-Those weights are what every page of this app draws. The bundled Transformer swaps the GRUs for layers of
-multi-head attention (section 6); its cross-attention plays the same part.
+Those weights are what every page of this app draws. The bundled Transformers swap the GRUs for layers of
+multi-head attention (section 6); their cross-attention plays the same part.
 """
 )
 st.subheader("1. Score every source token")
@@ -72,13 +79,17 @@ st.page_link("pages/checkpoints.py", label="Checkpoints: how each was trained", 
 st.page_link("pages/heads.py", label="Heads: every head as an aligner", icon=":material/grid_view:")
 
 st.subheader("5. Three ways to classify attention")
+# a list, not a table: a four-column table ran off a phone's screen
 st.markdown(
     """
-| | one kind | the other | in this app |
-|---|---|---|---|
-| **what is read** | *soft*: a weighted average of every source state | *hard*: exactly one source state per step | soft: every model except those marked *hard*; hard: the GRU models marked *hard* (rows are one-hot) |
-| **how the score is made** | *additive* (Bahdanau): $v^\\top \\tanh(W s + U h)$ | *multiplicative* (Luong): $s^\\top W h$, or a scaled dot product | additive: the GRU *additive* models; multiplicative: the GRU *dot*, *scaled dot*, *general* and *cosine* models and every Transformer (scaled dot product) |
-| **who attends to whom** | *cross*: the decoder reads the source | *self*: a sequence reads itself | cross: every model (the GRU has only this); self: the Transformers' encoder and (masked) decoder self-attention, under Translate → *Attention map* |
+- **What is read.** *Soft*: a weighted average of every source state; *hard*: exactly one source state per step.
+  Every model here is soft except the GRU models marked *hard* (their rows are one-hot).
+- **How the score is made.** *Additive* (Bahdanau), $v^\\top \\tanh(W s + U h)$, or *multiplicative* (Luong),
+  $s^\\top W h$ or a scaled dot product. The GRU *additive* models are additive; the GRU *dot*, *scaled dot*,
+  *general* and *cosine* models and every Transformer (scaled dot product) are multiplicative.
+- **Who attends to whom.** *Cross*: the decoder reads the source; *self*: a sequence reads itself. Every model has
+  cross-attention (the GRU has only this); the Transformers also have encoder and (masked) decoder self-attention,
+  under Translate → *Attention map*.
 """
 )
 
@@ -88,9 +99,10 @@ st.markdown(
     "to a smaller space of size $d_k = d / h$ and takes a scaled dot product; the heads' outputs are joined and "
     "projected back:"
 )
-st.latex(r"\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V")
-st.latex(r"\operatorname{head}_i = \operatorname{Attention}(Q W_i^Q,\ K W_i^K,\ V W_i^V), \qquad i = 1, \dots, h")
-st.latex(r"\operatorname{MultiHead}(Q, K, V) = \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_h)\, W^O")
+# each formula over two lines: on one, they ran off a phone's screen
+st.latex(r"\begin{gathered} \operatorname{Attention}(Q, K, V) = \\ \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V \end{gathered}")
+st.latex(r"\begin{gathered} \operatorname{head}_i = \operatorname{Attention}(Q W_i^Q,\ K W_i^K,\ V W_i^V), \\ i = 1, \dots, h \end{gathered}")
+st.latex(r"\begin{gathered} \operatorname{MultiHead}(Q, K, V) = \\ \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_h)\, W^O \end{gathered}")
 st.markdown(
     "In **cross-attention** $Q$ comes from the decoder and $K = V$ from the encoder's output; in **self-attention** "
     "all three come from the same sequence. The mask $M$ is $-\\infty$ at padding and, in the decoder's "

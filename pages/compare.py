@@ -70,50 +70,51 @@ if not shown:
 views.input_notes(next(iter(own.values())))
 
 
-def panel(label: str, own_result, shown_result, key: str, height: int) -> None:
-    """A model's name, its own translation, the heatmap of what is shown for it (in one of
-    COLUMNS columns, so about views.chart_width(COLUMNS) pixels wide) and its downloads; space
-    under a heatmap shorter than ``height`` pixels, so that the buttons of a row line up."""
-    with state.guarded(f"Drawing {label}"):
-        st.markdown(f"**{state.plain(label)}**")
-        st.html(translation_html(own_result))
-        shown_result = heads.apply(shown_result, 0, heads.cross_head_picker(shown_result, key))[0]  # a Transformer's head
-        fig = heatmap(shown_result)
-        views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
-        st.space(max(height - int(fig.layout.height or 0), 0) + 1)  # one spacer in every panel: the same gaps everywhere
-        downloads = st.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
-        if downloads.open:
-            with downloads:
-                views.export_buttons(shown_result, 0, fig, key, label, text)
-
-
-def heatmap(shown_result):
+def heatmap(shown_result, width: int):
+    """Without cell values (hover shows them): a column's real width depends on the window, and
+    at about 1100 pixels the values of a ten-word sentence ran into each other."""
     links = example.links if reference is not None and words(shown_result.best) == reference else None
-    return views.figure(heatmap_figure, shown_result, 0, links, None, "", views.chart_width(COLUMNS))
+    return views.figure(heatmap_figure, shown_result, 0, links, None, "", width, False)
 
 
 def panels(items: list[tuple[str, object, object, str]]) -> None:
-    """``items`` = (label, own result, shown result, key), COLUMNS to a row."""
-    for start in range(0, len(items), COLUMNS):
-        row = items[start : start + COLUMNS]
-        height = 0  # on a phone the columns stack: nothing to line up
-        with state.guarded("Sizing the heatmaps"):
-            if views.chart_width(COLUMNS) > PHONE_PX:
-                height = max(int(heatmap(shown).layout.height or 0) for _, _, shown, _ in row)
-        for col, (label, own_result, shown_result, key) in zip(st.columns(COLUMNS), row):
-            with col:
-                panel(label, own_result, shown_result, key, height)
+    """``items`` = (label, own result, shown result, key): each model's name, its own translation,
+    its controls (a Transformer's head picker, the downloads) and the heatmap of what is shown for
+    it, COLUMNS to a row (one on a phone, where columns stack). A row is three bands of columns,
+    so that its controls and its heatmaps each start at one height, whatever a translation's
+    length or a panel's controls."""
+    width = views.chart_width(COLUMNS)
+    n = COLUMNS if width > PHONE_PX else 1
+    for start in range(0, len(items), n):
+        row = items[start : start + n]
+        for (label, own_result, shown_result, key), top, controls, bottom in zip(row, st.columns(n), st.columns(n), st.columns(n)):
+            with state.guarded(f"Drawing {label}"):
+                top.markdown(f"**{state.plain(label)}**")
+                top.html(translation_html(own_result))
+                bar = controls.container(horizontal=True, vertical_alignment="bottom", key=f"{key}_controls")
+                with bar:
+                    shown_result = heads.apply(shown_result, 0, heads.cross_head_picker(shown_result, key))[0]  # a Transformer's head
+                fig = heatmap(shown_result, width)
+                downloads = bar.popover("Download", icon=":material/download:", key=f"{key}_download", on_change="rerun")
+                if downloads.open:
+                    with downloads:
+                        views.export_buttons(shown_result, 0, fig, key, label, text)
+                with bottom:
+                    views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
 
 
 view = views.view_picker(VIEWS, "compare_view")
 if view == "Side by side":
     with state.guarded("Summarising"):
         st.caption("Each model's own translation:")
-        st.dataframe(tables.styled(metrics_frame(own)), key="compare_metrics")
+        views.table(tables.styled(metrics_frame(own)), "compare_metrics")
     items = list(shown.items())
-    if views.posterior_cells("compare"):
-        models = {e.label: (e, t) for e, t in loaded}
-        items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items]
+    models = {e.label: (e, t) for e, t in loaded}
+    without = [label for label, _ in items if not models[label][1].model.has_posterior]  # e.g. a Transformer
+    if len(without) < len(items) and views.posterior_cells("compare"):
+        if without:
+            st.caption("Left out, as their family has no alignment posterior: " + ", ".join(state.plain(label) for label in without))
+        items = [(label, state.attempt(label, inference.posterior, *models[label], r, 0, text)) for label, r in items if label not in without]
         items = [(label, r) for label, r in items if r is not None]
     panels([(label, own[label], r, f"compare_heatmap_{n}") for n, (label, r) in enumerate(items)])
 elif view == "Difference":

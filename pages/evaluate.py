@@ -33,7 +33,7 @@ st.subheader("Stored in the checkpoints")
 st.caption("Measured when each model was trained (test split, greedy decoding, on the training machine).")
 stored = {e.label: (t.meta.get("metrics") or {}).get("test") for e, t in loaded}
 if any(stored.values()):
-    st.dataframe(tables.styled(tables.metrics({k: v for k, v in stored.items() if v})), key="evaluate_stored")
+    views.table(tables.styled(tables.metrics({k: v for k, v in stored.items() if v})), "evaluate_stored", every_row=True)
 else:
     st.caption("None of these checkpoints stores test metrics.")
 
@@ -74,11 +74,11 @@ st.caption(
     f"Measured on {' / '.join(str(n) for n in counts)} test sentence{'s' * (counts != [1])}"
     + (" (fewer than all: the numbers differ from the stored ones and are less certain)." if sentences < total else ".")
 )
-st.dataframe(tables.styled(table), key="evaluate_measured")
+views.table(tables.styled(table), "evaluate_measured", every_row=True)
 spread = tables.intervals(measured)
 if not spread.empty:
     st.caption("95% bootstrap intervals over the sentences: the fewer the sentences, the wider they are.")
-    st.dataframe(spread, key="evaluate_intervals")
+    views.table(spread, "evaluate_intervals", every_row=True)
 metric = st.segmented_control(
     "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], required=True, key="evaluate_chart_metric"
 )

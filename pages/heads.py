@@ -65,15 +65,14 @@ if best is not None:
         )
 else:
     st.caption("No reference alignments for these sentences: AER is left out.")
-cols = st.columns(2)
-for n, (name, (title, lower)) in enumerate(STATISTICS.items()):
-    values = stats.values[name]
-    outline = None
-    if best is not None and name == best[0]:
-        outline = (best[1], best[2])
-    with cols[n % 2]:
+items = list(STATISTICS.items())
+# two to a row, each row its own columns: a phone stacks them in reading order (AER beside shift stays together)
+for start in range(0, len(items), 2):
+    for (name, (title, lower)), col in zip(items[start : start + 2], st.columns(2)):
+        outline = (best[1], best[2]) if best is not None and name == best[0] else None
         zrange = None if name == "entropy" else (0.0, 1.0)  # entropy: its own range (nats)
-        views.chart(stats_figure(values, title + (" ↓" if lower else " ↑"), lower, outline, zrange), f"heads_{name}")
+        with col:
+            views.chart(stats_figure(stats.values[name], title + (" ↓" if lower else " ↑"), lower, outline, zrange), f"heads_{name}")
 st.caption(
     "↓ lower is better, ↑ higher is more confident; darker cells are better, on a 0 to 1 scale (entropy: from its "
     "lowest to its highest value here). The best aligner is outlined."

@@ -7,7 +7,7 @@ from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entr
 from viz.export import file_stem
 from viz.flow import flow_figure
 from viz.heads import grid_figure, head_view_figure
-from viz.heatmap import heatmap_figure
+from viz.heatmap import heatmap_figure, token_names
 from viz.highlight import highlight_html
 from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
@@ -86,14 +86,20 @@ if view == "Heatmap":
     # the heatmap first, its options under it (drawn first: they choose what it shows), so that it is in the first screen
     chart_slot, options = st.container(), st.container()
     with state.guarded("Drawing the heatmap"):
+        # Links and the posterior align source with target: offered on cross-attention only (the
+        # posterior where the family has one). The encoder reads only the source, so which rows
+        # the decoder writes changes nothing there.
+        cross = choice.map == "cross"
         with options:
-            rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate")
-            posterior = views.posterior_cells("translate")
+            if choice.map == "encoder_self":
+                rows = views.Rows(translated, hypothesis_picked)
+            else:
+                rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate", links=cross)
+            posterior = cross and translator.model.has_posterior and views.posterior_cells("translate")
         if posterior:
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
-        elif not choice.default:  # links index the reference's target tokens: kept on cross-attention only
-            picked_rows = heads.apply(rows.result, rows.hypothesis, choice)
-            rows = views.Rows(*picked_rows, *((rows.reference_links, rows.aligner_links) if choice.map == "cross" else ()))
+        elif not choice.default:
+            rows = views.Rows(*heads.apply(rows.result, rows.hypothesis, choice), rows.reference_links, rows.aligner_links)
         with chart_slot:
             if not posterior:
                 st.caption(ROW_CAPTIONS.get(choice.map if not choice.default else "cross", ROW_CAPTIONS["cross"]) + " Hover a cell for the weight.")
@@ -103,20 +109,26 @@ if view == "Heatmap":
 elif view == "Highlight":
     with state.guarded("Highlighting"):
         hyp = result.hypotheses[hypothesis]
-        by = st.segmented_control("Choose", ["a target token", "a source token"], default="a target token", required=True, key="highlight_by")
+        names = token_names(result.cells)  # source and target, or (self-attention) key and query
+        by = st.segmented_control(
+            "Choose", ["target", "source"], format_func=lambda side: f"a {names[1] if side == 'target' else names[0]} token", default="target", required=True, key="highlight_by"
+        )
         side, tokens, label = (
-            ("source", result.source_tokens, "Source token (target tokens are shaded by how much they attended to it)")
-            if by == "a source token"
-            else ("target", hyp.tokens, "Target token (source tokens are shaded by its attention weights)")
+            ("source", result.source_tokens, f"{names[0].capitalize()} token ({names[1]} tokens are shaded by how much they attended to it)")
+            if by == "source"
+            else ("target", hyp.tokens, f"{names[1].capitalize()} token ({names[0]} tokens are shaded by its attention weights)")
         )
         i = st.selectbox(label, range(len(tokens)), format_func=lambda i: f"{i + 1}. {tokens[i]}", key=f"highlight_{side}")
-        st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}))
+        st.html(highlight_html(result, hypothesis, **{f"{side}_index": i}, names=names))
         views.export_buttons(result, hypothesis, None, "highlight", entry.label, text, kind="highlight")
 elif view == "Flow":
     with state.guarded("Drawing the flow"):
         threshold = st.slider("Hide links lighter than", 0.0, 1.0, 0.05, 0.01, key="flow_threshold")
-        views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width()), "flow_chart", file_stem(entry.label, text, kind="flow"))
+        views.chart(views.figure(flow_figure, result, hypothesis, threshold, views.chart_width(), token_names(result.cells)), "flow_chart", file_stem(entry.label, text, kind="flow"))
         views.export_buttons(result, hypothesis, None, "flow", entry.label, text, kind="flow")
+elif view == "Step through" and choice.map == "encoder_self":
+    st.info("The encoder reads the whole sentence at once: its self-attention has no decoding steps to go through. "
+            "Heatmap, Highlight and Flow draw it.")
 elif view == "Step through":
     with state.guarded("Stepping through"):
         tokens = result.hypotheses[hypothesis].tokens
@@ -127,7 +139,7 @@ elif view == "Step through":
             step = st.select_slider(
                 "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {plain(tokens[j])}", key="step_slider"
             ) if len(tokens) > 1 else 0
-            views.chart(views.figure(step_figure, result, step, hypothesis), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
+            views.chart(views.figure(step_figure, result, step, hypothesis, f"{token_names(result.cells)[0]} token"), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
         with right:
             st.subheader("Attention over time")
             st.caption("Press ▶ Play under the chart to watch the attention move from step to step.")

@@ -3,6 +3,7 @@ tiny Transformer and a tiny GRU."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
+from models.heads import STATISTICS
+from tests.test_app_hardening import unescaped
 from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, matrix, translate, unkeyed
 from tests.test_heads import make_transformer
 from webapp.heads import ROLLOUT
@@ -116,6 +119,8 @@ def test_the_heads_page_measures_on_demand_and_keeps_the_result(app, model):
     figs = charts(at)
     layers_heads = (2, 2) if model == TRANSFORMER else (1, 1)
     assert len(figs) == 6 and all(matrix(f["data"][0]).shape == layers_heads for f in figs)
+    # in reading order, two to a row, so a phone (which stacks columns) keeps each pair together
+    assert [html.unescape(f["layout"]["title"]["text"]).rstrip(" ↓↑") for f in figs] == [title for title, _ in STATISTICS.values()]
     assert at.success and "Best aligner" in at.success[0].value
     assert unkeyed(at) == []
     at.run()  # kept: no button needed
@@ -135,3 +140,83 @@ def test_compare_shows_a_gru_beside_a_chosen_transformer_head(app):
     after = [matrix(c["data"][0]) for c in charts(at)]
     assert (before[0] == after[0]).all() and before[1].shape == after[1].shape and not (before[1] == after[1]).all()
     assert unkeyed(at) == []
+
+
+def test_evaluate_shows_a_metric_the_transformer_lacks_as_a_dash(app):
+    """A Transformer has no alignment posterior: its cell is empty, and the browser would draw an
+    empty cell as "None" unless the table is given a placeholder."""
+    at = app.switch_page("pages/evaluate.py").run()
+    at.multiselect(key="evaluate_models").set_value([GRU, TRANSFORMER]).run()
+    at.slider(key="evaluate_sentences").set_value(10).run()
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    measured = next(d.value for d in at.dataframe if "Sentences" in d.value.columns)
+    assert measured["AER of the posterior"].isna().sum() == 1
+    assert at.dataframe and all(d.proto.placeholder == "—" for d in at.dataframe)
+
+
+def test_alignment_controls_are_offered_on_cross_attention_only(app):
+    """Gold and eflomal links and the alignment posterior align source with target: a
+    self-attention map has nothing of the kind, the encoder's does not depend on the rows, and
+    a Transformer has no posterior (picking it raised a KeyError)."""
+    at = use(app, GRU)
+    at.selectbox(key="translate_example").set_value(0).run()
+    at.segmented_control(key="translate_cells").set_value("Alignment posterior").run()  # kept for the session
+    assert_clean(at)
+
+    def shown(at: AppTest) -> set[str]:
+        keys = {w.key for kind in ("toggle", "segmented_control") for w in at.get(kind)}
+        return keys & {"translate_rows", "translate_links", "translate_aligner_links", "translate_cells"}
+
+    assert shown(at) == {"translate_rows", "translate_links", "translate_aligner_links", "translate_cells"}
+    use(at, TRANSFORMER)
+    assert_clean(at)
+    assert shown(at) == {"translate_rows", "translate_links", "translate_aligner_links"}
+    assert heatmap(at)["colorbar"]["title"]["text"] == "weight"
+    at.segmented_control(key="translate_attn_map").set_value("decoder_self").run()
+    assert_clean(at)
+    assert shown(at) == {"translate_rows"}
+    assert not any("reference alignment" in c.value or "see the links" in c.value for c in at.caption)
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    assert_clean(at)
+    assert shown(at) == set()
+    assert matrix(heatmap(at)).shape[0] == matrix(heatmap(at)).shape[1]
+
+
+def test_compare_leaves_a_transformer_out_of_the_alignment_posterior_and_says_so(app):
+    at = app.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_models").set_value([GRU, TRANSFORMER]).run()
+    at.text_input(key="compare_sentence").input("I love you .").run()
+    at.segmented_control(key="compare_cells").set_value("Alignment posterior").run()
+    assert_clean(at)
+    assert [heatmap_trace["colorbar"]["title"]["text"] for c in charts(at) for heatmap_trace in c["data"][:1]] == ["posterior"]
+    assert any("no alignment posterior" in c.value and "en-zh-transformer" in unescaped(c.value) for c in at.caption)
+
+
+def test_highlight_and_flow_name_a_self_attention_map_s_tokens_queries_and_keys(app):
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.session_state["translate_view"] = "Highlight"
+    at.run()
+    assert at.segmented_control(key="highlight_by").options == ["a target token", "a source token"]
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    assert_clean(at)
+    assert at.segmented_control(key="highlight_by").options == ["a query token", "a key token"]
+    assert at.selectbox(key="highlight_target").label.startswith("Query token (key tokens")
+    rows = next(h.value for h in at.get("html") if ">key<" in h.value)  # the two token rows, labelled
+    assert ">query<" in rows and ">target<" not in rows
+    at.session_state["translate_view"] = "Flow"
+    at.run()
+    assert_clean(at)
+    assert charts(at)[0]["layout"]["title"]["text"] == "Where each query token looked"
+
+
+def test_step_through_has_no_steps_for_the_encoder_and_names_the_decoder_s_keys(app):
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.segmented_control(key="translate_attn_map").set_value("encoder_self").run()
+    at.session_state["translate_view"] = "Step through"
+    at.run()
+    assert_clean(at)
+    assert not charts(at) and "no decoding steps" in at.info[0].value
+    at.segmented_control(key="translate_attn_map").set_value("decoder_self").run()
+    assert_clean(at)
+    assert charts(at)[0]["layout"]["xaxis"]["title"]["text"] == "key token"

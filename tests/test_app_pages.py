@@ -372,7 +372,9 @@ def test_about_renders_each_scorer_formula_as_latex(app):
     at = app.switch_page("pages/about.py").run()
     formulas = [x.value.strip("$").strip() for x in at.latex]
     assert all(cls.formula in formulas for cls in SCORERS.values())
-    assert "section 6" in at.markdown[0].value  # the GRU-only introduction points to the Transformer's section
+    assert "Start on **Translate**" in at.markdown[0].value  # a new user reads what the app is and what to try first
+    assert "section 6" in at.markdown[1].value  # the GRU-only introduction points to the Transformer's section
+    assert not any("\t" in m.value for m in at.markdown)  # "\top" in a plain string: a tab, and "v^ op" on the page
 
 
 def test_cuda_is_offered_only_when_available(monkeypatch, app):

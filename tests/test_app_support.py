@@ -134,6 +134,17 @@ def test_model_card_names_what_the_model_is():
     assert card["Source vocabulary"] == str(len(translator.src_vocab))
 
 
+def test_a_transformer_s_card_names_its_layers_and_heads_not_a_gru_scorer():
+    from tests.test_heads import make_transformer
+
+    translator = make_transformer()
+    entry = registry.ModelEntry("bundled/t.safetensors", "t", "bundled", "t@1", Path("t.safetensors"))
+    card = dict(zip(*tables.card(entry, translator).to_dict("list").values()))
+    c = translator.model.config
+    assert "Scorer" not in card and card["Network"] == f"Transformer, {c.layers} layers × {c.heads} heads"
+    assert card["Attention"] == "scaled dot product, multi-head"
+
+
 def test_training_summary_and_history_tables():
     meta = {"training": {"corpus": "hsk", "pairs": {"train": 90, "dev": 5}, "lr": 0.002, "history": [{"epoch": 1, "loss": 3.0, "note": "x"}, {"epoch": 2, "loss": 2.0, "note": "y"}]}}
     summary = tables.training(meta)

@@ -125,7 +125,9 @@ def test_heatmap_prints_cell_values_only_when_small():
 def test_heatmap_prints_cell_values_only_in_cells_wide_enough_to_read():
     result = make_result([f"w{i}" for i in range(10)], ["x", "</s>"])  # 11 columns
     assert heatmap_figure(result, width=1000).data[0].texttemplate == "%{z:.2f}"
-    assert heatmap_figure(result, width=500).data[0].texttemplate is None  # about 20 px a column
+    assert heatmap_figure(result, width=500).data[0].texttemplate == "%{z:.2f}"  # colour bar below: about 39 px a column
+    assert heatmap_figure(result, width=400).data[0].texttemplate is None  # about 28 px a column
+    assert heatmap_figure(result, width=1000, values=False).data[0].texttemplate is None
 
 
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
@@ -149,6 +151,13 @@ def test_on_a_phone_the_colour_bar_lies_under_the_heatmap_and_gives_it_the_width
     assert phone.layout.margin.r < desktop.layout.margin.r and phone.layout.margin.b > desktop.layout.margin.b
     assert phone.layout.height > desktop.layout.height  # the bar's room is added, not taken from the rows
     assert phone.data[0].colorbar.title.text == desktop.data[0].colorbar.title.text == "weight"
+
+
+def test_in_one_of_two_columns_the_colour_bar_lies_under_the_heatmap_too():
+    result = make_result(["I", "like", "to", "drink", "green", "tea", "."], ["我", "喜欢", "喝", "绿茶", "。", "</s>"])
+    column = heatmap_figure(result, width=CHART_PX // 2)
+    assert column.data[0].colorbar.orientation == "h"
+    assert column.layout.margin.r < 30  # the cells get the width the bar took beside them
 
 
 def test_heatmap_of_the_alignment_posterior_says_so_on_its_colour_bar():

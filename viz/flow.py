@@ -70,9 +70,12 @@ def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, na
     )
 
 
-def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.05, width: int = CHART_PX) -> go.Figure:
+def flow_figure(
+    result: DecodeResult, hypothesis: int = 0, threshold: float = 0.05, width: int = CHART_PX, names: tuple[str, str] = ("source", "target")
+) -> go.Figure:
     """Lines from source token i to target token t for every weight >= ``threshold``, labelled
-    for a chart ``width`` pixels wide (labels that would collide alternate rows or thin out).
+    for a chart ``width`` pixels wide (labels that would collide alternate rows or thin out);
+    ``names`` the two rows (``viz.heatmap.token_names``).
 
     Width, opacity and colour grow with the weight. Weights are put into BINS equal buckets
     between ``threshold`` and 1, each bucket one Scatter trace of None-separated segments, so
@@ -123,13 +126,13 @@ def flow_figure(result: DecodeResult, hypothesis: int = 0, threshold: float = 0.
         )
     )
     traces += [
-        _token_row(result.source_tokens, result.source_known, xs, 1.0, "source", width),
-        _token_row(hyp.tokens, [True] * T, xt, 0.0, "target", width),
+        _token_row(result.source_tokens, result.source_known, xs, 1.0, names[0], width),
+        _token_row(hyp.tokens, [True] * T, xt, 0.0, names[1], width),
     ]
     hidden = {"visible": False, "fixedrange": True}
     return styled_figure(
         traces,
-        title="Where each target token looked",
+        title=f"Where each {names[1]} token looked",
         subtitle=f"links of weight ≥ {threshold:.2f}",
         height=380,
         xaxis={**hidden, "range": [-0.05, 1.05]},

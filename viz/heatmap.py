@@ -24,10 +24,11 @@ from .tokens import hover_token, pick, plotly_text, text_px, tick_label, truncat
 
 CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
 PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
+NARROW_PX = CHART_PX // 2  # a chart this narrow or narrower has its colour bar under the plot
 TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
-COLORBAR_BELOW_PX = 60  # room under the plot for the colour bar when it lies below (at phone widths)
+COLORBAR_BELOW_PX = 60  # room under the plot for the colour bar when it lies below (narrow charts)
 LEGEND_PX = 30  # room above the plot for the links legend
 TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
 TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
@@ -81,9 +82,10 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
 
 
 def colorbar_below(width: int) -> bool:
-    """Whether a matrix drawn ``width`` pixels wide has its colour bar under the plot (phones)
-    rather than beside it, where it would take a third of the width."""
-    return width <= PHONE_PX
+    """Whether a matrix drawn ``width`` pixels wide has its colour bar under the plot (a phone, or
+    one of two columns side by side) rather than beside it, where it would take a fifth to a
+    third of the width from the cells."""
+    return width <= NARROW_PX
 
 
 
@@ -102,13 +104,14 @@ def matrix_figure(
     overlays: tuple[go.Scatter, ...] = (),
     width: int = CHART_PX,
     axis_titles: tuple[str, str] = ("source", "target"),
+    values: bool = True,
 ) -> go.Figure:
     """Heatmap of ``z`` (T, S) on the fixed colour range ``zrange``; ``axis_titles`` name the
     columns and the rows.
 
     Axes are positions 0..S-1 and 0..T-1 labelled with the tokens, so repeated tokens stay
-    apart. Hover reads "target → source: value"; cells show their values when there are at most
-    TEXT_CELLS_MAX of them. ``title`` is Plotly markup (already escaped); ``overlays`` are
+    apart. Hover reads "target → source: value"; with ``values``, cells show their values when
+    there are at most TEXT_CELLS_MAX of them and they are wide enough. ``title`` is Plotly markup (already escaped); ``overlays`` are
     drawn over the cells. ``width`` is the width in pixels the chart is expected to get; it only
     sets the starting margins (:func:`matrix_margins`).
     """
@@ -134,7 +137,7 @@ def matrix_figure(
         | {"title": {"text": value_name}, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
-        texttemplate=f"%{{z:{cell_format}}}" if T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
+        texttemplate=f"%{{z:{cell_format}}}" if values and T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
         textfont={"size": 10},
         xgap=1,
         ygap=1,
@@ -179,6 +182,7 @@ def heatmap_figure(
     aligner_links: Links | None = None,
     title: str = "",
     width: int = CHART_PX,
+    values: bool = True,
 ) -> go.Figure:
     """Attention (T, S) of one hypothesis (or what ``result.cells`` says its rows hold), on the
     fixed range 0..1.
@@ -187,7 +191,7 @@ def heatmap_figure(
     and ``aligner_links`` (eflomal's) are (source index, target index) pairs drawn as open
     squares around cells and as small crosses in their corners, each a legend entry with its
     count. Source tokens missing from the vocabulary are labelled in italics with
-    a "?". ``width``: see :func:`matrix_figure`.
+    a "?". ``width`` and ``values``: see :func:`matrix_figure`.
     """
     hyp = pick(result, hypothesis)
     gold = None if reference_links is None else Reference.of(reference_links)
@@ -204,8 +208,15 @@ def heatmap_figure(
     value_name = "posterior" if result.cells == "posterior" else "weight"
     return matrix_figure(
         hyp.attention, result.source_tokens, result.source_known, hyp.tokens, title=plotly_text(title), overlays=overlays, width=width,
-        value_name=value_name, axis_titles=axis_titles(result.cells),
+        value_name=value_name, axis_titles=axis_titles(result.cells), values=values,
     )
+
+
+def token_names(cells: str) -> tuple[str, str]:
+    """(column, row) tokens of a map of ``cells`` in a word: "source" and "target" for
+    cross-attention, "key" and "query" for a self-attention map, whose rows and columns are
+    the same sentence."""
+    return ("key", "query") if cells.startswith(("encoder self", "rollout", "decoder self")) else ("source", "target")
 
 
 def axis_titles(cells: str) -> tuple[str, str]:

@@ -39,8 +39,11 @@ def _check(index: int | None, n: int, what: str) -> None:
         raise ValueError(f"{what} {index} is out of range: there are {n} (0 to {n - 1})")
 
 
-def highlight_html(result: DecodeResult, hypothesis: int = 0, target_index: int | None = None, source_index: int | None = None) -> str:
-    """Source row over target row as HTML.
+def highlight_html(
+    result: DecodeResult, hypothesis: int = 0, target_index: int | None = None, source_index: int | None = None,
+    names: tuple[str, str] = ("source", "target"),
+) -> str:
+    """Source row over target row as HTML, labelled ``names`` (``viz.heatmap.token_names``).
 
     With ``target_index``: source tokens shaded by that target token's attention row. With
     ``source_index``: target tokens shaded by how much each attended to that source token
@@ -57,7 +60,7 @@ def highlight_html(result: DecodeResult, hypothesis: int = 0, target_index: int 
     tgt_desc = f"attention to “{result.source_tokens[source_index]}” =" if source_index is not None else ""
     return (
         f'<div style="font-family:{html.escape(FONT_FAMILY, quote=True)};line-height:1.9">'
-        + _row("source", result.source_tokens, src_w, source_index, src_desc)
-        + _row("target", hyp.tokens, tgt_w, target_index, tgt_desc)
+        + _row(names[0], result.source_tokens, src_w, source_index, src_desc)
+        + _row(names[1], hyp.tokens, tgt_w, target_index, tgt_desc)
         + "</div>"
     )

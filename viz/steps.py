@@ -66,13 +66,13 @@ def _figure(
     )
 
 
-def step_figure(result: DecodeResult, step: int, hypothesis: int = 0) -> go.Figure:
+def step_figure(result: DecodeResult, step: int, hypothesis: int = 0, x_title: str = "source token") -> go.Figure:
     """Attention over the source tokens at decoding step ``step`` (0-based): bars on 0..1,
     the output so far in the title with the step's token in bold and its probability, the
-    model's top alternatives as subtitle."""
+    model's top alternatives as subtitle; ``x_title`` names the bars' tokens."""
     hyp = pick(result, hypothesis)
     _check_step(hyp, step)
-    return _figure(result, hyp, step)
+    return _figure(result, hyp, step, x_title=x_title)
 
 
 def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:

@@ -93,10 +93,13 @@ def cross_head_picker(result: DecodeResult, key: str) -> Choice:
     def label(o: tuple[int, int]) -> str:
         layer, head = o
         if head == ALIGNMENT:
-            return "alignment reading"
-        return f"layer {layer + 1} · " + ("mean of heads" if head == MEAN else f"head {head + 1}")
+            return "Cross-attention: alignment reading"
+        return f"Cross-attention: layer {layer + 1} · " + ("mean of heads" if head == MEAN else f"head {head + 1}")
 
-    layer, head = st.selectbox("Cross-attention head", options, format_func=label, key=f"{key}_cross_head")
+    # no label line (the options say what they are): the picker sits in one row with the Download button
+    layer, head = st.selectbox(
+        "Cross-attention head", options, format_func=label, key=f"{key}_cross_head", label_visibility="collapsed", width=300
+    )
     return Choice("cross", layer, head)
 
 

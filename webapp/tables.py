@@ -47,6 +47,7 @@ TRAINING = {  # the training summary's keys (models/train.py) as the model card 
     "ema": "Weight averaging (EMA decay)",
     "clip": "Gradient clipping (norm)",
 }
+MISSING = "—"  # how a missing value shows in every table
 HISTORY = {"train_loss": "Training loss", "dev_loss": "Dev loss", "dev_bleu": "Dev BLEU"}
 
 
@@ -61,12 +62,17 @@ def _text(value: object) -> str:
 def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
     """Field / value rows: what the model is and how big it is."""
     c = translator.model.config
+    # a Transformer's config also holds a GRU's scorer and mode, which it does not use
+    network = (
+        {"Network": f"Transformer, {c.layers} layers × {c.heads} heads", "Attention": "scaled dot product, multi-head"}
+        if c.family == "transformer"
+        else {"Scorer": c.scorer, "Attention": c.mode}
+    )
     rows = {
         "Name": translator.meta.get("name") or entry.label,
         "Origin": "uploaded this session" if entry.origin == "uploaded" else f"bundled ({entry.path.name if entry.path else ''})",
         "Direction": f"{translator.src_lang} → {translator.tgt_lang}",
-        "Scorer": c.scorer,
-        "Attention": c.mode,
+        **network,
         "Parameters": f"{translator.num_parameters:,}",
         "Source vocabulary": f"{len(translator.src_vocab):,}",
         "Target vocabulary": f"{len(translator.tgt_vocab):,}",
@@ -106,7 +112,7 @@ def intervals(rows: dict[str, dict]) -> pd.DataFrame:
     keys = [k for k in METRICS if any(f"{k}_low" in (r or {}) and f"{k}_high" in (r or {}) for r in rows.values())]
     data = {
         f"{METRICS[k]} (95% interval)": [
-            f"{r[f'{k}_low']:.3f} – {r[f'{k}_high']:.3f}" if f"{k}_low" in (r := rows[name] or {}) and f"{k}_high" in r else "—"
+            f"{r[f'{k}_low']:.3f} – {r[f'{k}_high']:.3f}" if f"{k}_low" in (r := rows[name] or {}) and f"{k}_high" in r else MISSING
             for name in rows
         ]
         for k in keys
@@ -116,10 +122,10 @@ def intervals(rows: dict[str, dict]) -> pd.DataFrame:
 
 def styled(frame: pd.DataFrame) -> Styler:
     """``frame`` as shown: fractional columns to a fixed number of decimals (a metric's
-    ``DECIMALS``, else 3), gaps as a dash."""
+    ``DECIMALS``, else 3), gaps as a dash (in the browser: ``webapp.views.table``)."""
     decimals = {label: DECIMALS.get(key, 3) for key, label in METRICS.items()}
     formats = {c: f"{{:,.{decimals.get(c, 3)}f}}" for c in frame.columns if pd.api.types.is_float_dtype(frame[c])}
-    return frame.style.format(formats, na_rep="—")
+    return frame.style.format(formats, na_rep=MISSING)
 
 
 def aer_frame(results: dict[str, tuple[str, dict]]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
@@ -24,7 +25,7 @@ from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
 from viz.style import PLOTLY_CONFIG
 from viz.tokens import plotly_text, words
 
-from . import inference
+from . import inference, tables
 from .corpus import Example, find
 from .registry import ModelEntry
 from .text import plain, plain_frame
@@ -152,14 +153,18 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
     )
 
 
+def table(data: pd.DataFrame | Styler, key: str, every_row: bool = False) -> None:
+    """``st.dataframe`` with a missing value shown as a dash: Streamlit draws an empty cell as
+    "None" whatever a Styler's ``na_rep`` says, unless the dataframe is given a placeholder.
+    ``every_row``: as tall as its rows (a table of models), not ten rows and a scroll bar."""
+    st.dataframe(data, key=key, placeholder=tables.MISSING, height="content" if every_row else "auto")
+
+
 def token_probabilities(result: DecodeResult, hypothesis: int, key: str) -> None:
     """The probability of each token written, in a table behind a toggle (hover is out of reach on touch screens)."""
     if st.toggle("Show token probabilities", key=key):
         hyp = result.hypotheses[hypothesis]
-        st.dataframe(
-            pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"),
-            key=f"{key}_table",
-        )
+        table(pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"), f"{key}_table")
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
@@ -247,13 +252,13 @@ def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str
     title = chart_title(model, sentence)
     fig = figure(heatmap_figure, dist, 0 if len(dist.hypotheses) == 1 else hypothesis, None, None, title, chart_width())
     chart(fig, key, file_stem(model, sentence, kind="distribution"))
-    st.dataframe(
+    table(
         pd.DataFrame({
             "Token": list(hyp.tokens),
             "Picked source token": [result.source_tokens[i] for i in picked],
             "Probability of the pick": probs,
         }).rename_axis("Step"),
-        key=f"{key}_picks",
+        f"{key}_picks",
     )
     export_buttons(dist, 0 if len(dist.hypotheses) == 1 else hypothesis, fig, key, model, sentence, kind="distribution")
 
@@ -303,16 +308,19 @@ class Rows(NamedTuple):
 
 
 def reference_rows(
-    entry: ModelEntry, translator: Translator, text: str, result: DecodeResult, hypothesis: int, example: Example | None, key: str
+    entry: ModelEntry, translator: Translator, text: str, result: DecodeResult, hypothesis: int, example: Example | None, key: str,
+    links: bool = True,
 ) -> Rows:
     """Choose what the heatmap rows are and which word alignments to outline on them.
 
     Reference and aligner links index the reference translation's tokens, so they can be drawn
     on the model's own output only when it spells the reference; otherwise the user can feed
-    the model the reference (teacher forcing) and see its attention on those rows.
+    the model the reference (teacher forcing) and see its attention on those rows. Without
+    ``links`` (a self-attention map: no source→target alignment to outline) only the rows are chosen.
     """
     if example is None:
-        st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
+        if links:
+            st.caption("No reference alignment: this sentence is not from the test split. Pick an example to compare with one.")
         return Rows(result, hypothesis)
     rows = st.segmented_control("Rows", [ROWS_OWN, ROWS_REFERENCE], default=ROWS_OWN, required=True, key=f"{key}_rows", persist_state="session")
     reference = inference.reference_words(translator, example.target)
@@ -320,15 +328,17 @@ def reference_rows(
         result, hypothesis = inference.forced(entry, translator, text, reference), 0
         if result.mode == "hard":
             st.caption("A hard-attention model fed the reference: each row is the distribution it picks its one source token from.")
+    if not links:
+        return Rows(result, hypothesis)
     fits = words(result.hypotheses[hypothesis]) == reference
     left, right = st.columns(2)
     overlay = left.toggle(
-        "Show gold links (outlined cells: dark sure, light possible)",
+        "Show gold links (outlined cells)",  # short: a toggle's label is one line, and a longer one was cut on a phone
         value=True,
         disabled=not fits,
         key=f"{key}_links",
-        help="Gloss-derived word alignment of the test sentence. It indexes the reference translation, "
-        "so it can only be drawn on rows that spell the reference.",
+        help="Gloss-derived word alignment of the test sentence, outlined dark where a link is sure and light where it "
+        "is only possible. It indexes the reference translation, so it can only be drawn on rows that spell the reference.",
     )
     aligner = right.toggle(
         "Show eflomal's links (crosses)",
@@ -397,8 +407,6 @@ def heatmap_with_exports(rows: Rows, key: str, model: str = "", sentence: str = 
 
 def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
     """What the model is, how it was trained, and the metrics stored with it."""
-    from . import tables
-
     left, right = st.columns(2)
     left.table(plain_frame(tables.card(entry, translator).set_index("Field")))
     train = tables.training(translator.meta)
@@ -408,13 +416,13 @@ def model_card(entry: ModelEntry, translator: Translator, key: str) -> None:
         right.table(plain_frame(train.set_index("Setting")))
     stored = translator.meta.get("metrics") or {}
     if stored:
-        st.dataframe(tables.styled(tables.metrics(stored)), key=f"{key}_metrics")
+        table(tables.styled(tables.metrics(stored)), f"{key}_metrics")
     else:
         st.caption("No metrics stored in this checkpoint.")
     curve = tables.history(translator.meta)
     if curve is not None and len(curve) < 2:  # one epoch: a line chart would be empty, with made-up ticks
         st.caption("Training history (one epoch, so no curve):")
-        st.dataframe(curve, key=f"{key}_history")
+        table(curve, f"{key}_history")
     elif curve is not None:
         losses = [c for c in curve if "loss" in c.lower()]
         for col, part, y in zip(st.columns(2), (curve[losses], curve.drop(columns=losses)), ("loss", "")):
