@@ -200,6 +200,19 @@ def open_compare(page, models: int, sentence: str) -> None:
     wait_drawn(page, [f"compare_heatmap_{n}" for n in range(models)], sentence)
 
 
+def failure(exc: Exception) -> str:
+    """One line for a session's failure: its type and the first line of its message."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+def close(failures: list[str], page, problems: list[str], gates: list[threading.Barrier]) -> None:
+    """The end of a browser session: its exception boxes and console problems counted as
+    failures, then the gates where memory is read (all work done) and where browsers close."""
+    failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+    gates[1].wait()
+    gates[2].wait()
+
+
 @dataclass
 class Attacker:
     """What the hostile uploader did: seconds per refused upload, and failures."""
@@ -230,12 +243,10 @@ def attack(url: str, files: list[tuple[Path, str]], gates: list[threading.Barrie
                     named.unlink()
                     k += 1
             except Exception as exc:  # reported, not raised
-                out.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-            out.failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+                out.failures.append(failure(exc))
             if page.locator('img[src*="evil"], a[href*="evil"]').count():
                 out.failures.append("planted Markdown became an image or a link")
-            gates[1].wait()
-            gates[2].wait()
+            close(out.failures, page, problems, gates)
     except threading.BrokenBarrierError:
         out.failures.append("another session never reached the barrier")
     return out
@@ -269,11 +280,9 @@ def run_session(
                 out.translate_s.append(translate(page, sentences[0] + " again"))
                 out.total_s = time.perf_counter() - start
             except Exception as exc:  # a timeout or a missing element is a failure to report, not a crash
-                out.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-            out.failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
+                out.failures.append(failure(exc))
             finished.wait()
-            gates[1].wait()
-            gates[2].wait()
+            close(out.failures, page, problems, gates)
     except threading.BrokenBarrierError:
         out.failures.append("another session never reached the barrier")
     return out
