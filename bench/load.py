@@ -335,7 +335,7 @@ def soak(url: str, pid: int, sentences: list[str]) -> tuple[list[tuple[int, int]
             try:
                 translate(page, sentence)
             except Exception as exc:  # reported, and the soak goes on
-                failures.append(f"translation {k}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                failures.append(f"translation {k}: {failure(exc)}")
             if k % 10 == 0:
                 samples.append((k, server_rss(pid)))
         failures += [f"exception box: {e[:200]}" for e in exceptions(page)] + problems
