@@ -13,9 +13,9 @@ def test_decode_benchmark_prints_its_table_for_a_tiny_model(tiny_checkpoint, cap
 
 def test_load_benchmark_attacks_name_hostile_files_that_exist():
     from bench.hostile import HOSTILE
-    from bench.load import ATTACKS, PLANTED
+    from bench.load import ATTACKS, CONTROL, PLANTED
 
-    assert [case for case, _ in ATTACKS if case not in HOSTILE and case != PLANTED] == []
+    assert [case for case, _ in ATTACKS if case not in HOSTILE and case != PLANTED] == [] and CONTROL in HOSTILE
 
 
 def test_load_benchmark_attacks_fit_the_apps_upload_limit(tmp_path):
