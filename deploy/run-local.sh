@@ -41,7 +41,7 @@ for i in $(seq 1 "$REPLICAS"); do
         >"$RUN_DIR/replica$i.log" 2>&1 &
     pids+=($!)
     echo "$!" >"$RUN_DIR/replica$i.pid"
-    servers+="    server r$i 127.0.0.1:$port cookie r$i check inter 2s fall 3 rise 2"$'\n'
+    servers+="    server r$i 127.0.0.1:$port cookie r$i check inter 5s fall 3 rise 2"$'\n'
 done
 
 cat >"$RUN_DIR/haproxy.cfg" <<CFG
@@ -57,6 +57,7 @@ defaults
     timeout tunnel 1h
     timeout http-request 10s
     timeout queue 30s
+    timeout check 30s
 
 frontend web
     bind 127.0.0.1:$LB_PORT
