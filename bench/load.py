@@ -22,11 +22,12 @@ else tiny random ones) and drives it with Debian's Chromium:
    With a hostile uploader (the default), one of the ``--sessions`` is an attacker instead: it
    uploads hostile files one after another (pickles that would allocate gigabytes, stride-0
    tensors, a valid 7 MB Transformer whose attention maps would take more than the memory budget, Markdown planted
-   in every string) until the others are done, each refusal timed. Then the same normal
-   sessions run twice more, on new sentences (translations are cached per process): beside a
-   control uploader that does the same browser work with truncated files (the cheapest refusal),
-   and with no uploader. On one machine the browsers share the server's cores, so the control,
-   not the quiet run, says what the hostile files cost the others.
+   in every string) until the others are done, each refusal timed. The same normal sessions
+   run six times in all, each time on new sentences (translations are cached per process):
+   beside the hostile uploader, beside a control uploader that does the same browser work with
+   truncated files (the cheapest refusal), and with no uploader, in the order ABC CBA. On one
+   machine the browsers share the server's cores, so the control, not the run with no
+   uploader, says what the hostile files cost the others.
 3. Soak: one session translates ``--soak`` different sentences; memory every 10 translations.
 
 Reports per-session latency, failures (an exception box, a console error, a timeout, a
@@ -78,6 +79,8 @@ ATTACKS = [
     (PLANTED, "invalid format version"),
 ]
 CONTROL = "truncated in the header"  # the control uploader's file: refused from its first bytes
+UPLOADERS = ("hostile", "control", "none")  # who uploads beside the normal sessions in a run
+RUN_ORDER = [*UPLOADERS, *reversed(UPLOADERS)]  # ABC CBA: a drift over the runs weighs on each kind alike
 
 
 @dataclass
@@ -358,17 +361,16 @@ def model_bytes(translator) -> int:
     return sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in translator.model.parameters()}.values())
 
 
-def comparison(sessions: list[Session], control: list[Session], baseline: list[Session], attacker: Attacker) -> str:
+def comparison(groups: dict[str, list[Session]], attacker: Attacker) -> str:
     """Translate times of the normal sessions beside the hostile uploader, beside the control
-    uploader and with no uploader."""
+    uploader and with no uploader, each pooled over its runs."""
     def times(group: list[Session]) -> list[float]:
         return [t for s in group for t in s.translate_s]
 
-    groups = (("beside the hostile uploader", sessions), ("beside the control uploader (truncated files)", control),
-              ("with no uploader", baseline))
+    names = {"hostile": "beside the hostile uploader", "control": "beside the control uploader (truncated files)", "none": "with no uploader"}
     rows = [
-        [name, str(len(times(group))), f"{statistics.median(times(group) or [0]):.2f}", f"{max(times(group), default=0):.2f}"]
-        for name, group in groups
+        [names[kind], str(len(times(group))), f"{statistics.median(times(group) or [0]):.2f}", f"{max(times(group), default=0):.2f}"]
+        for kind, group in groups.items()
     ]
     return markdown_table(["normal sessions' translations", "count", "median s", "max s"], rows) + (
         f"\n\nThe hostile uploader's files, in turn: {'; '.join(case for case, _ in ATTACKS)}. "
@@ -432,7 +434,7 @@ def main() -> int:
     control = [(tmp / "control-source", control_reason)]
     control[0][0].write_bytes(control_bytes)
     pool = [e.source for e in corpus.test_examples("en-zh") if "placeholder" not in e.source]
-    need = max(args.soak, 3 * args.sessions * args.sentences) + 1  # three runs of the sessions, each on new sentences
+    need = max(args.soak, len(RUN_ORDER) * args.sessions * args.sentences) + 1  # every run on new sentences
     sentences = [s if k < len(pool) else f"{s} {k // len(pool)}" for k, s in ((k, pool[k % len(pool)]) for k in range(need))]
 
     os.environ["STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL"] = str(args.session_ttl)
@@ -445,32 +447,33 @@ def main() -> int:
             warm_up(url, models, sentences[0])
         expire_sessions(url, args.session_ttl)
         memory["base"] = server_rss(pid)
-        def work(run: int) -> list[list[str]]:  # each session's sentences in run 0, 1 or 2
+        def work(run: int) -> list[list[str]]:  # each session's sentences in run ``run``: new ones every run
             first = 1 + run * normal * args.sentences
             return [sentences[first + i * args.sentences : first + (i + 1) * args.sentences] for i in range(normal)]
 
-        sessions, held, attacker = concurrent(url, pid, work(0), models, files, attacks)
-        memory |= held
-        expire_sessions(url, args.session_ttl)
-        memory["released"] = server_rss(pid)
-        controlled: list[Session] = []
-        baseline: list[Session] = []
-        control_uploader: Attacker | None = None
-        if attacks:  # the same sessions on new sentences: beside the control uploader, then alone
-            controlled, beside_control, control_uploader = concurrent(url, pid, work(1), models, files, control)
+        groups: dict[str, list[Session]] = {kind: [] for kind in UPLOADERS}
+        uploaders: dict[str, list[Attacker]] = {kind: [] for kind in UPLOADERS}
+        for run, kind in enumerate(RUN_ORDER if attacks else ["none"]):
+            files_of = {"hostile": attacks, "control": control, "none": None}[kind]
+            got, mem, uploader = concurrent(url, pid, work(run), models, files, files_of)
+            groups[kind] += got
+            uploaders[kind] += [uploader] if uploader else []
+            if run == 0:  # the per-session table and memory are the first run's
+                sessions = got
+                memory |= mem
+            else:
+                memory[f"{kind} peak"] = max(memory.get(f"{kind} peak", 0), mem["peak"])
             expire_sessions(url, args.session_ttl)
-            baseline, quiet, _ = concurrent(url, pid, work(2), models, files)
-            memory |= {"control peak": beside_control["peak"], "quiet peak": quiet["peak"]}
-            expire_sessions(url, args.session_ttl)
+            if run == 0:
+                memory["released"] = server_rss(pid)
         samples, soak_failures = soak(url, pid, sentences[: args.soak]) if args.soak else ([], [])
         if REPLICAS:
             sent = haproxy_sessions(stats) if stats else {}
             replica_rows = [[f"r{i + 1} (pid {p})", f"{rss(p) / MB:.0f}", str(sent.get(f"r{i + 1}", "-"))] for i, p in enumerate(REPLICAS)]
-    failures = [f"session {i + 1}: {f}" for i, s in enumerate(sessions) for f in s.failures] + [f"soak: {f}" for f in soak_failures]
-    failures += [f"hostile uploader: {f}" for f in (attacker.failures if attacker else [])]
-    failures += [f"session {i + 1} beside the control: {f}" for i, s in enumerate(controlled) for f in s.failures]
-    failures += [f"control uploader: {f}" for f in (control_uploader.failures if control_uploader else [])]
-    failures += [f"session {i + 1} with no uploader: {f}" for i, s in enumerate(baseline) for f in s.failures]
+    failures = [f"{kind} run, session {i % normal + 1}: {f}" for kind, group in groups.items() for i, s in enumerate(group) for f in s.failures]
+    failures += [f"{kind} uploader: {f}" for kind, runs in uploaders.items() for u in runs for f in u.failures]
+    failures += [f"soak: {f}" for f in soak_failures]
+    attacker = Attacker([t for u in uploaders["hostile"] for t in u.refusals_s]) if attacks else None
     if marker_path(tmp).exists():
         failures.append("the hostile upload ran code")
 
@@ -487,7 +490,7 @@ def main() -> int:
         ["after warm-up (shared models loaded), idle", f"{memory['base'] / MB:.0f}"],
         [f"peak while {normal} sessions ran" + (" beside the hostile uploader" if attacker else ""), f"{memory['peak'] / MB:.0f}"],
         *([[f"peak while the same {normal} sessions ran beside the control uploader", f"{memory['control peak'] / MB:.0f}"],
-           [f"peak while the same {normal} sessions ran with no uploader", f"{memory['quiet peak'] / MB:.0f}"]] if attacker else []),
+           [f"peak while the same {normal} sessions ran with no uploader", f"{memory['none peak'] / MB:.0f}"]] if attacker else []),
         [f"{normal} sessions connected, each holding its upload", f"{memory['held'] / MB:.0f}"],
         ["after they closed and expired", f"{memory['released'] / MB:.0f}"],
     ]
@@ -496,7 +499,7 @@ def main() -> int:
         f"Bundled models: {folder} ({len(entries)}; Compare shows {models}). Upload per session: {upload_file.name}, "
         f"{upload_bytes / MB:.1f} MB in memory once it has decoded (float32 weights).",
         markdown_table(["session", "total s", "translate median s", "translate max s", "compare s", "uploads s", "failures"], rows),
-        *([comparison(sessions, controlled, baseline, attacker)] if attacker else []),
+        *([comparison(groups, attacker)] if attacker else []),
         markdown_table(["server VmRSS", "MB"], mem_rows),
         f"Growth per additional session: {per_session / MB:.1f} MB, of which the uploaded model is {upload_bytes / MB:.1f} MB: "
         f"{(per_session - upload_bytes) / MB:.1f} MB beyond its upload. Released after the sessions ended: "
