@@ -19,13 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import add_report_args, machine, markdown_table, report  # noqa: E402
-from models.checkpoint import load_checkpoint  # noqa: E402
-from models.tokenize import tokenizer_for  # noqa: E402
-from models.translator import resolve_device  # noqa: E402
-from viz.tokens import truncate  # noqa: E402
-from webapp import corpus, registry  # noqa: E402
-from webapp.harness import app_server, browser_page, go_to, open_app, type_sentence, wait_idle  # noqa: E402
+from bench.common import add_report_args, machine, markdown_table, report
+from models.checkpoint import load_checkpoint
+from models.tokenize import tokenizer_for
+from models.translator import resolve_device
+from viz.tokens import truncate
+from webapp import corpus, registry
+from webapp.harness import app_server, browser_page, go_to, open_app, type_sentence, wait_idle
+from webapp.heads import shape_of
 
 COMPARE_MODELS = 7
 WAIT_MS = 120_000
@@ -128,8 +129,8 @@ def main() -> int:
         if args.heads and default is not None:
             page.locator(".st-key-translate_view button").filter(has_text="Heads").first.click()
             wait_idle(page, WAIT_MS)
-            c = load_checkpoint(default.path).model.config
-            cells = c.layers * c.heads if c.family == "transformer" else 1
+            layers, heads = shape_of(load_checkpoint(default.path).translate(sentences[0]), "cross")
+            cells = layers * heads
             rows.append((f"Translate, Heads view (grid of {cells})", 1, measure(page, "translate", ["heads_heatmap"], sentences, cells)))
         go_to(page, "Compare", WAIT_MS)
         default = len(registry.default_compare(entries))

@@ -212,18 +212,21 @@ def heatmap_figure(
     )
 
 
+ENCODER_SELF_CELLS, DECODER_SELF_CELLS = ("encoder self", "rollout"), ("decoder self",)  # how DecodeResult.cells starts
+
+
 def token_names(cells: str) -> tuple[str, str]:
     """(column, row) tokens of a map of ``cells`` in a word: "source" and "target" for
     cross-attention, "key" and "query" for a self-attention map, whose rows and columns are
     the same sentence."""
-    return ("key", "query") if cells.startswith(("encoder self", "rollout", "decoder self")) else ("source", "target")
+    return ("key", "query") if cells.startswith(ENCODER_SELF_CELLS + DECODER_SELF_CELLS) else ("source", "target")
 
 
 def axis_titles(cells: str) -> tuple[str, str]:
     """(columns, rows) titles of a heatmap of ``cells`` (``DecodeResult.cells``): a self-attention
     map has queries as rows and keys as columns of the same sentence, not source and target."""
-    if cells.startswith(("encoder self", "rollout")):
+    if cells.startswith(ENCODER_SELF_CELLS):
         return "source (keys)", "source (queries)"
-    if cells.startswith("decoder self"):
+    if cells.startswith(DECODER_SELF_CELLS):
         return "target so far (keys)", "target (queries)"
     return "source", "target"

@@ -123,10 +123,9 @@ def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: s
     the direction's Transformer (the guided one first: it translates better here), so that GRU
     scorers and Transformer heads open side by side."""
     by_label = {e.label: e.id for e in entries}
-    labels = [f"{direction}-{s}-{mode}" for s in SCORER_ORDER] + [f"{direction}-transformer-guided", f"{direction}-transformer"]
-    ids = [by_label[x] for x in labels if x in by_label]
-    transformers = [i for i in ids if "transformer" in i]
-    return [i for i in ids if i not in transformers] + transformers[:1]
+    grus = [by_label[x] for x in (f"{direction}-{s}-{mode}" for s in SCORER_ORDER) if x in by_label]
+    transformers = [by_label[x] for x in (f"{direction}-transformer-guided", f"{direction}-transformer") if x in by_label]
+    return grus + transformers[:1]
 
 
 def describe(translator: Translator) -> str:
