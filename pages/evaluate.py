@@ -11,7 +11,7 @@ frame.ensure()  # draws the frame when Streamlit runs this file without app.py (
 st.title("Evaluate")
 st.markdown(
     "Corpus-level results on the HSK test split: **BLEU** of the translations, **AER** (alignment error rate) of "
-    "attention read as a word alignment against the gloss-derived references (each target word linked to the source "
+    "attention read as a word alignment against the gold alignments (sure and possible links; each target word linked to the source "
     "token it attends to most, while the model is fed the reference translation), the same for the **alignment "
     "posterior** given each word, beside eflomal (a statistical word aligner) and a diagonal guess, mean attention "
     "**entropy** per step, and decoding speed."

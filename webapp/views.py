@@ -337,7 +337,7 @@ def reference_rows(
         value=True,
         disabled=not fits,
         key=f"{key}_links",
-        help="Gloss-derived word alignment of the test sentence, outlined dark where a link is sure and light where it "
+        help="The gold word alignment of the test sentence (docs/gold-alignments.md), outlined dark where a link is sure and light where it "
         "is only possible. It indexes the reference translation, so it can only be drawn on rows that spell the reference.",
     )
     aligner = right.toggle(
