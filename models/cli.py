@@ -81,6 +81,8 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     from .corpus import HSK, TsvCorpus
     from .data import MAX_LINE_BYTES, MAX_SENTENCE_TOKENS
 
+    if args.pairs and getattr(args, "distilled", None):
+        raise ValueError("--distilled replaces the HSK training targets; it cannot be used with --pairs")
     if args.pairs and getattr(args, "stream_corpus", None) is not None:
         sc = args.stream_corpus
         return {"train": [], "dev": sc.dev, "test": []}, args.src_lang or "xx", args.tgt_lang or "yy", f"tsv:{Path(args.pairs).name} (streamed)"
@@ -97,6 +99,11 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     if args.max_pairs:
         pairs["train"] = pairs["train"][: args.max_pairs]
     corpus = "hsk-sentences-audio"
+    if args.distilled:
+        from .distill import read_distilled
+
+        pairs["train"], about = read_distilled(args.distilled, args.direction, pairs["train"])
+        corpus += f", training targets distilled from {len(about['teachers'])} teacher(s) with beam {about['beam']}"
     if args.lexicon:
         lex = HSK.lexicon(args.direction)
         pairs["train"] = pairs["train"] + lex
@@ -123,9 +130,10 @@ def cmd_train(args) -> int:
     pairs, src, tgt, corpus = _corpus(args)
     alignments = None
     if args.guided_alignment > 0 or args.guided_context > 0:
-        from .aligner import load_training_alignments
+        from .aligner import TRAIN_FILE, load_training_alignments
 
-        alignments = load_training_alignments(args.alignments, pairs["train"], args.direction if not args.pairs else None)
+        links = args.alignments or (str(Path(args.distilled) / TRAIN_FILE) if args.distilled else None)
+        alignments = load_training_alignments(links, pairs["train"], args.direction if not args.pairs else None)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
@@ -282,6 +290,21 @@ def cmd_eflomal(args) -> int:
     return 0
 
 
+def cmd_distill(args) -> int:
+    from .corpus import HSK
+    from .distill import distill, ensemble, guided_links, write_distilled
+
+    teacher = ensemble([load_checkpoint(c, resolve_device(args.device)) for c in args.teacher])
+    train = HSK.splits(teacher.direction)["train"]
+    say(f"translating {len(train):,} training sentences ({teacher.direction}) with {len(args.teacher)} teacher(s), beam {args.beam}", file=sys.stderr)
+    pairs = distill(teacher, train, args.beam)
+    say("aligning the teacher's translations with eflomal", file=sys.stderr)
+    out = write_distilled(args.out, teacher.direction, [Path(c).name for c in args.teacher], args.beam, pairs, guided_links(pairs, teacher.direction))
+    changed = sum(p.tgt != q.tgt for p, q in zip(pairs, train))
+    say(f"wrote {out}: {changed:,} of {len(pairs):,} targets differ from the references")
+    return 0
+
+
 def cmd_align(args) -> int:
     """Models as a word aligner: Pharaoh links of each pair, English token index first for
     en/zh models (the order of aligners and of the gold files), else source index first. With
@@ -403,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--ema", type=fraction, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
+    t.add_argument("--distilled", metavar="DIR", help="hsk: train on a teacher's translations written by 'distill' (and their aligner links)")
     t.add_argument("--word-dropout", type=fraction, default=0.1, help="share of source tokens replaced by <unk> in training")
     t.add_argument("--stream", action="store_true", help="stream --pairs from disk in bounded memory (automatic for .gz and large files)")
     t.add_argument("--max-vocab", type=positive_int, default=50_000, help="streaming: words kept per side (most frequent)")
@@ -455,6 +479,13 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     al.add_argument("--out", required=True, help="output Pharaoh file (English index first for en/zh models)")
     al.set_defaults(func=cmd_align)
+    ds = sub.add_parser("distill", help="translate the HSK training split with a teacher (beam search) for 'train --distilled'")
+    ds.add_argument("--teacher", required=True, nargs="+", help="one checkpoint, or several of one direction and vocabulary (an ensemble)")
+    ds.add_argument("--beam", type=positive_int, default=5, help="the teacher's beam size")
+    ds.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ds.add_argument("--out", required=True, help="folder for distilled.json and the aligner links")
+    ds.set_defaults(func=cmd_distill)
+
     b = sub.add_parser("bundle", help="retrain every bundled model, then regenerate the README results table")
     b.add_argument("--out", default="assets/checkpoints")
     b.add_argument("--only", nargs="*", help="names of bundled models to retrain (default: all)")

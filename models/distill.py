@@ -1,0 +1,126 @@
+"""Sequence-level knowledge distillation (Kim & Rush 2016) on the HSK corpus.
+
+A teacher (one model, or an ensemble whose token distribution is the mean of its members')
+translates the training split of its direction with beam search; a student then trains on the
+teacher's translations in place of the human ones (``python -m models train --distilled DIR``),
+so it learns the teacher's single most likely output rather than every variation of the
+references. Dev and test keep their human references and gold alignments.
+
+``python -m models distill`` writes DIR/ with
+
+- ``distilled.json``: {"direction", "teachers", "beam", "pairs": [{"id", "src", "tgt"}]};
+- ``train.ids`` and ``train.eflomal-gdfa.en-zh``: eflomal links of (source, teacher output),
+  in the corpus's en-zh order like the bundled files, for ``--guided-alignment``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .aligner import TRAIN_FILE, run_eflomal, symmetrise
+from .alignments import write_pharaoh
+from .corpus import HSK, orient
+from .data import Pair
+from .nets.base import ARGMAX, Encoded, Family, Pick, Step
+from .tokenize import Tokenizer
+from .translator import Translator
+
+DISTILLED_FILE = "distilled.json"
+_TOKENIZER = Tokenizer()
+
+
+class Ensemble(nn.Module):
+    """The step protocol over several models of one direction that share their vocabularies:
+    each step's log-probabilities are the log of the members' mean probability (n, V); state and
+    encoder memory are the members' own, in a list; attention maps are the first member's."""
+
+    def __init__(self, members: list[Family]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+        self.has_posterior = False
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Encoded:
+        encs = [m.encode(src, lengths) for m in self.members]
+        return Encoded(encs[0].mask, [e.memory for e in encs], encs[0].maps)
+
+    def start(self, enc: Encoded) -> list:
+        return [m.start(Encoded(enc.mask, mem, {})) for m, mem in zip(self.members, enc.memory)]
+
+    def step(self, y_prev: torch.Tensor, state: list, enc: Encoded, pick: Pick = ARGMAX) -> Step:
+        outs = [m.step(y_prev, s, Encoded(enc.mask, mem, {}), pick) for m, s, mem in zip(self.members, state, enc.memory)]
+        logp = torch.stack([torch.log_softmax(o.logits.float(), -1) for o in outs])  # (M, n, V)
+        return Step(torch.logsumexp(logp, 0) - math.log(len(outs)), [o.state for o in outs], outs[0].maps)
+
+    def alignment(self, cross: torch.Tensor) -> torch.Tensor:
+        return self.members[0].alignment(cross)
+
+    def alignment_of(self, maps: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.members[0].alignment_of(maps)
+
+    def max_len(self, n: int) -> int:
+        return self.members[0].max_len(n)
+
+
+def ensemble(translators: list[Translator]) -> Translator:
+    """One translator decoding with the mean distribution of ``translators`` (one: itself).
+    Raises ValueError when their directions or vocabularies differ."""
+    first = translators[0]
+    for t in translators[1:]:
+        if t.direction != first.direction or t.src_vocab.itos != first.src_vocab.itos or t.tgt_vocab.itos != first.tgt_vocab.itos:
+            raise ValueError("the teachers must share one direction and one vocabulary (models trained on the same corpus and direction)")
+    if len(translators) == 1:
+        return first
+    return Translator(Ensemble([t.model for t in translators]).eval(), first.src_vocab, first.tgt_vocab, first.src_tokenizer,
+                      first.tgt_tokenizer, first.src_lang, first.tgt_lang)
+
+
+def distill(teacher: Translator, pairs: list[Pair], beam: int) -> list[Pair]:
+    """``pairs`` with each target replaced by the teacher's beam-search translation of its source."""
+    outputs = teacher.translate_batch([p.src for p in pairs], beam=beam)
+    return [Pair(p.src, out, p.id) for p, out in zip(pairs, outputs)]
+
+
+def guided_links(pairs: list[Pair], direction: str) -> list:
+    """eflomal grow-diag-final-and links of ``pairs`` (the model's direction) in the corpus's en-zh
+    order. The aligner also reads the corpus's own pairs, since it learns more from more text."""
+    natural = [orient(p, direction, HSK.natural) for p in pairs]
+    extra = [p for split in HSK.splits(HSK.natural).values() for p in split]
+    both = natural + extra
+    fwd, rev = run_eflomal([_TOKENIZER.tokenize(p.src) for p in both], [_TOKENIZER.tokenize(p.tgt) for p in both])
+    return [symmetrise(f, r, "gdfa") for f, r in zip(fwd[: len(pairs)], rev[: len(pairs)])]
+
+
+def write_distilled(out: str | Path, direction: str, teachers: list[str], beam: int, pairs: list[Pair], links: list) -> Path:
+    """The files ``train --distilled`` reads (module docstring); returns the folder."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"direction": direction, "teachers": teachers, "beam": beam, "pairs": [{"id": p.id, "src": p.src, "tgt": p.tgt} for p in pairs]}
+    (out / DISTILLED_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=0), encoding="utf-8")
+    (out / "train.ids").write_text("".join(f"{p.id}\n" for p in pairs), encoding="utf-8")
+    write_pharaoh(out / TRAIN_FILE, links)
+    return out
+
+
+def read_distilled(folder: str | Path, direction: str, train: list[Pair]) -> tuple[list[Pair], dict]:
+    """``train`` with the targets of ``folder``'s teacher (pairs it lacks are dropped), and the
+    record's description (direction, teachers, beam). Raises ValueError on a folder of another
+    direction or one that is not a distillation folder."""
+    path = Path(folder) / DISTILLED_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        by_id = {str(x["id"]): str(x["tgt"]) for x in record["pairs"]}
+        about = {"direction": str(record["direction"]), "teachers": [str(t) for t in record["teachers"]], "beam": int(record["beam"])}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a distillation file written by 'python -m models distill' ({exc})") from None
+    if about["direction"] != direction:
+        raise ValueError(f"{path} was distilled for {about['direction']}, not {direction}")
+    out = [Pair(p.src, by_id[p.id], p.id) for p in train if by_id.get(p.id, "").strip()]
+    if not out:
+        raise ValueError(f"{path}: no training pair has a teacher translation")
+    return out, about

@@ -1,0 +1,83 @@
+"""Sequence-level distillation: the ensemble teacher, the files ``distill`` writes and how
+``train --distilled`` reads them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bench.tiny import make_translator
+from models.aligner import TRAIN_FILE, load_training_alignments
+from models.cli import main
+from models.data import Pair
+from models.distill import DISTILLED_FILE, distill, ensemble, read_distilled, write_distilled
+from models.vocab import BOS
+
+SOURCES = ["I love you.", "The teacher is here.", "We eat rice."]
+
+
+def test_an_ensemble_of_one_model_twice_translates_as_the_model():
+    one = make_translator(seed=3)
+    twice = ensemble([one, make_translator(seed=3)])
+    assert twice is not one
+    for beam in (1, 3):
+        assert twice.translate_batch(SOURCES, beam=beam) == one.translate_batch(SOURCES, beam=beam)
+
+
+def test_an_ensembles_next_token_distribution_is_the_mean_of_its_members():
+    a, b = make_translator(seed=1), make_translator(seed=2)
+    both = ensemble([a, b])
+
+    @torch.inference_mode()
+    def first_step(tr):
+        enc = tr.encode([tr.source_tokens("We eat rice.")[0]])
+        return torch.softmax(tr.model.step(torch.tensor([BOS]), tr.model.start(enc), enc).logits, -1)  # (1, V)
+
+    pa, pb = first_step(a), first_step(b)
+    assert not torch.allclose(pa, pb)
+    torch.testing.assert_close(first_step(both), (pa + pb) / 2)
+
+
+def test_an_ensemble_refuses_models_of_other_vocabularies_or_directions():
+    with pytest.raises(ValueError, match="vocabulary"):
+        ensemble([make_translator(), make_translator(src_lang="zh", tgt_lang="en")])
+
+
+def test_distilled_targets_are_the_teachers_beam_output():
+    teacher = make_translator(seed=4)
+    pairs = [Pair(s, "reference", f"id{n}") for n, s in enumerate(SOURCES)]
+    out = distill(teacher, pairs, beam=2)
+    assert [p.id for p in out] == [p.id for p in pairs] and [p.src for p in out] == SOURCES
+    assert [p.tgt for p in out] == teacher.translate_batch(SOURCES, beam=2)
+
+
+def test_train_reads_the_teachers_targets_and_links_by_pair_id(tmp_path):
+    train = [Pair("I love you.", "我爱你。", "a"), Pair("We eat rice.", "我们吃饭。", "b"), Pair("Hello.", "你好。", "c")]
+    taught = [Pair("I love you.", "我爱你。", "a"), Pair("We eat rice.", "我们吃米饭。", "b")]
+    folder = write_distilled(tmp_path / "kd", "en-zh", ["t1.safetensors"], 5, taught, [{(0, 0), (2, 2)}, {(0, 0), (1, 3)}])
+    got, about = read_distilled(folder, "en-zh", train)
+    assert [(p.id, p.tgt) for p in got] == [("a", "我爱你。"), ("b", "我们吃米饭。")]  # "c" has no teacher output: dropped
+    assert about == {"direction": "en-zh", "teachers": ["t1.safetensors"], "beam": 5}
+    links = load_training_alignments(str(folder / TRAIN_FILE), got, "en-zh")
+    assert links == {"a": {(0, 0), (2, 2)}, "b": {(0, 0), (1, 3)}}
+
+
+def test_a_distillation_folder_of_the_other_direction_or_a_broken_one_is_refused(tmp_path):
+    train = [Pair("I love you.", "我爱你。", "a")]
+    folder = write_distilled(tmp_path / "kd", "zh-en", ["t"], 5, [Pair("我爱你。", "I love you.", "a")], [set()])
+    with pytest.raises(ValueError, match="zh-en, not en-zh"):
+        read_distilled(folder, "en-zh", train)
+    (folder / DISTILLED_FILE).write_text(json.dumps({"pairs": "nonsense"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="not a distillation file"):
+        read_distilled(folder, "zh-en", train)
+    with pytest.raises(ValueError, match="not a distillation file"):
+        read_distilled(tmp_path / "missing", "en-zh", train)
+
+
+def test_cli_refuses_distilled_targets_for_a_tsv_corpus(tmp_path, capsys):
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("hello\tbonjour\n" * 20, encoding="utf-8")
+    rc = main(["train", "--pairs", str(tsv), "--distilled", str(tmp_path), "--out", str(tmp_path / "m.safetensors"), "--epochs", "1"])
+    assert rc == 2 and "cannot be used with --pairs" in capsys.readouterr().err
