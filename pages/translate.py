@@ -152,9 +152,9 @@ elif view == "Diagnostics":
             col.metric(name, views.number(value))
         left, right = st.columns(2)
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
+            views.chart(views.figure(entropy_figure, result, hypothesis, token_names(result.cells)), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
-            views.chart(views.figure(coverage_figure, result, hypothesis), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
+            views.chart(views.figure(coverage_figure, result, hypothesis, token_names(result.cells)), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
         views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
         if len(result.hypotheses) > 1:
             st.subheader("Every finished beam hypothesis")

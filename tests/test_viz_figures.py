@@ -358,6 +358,17 @@ def test_diagnostics_label_their_dashed_line_in_place_not_in_a_legend_beside_the
     assert label.y < fig.layout.yaxis.range[1]
 
 
+def test_diagnostics_of_a_self_attention_map_speak_of_queries_and_keys_not_steps():
+    result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
+    cross = [fig.layout.title.text + fig.layout.xaxis.title.text for fig in (entropy_figure(result), coverage_figure(result))]
+    assert "step" in cross[0] and "target token" in cross[0] and "source token" in cross[1]
+    entropy, coverage = entropy_figure(result, names=("key", "query")), coverage_figure(result, names=("key", "query"))
+    assert entropy.layout.xaxis.title.text == "query token" and "per query" in entropy.layout.title.text
+    assert coverage.layout.xaxis.title.text == "key token" and "per key token" in coverage.layout.title.text
+    texts = " ".join(str(x) for x in (entropy.layout.title.text, coverage.layout.title.text, coverage.layout.annotations[0].text, coverage.data[0].hovertemplate))
+    assert "step" not in texts and "1 query" in texts
+
+
 def test_attention_summary_agrees_with_attention_stats():
     result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
     summary, stats = attention_summary(result), attention_stats(result.attention)

@@ -33,9 +33,18 @@ def _reference_line(y: float, length: int, name: str) -> tuple[go.Scatter, dict]
     return line, label
 
 
-def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
-    """Entropy (nats) of the attention at each decoding step; the dashed line is log(S), the
-    entropy of uniform attention over the S source tokens."""
+CROSS_NAMES = ("source", "target")  # viz.heatmap.token_names of a cross-attention map: (columns, rows)
+
+
+def _rows_word(names: tuple[str, str]) -> str:
+    """What a row is: a decoding step (cross-attention) or a query token (self-attention)."""
+    return "step" if names == CROSS_NAMES else names[1]
+
+
+def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES) -> go.Figure:
+    """Entropy (nats) of the attention of each row (a decoding step; a query token of a self map,
+    ``names`` = ("key", "query")); the dashed line is log(S), the entropy of uniform attention
+    over the S columns."""
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     entropy = step_entropy(hyp.attention)
@@ -53,9 +62,9 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
     reference, label = _reference_line(uniform, T, f"log {S}")
     return styled_figure(
         [line, reference],
-        title="Attention entropy per step",
+        title=f"Attention entropy per {_rows_word(names)}",
         subtitle="low: focused; dashed (log S): spread evenly",
-        xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": "target token"}),
+        xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": f"{names[1]} token"}),
         yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
         showlegend=False,
         annotations=[label],
@@ -63,26 +72,28 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
     )
 
 
-def coverage_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
-    """Total attention each source token received (column sums of the (T, S) attention)."""
+def coverage_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES) -> go.Figure:
+    """Total attention each column token (source, or key of a self map) received: the column
+    sums of the (T, S) attention."""
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     coverage = hyp.attention.sum(axis=0)
+    row = _rows_word(names)
     bars = go.Bar(
         x=list(range(S)),
         y=coverage,
         name="coverage",
         marker={"color": coverage, "colorscale": COLORSCALE, "cmin": 0, "cmax": max(float(coverage.max(initial=0.0)), 1.0)},
         customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
-        hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} steps)<extra></extra>",
+        hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} {row}s)<extra></extra>",
     )
-    reference, label = _reference_line(1.0, S, "1 step")
+    reference, label = _reference_line(1.0, S, f"1 {row}")
     return styled_figure(
         [bars, reference],
-        title="Coverage per source token",
-        subtitle=f"summed over {T} steps; dashed: one step's worth",
+        title=f"Coverage per {names[0]} token",
+        subtitle=f"summed over {T} {row}s; dashed: one {row}'s worth",
         height=matrix_height(8),
-        xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": "source token"}),
+        xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": f"{names[0]} token"}),
         yaxis={"title": {"text": "total attention"}, "range": [0, max(float(coverage.max(initial=0.0)), 1.0) * 1.15]},
         showlegend=False,
         annotations=[label],
