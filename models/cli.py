@@ -292,14 +292,15 @@ def cmd_eflomal(args) -> int:
 
 def cmd_distill(args) -> int:
     from .corpus import HSK
-    from .distill import distill, ensemble, guided_links, write_distilled
+    from .distill import distill, ensemble, guided_links, teacher_name, write_distilled
 
-    teacher = ensemble([load_checkpoint(c, resolve_device(args.device)) for c in args.teacher])
+    members = [load_checkpoint(c, resolve_device(args.device)) for c in args.teacher]
+    teacher = ensemble(members)
     train = HSK.splits(teacher.direction)["train"]
     say(f"translating {len(train):,} training sentences ({teacher.direction}) with {len(args.teacher)} teacher(s), beam {args.beam}", file=sys.stderr)
     pairs = distill(teacher, train, args.beam)
     say("aligning the teacher's translations with eflomal", file=sys.stderr)
-    out = write_distilled(args.out, teacher.direction, [Path(c).name for c in args.teacher], args.beam, pairs, guided_links(pairs, teacher.direction))
+    out = write_distilled(args.out, teacher.direction, [teacher_name(c, t) for c, t in zip(args.teacher, members)], args.beam, pairs, guided_links(pairs, teacher.direction))
     changed = sum(p.tgt != q.tgt for p, q in zip(pairs, train))
     say(f"wrote {out}: {changed:,} of {len(pairs):,} targets differ from the references")
     return 0

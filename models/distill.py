@@ -80,6 +80,13 @@ def ensemble(translators: list[Translator]) -> Translator:
                       first.tgt_tokenizer, first.src_lang, first.tgt_lang)
 
 
+def teacher_name(path: str | Path, translator: Translator) -> str:
+    """How a distillation record names a teacher: its model name and training seed."""
+    name = translator.meta.get("name") or Path(path).stem
+    seed = translator.meta.get("training", {}).get("seed")
+    return f"{name} (seed {seed})" if seed is not None else str(name)
+
+
 def distill(teacher: Translator, pairs: list[Pair], beam: int) -> list[Pair]:
     """``pairs`` with each target replaced by the teacher's beam-search translation of its source."""
     outputs = teacher.translate_batch([p.src for p in pairs], beam=beam)

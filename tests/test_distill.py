@@ -12,7 +12,7 @@ from bench.tiny import make_translator
 from models.aligner import TRAIN_FILE, load_training_alignments
 from models.cli import main
 from models.data import Pair
-from models.distill import DISTILLED_FILE, distill, ensemble, read_distilled, write_distilled
+from models.distill import DISTILLED_FILE, distill, ensemble, read_distilled, teacher_name, write_distilled
 from models.vocab import BOS
 
 SOURCES = ["I love you.", "The teacher is here.", "We eat rice."]
@@ -81,3 +81,10 @@ def test_cli_refuses_distilled_targets_for_a_tsv_corpus(tmp_path, capsys):
     tsv.write_text("hello\tbonjour\n" * 20, encoding="utf-8")
     rc = main(["train", "--pairs", str(tsv), "--distilled", str(tmp_path), "--out", str(tmp_path / "m.safetensors"), "--epochs", "1"])
     assert rc == 2 and "cannot be used with --pairs" in capsys.readouterr().err
+
+
+def test_a_teacher_is_named_by_its_model_and_seed():
+    tr = make_translator()
+    assert teacher_name("x.safetensors", tr) == "tiny-additive-soft"
+    tr.meta["training"]["seed"] = 3
+    assert teacher_name("x.safetensors", tr) == "tiny-additive-soft (seed 3)"
