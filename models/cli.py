@@ -15,6 +15,7 @@ from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA
+from .train import SELECT
 from .translator import MAX_BEAM, resolve_device
 
 
@@ -137,7 +138,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
-        warmup=args.warmup, word_dropout=args.word_dropout, amp=args.amp,
+        warmup=args.warmup, word_dropout=args.word_dropout, amp=args.amp, select=args.select,
     )
     model_args = {"family": args.family, "scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
     if args.family == "transformer":
@@ -408,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="transformer: its head (-1: mean of the layer's heads; default: 0 with --guided-alignment, so one head is supervised, else -1)",
     )
     t.add_argument("--epochs", type=positive_int, default=30, help="most epochs to train")
-    t.add_argument("--patience", type=positive_int, default=4, help="stop after this many epochs without a better dev loss")
+    t.add_argument("--patience", type=positive_int, default=4, help="stop after this many epochs without a better dev figure (--select)")
+    t.add_argument("--select", default="loss", choices=sorted(SELECT), help="the dev figure that picks the epoch kept, halves the learning rate and stops training")
     t.add_argument("--max-pairs", type=positive_int, help="use at most this many training pairs")
     t.add_argument("--seed", type=non_negative_int, default=1, help="random seed of initialisation and batching")
     t.add_argument("--split-seed", type=non_negative_int, default=2024, help="dev split seed for --pairs")

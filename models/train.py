@@ -40,13 +40,16 @@ from .train_state import flatten_optimizer, load_state, save_state, unflatten_op
 from .translator import Translator, resolve_device
 from .vocab import EOS, PAD, UNK, Vocab
 
+SELECT = {"loss": "loss", "bleu": "BLEU"}  # TrainConfig.select: the dev figures an epoch can be picked by
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 2e-3
-    patience: int = 4  # epochs without dev-loss improvement before stopping
+    patience: int = 4  # epochs without a better dev figure (``select``) before stopping
+    select: str = "loss"  # the dev figure that picks the kept epoch, drives the plateau schedule and early stopping: "loss" or "bleu"
     seed: int = 1
     word_dropout: float = 0.1  # source tokens replaced by <unk> during training
     label_smoothing: float = 0.1
@@ -186,6 +189,8 @@ def train_model(
     ``model_args`` are ModelConfig fields other than the vocabulary sizes. ``alignments`` maps
     pair ids to links (source index, target index) used by the guided-alignment loss.
     """
+    if cfg.select not in SELECT:
+        raise ValueError(f"select must be one of {', '.join(SELECT)}, not {cfg.select!r}")
     family = model_args.get("family", "rnn")
     if cfg.guided_context > 0 and family in FAMILIES and not FAMILIES[family].has_posterior:
         raise ValueError(
@@ -264,7 +269,7 @@ def train_model(
         torch.set_rng_state(tensors["rng"]["torch"])
         if "cuda" in tensors["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state(tensors["rng"]["cuda"])
-        log(f"resumed from {resume}: epoch {js['epoch']} done, best dev loss {best[0]:.3f} (epoch {best[1]})")
+        log(f"resumed from {resume}: epoch {js['epoch']} done, best epoch so far {best[1]}")
     net = model
     if ws.world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -360,13 +365,14 @@ def train_model(
             figures = torch.tensor([dev_loss, dev_bleu], dtype=torch.float64, device=device)
             dist.broadcast(figures, 0)
             dev_loss, dev_bleu = (float(x) for x in figures.tolist())
+        criterion = dev_loss if cfg.select == "loss" else -dev_bleu  # lower is better
         if steps >= cfg.warmup:  # the plateau schedule takes over once warm-up is done
-            sched.step(dev_loss)
+            sched.step(criterion)
         history.append({"epoch": epoch, "train_loss": round(total / max(n_batches, 1), 4), "dev_loss": round(dev_loss, 4), "dev_bleu": round(dev_bleu, 2),
                         "train_s": round(train_s, 2), "tokens": n_tokens})
         mark = ""
-        if dev_loss < best[0]:
-            best = (dev_loss, epoch, copy.deepcopy(model.state_dict()))
+        if criterion < best[0]:
+            best = (criterion, epoch, copy.deepcopy(model.state_dict()))
             mark = " *"
         if live is not None:
             model.load_state_dict(live)
@@ -381,7 +387,7 @@ def train_model(
             dist.broadcast(flag, 0)
             stop = bool(flag.item())
         if stop:
-            log(f"early stop: no dev-loss improvement for {cfg.patience} epochs")
+            log(f"early stop: no better dev {SELECT[cfg.select]} for {cfg.patience} epochs")
             break
     if ws.world > 1:
         import torch.distributed as dist

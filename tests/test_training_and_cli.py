@@ -36,6 +36,25 @@ def test_training_a_few_epochs_lowers_the_loss(tmp_path):
     assert tr.meta["training"]["best_epoch"] >= 1
 
 
+@pytest.mark.parametrize("select", ["loss", "bleu"])
+def test_the_epoch_kept_is_the_best_by_the_selected_dev_figure(tmp_path, select):
+    pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
+    tr = train_model(
+        pairs, {"emb_dim": 16, "hidden": 16, "dropout": 0.0}, "en", "zh",
+        TrainConfig(epochs=5, batch_size=4, lr=1e-2, patience=10, word_dropout=0.0, device="cpu", select=select),
+        progress=False, log=lambda m: None,
+    )
+    hist = tr.meta["training"]["history"]
+    figure = [h["dev_loss"] if select == "loss" else -h["dev_bleu"] for h in hist]
+    assert tr.meta["training"]["best_epoch"] == hist[figure.index(min(figure))]["epoch"]
+    assert tr.meta["training"]["select"] == select
+
+
+def test_an_unknown_selection_figure_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="select must be one of loss, bleu"):
+        train_model(tsv_splits(read_tsv(_tsv(tmp_path))), {"emb_dim": 16, "hidden": 16}, "en", "zh", TrainConfig(epochs=1, select="chrf"), progress=False)
+
+
 def test_ema_keeps_the_moving_average_of_the_weights_after_every_step(tmp_path, monkeypatch):
     after = []  # the live weights after each optimiser step
     step = torch.optim.Adam.step
