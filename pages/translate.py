@@ -3,7 +3,7 @@
 import streamlit as st
 
 from models.translator import MAX_BEAM
-from viz.diagnostics import STAT_NAMES, attention_summary, coverage_figure, entropy_figure
+from viz.diagnostics import attention_summary, coverage_figure, entropy_figure, stat_names
 from viz.export import file_stem
 from viz.flow import flow_figure
 from viz.heads import grid_figure, head_view_figure
@@ -148,7 +148,8 @@ elif view == "Step through":
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
         summary = attention_summary(result, hypothesis)
-        for col, (name, value) in zip(st.columns(len(STAT_NAMES)), ((n, summary[k]) for k, n in STAT_NAMES.items())):
+        shown = stat_names(token_names(result.cells))
+        for col, (name, value) in zip(st.columns(len(shown)), ((n, summary[k]) for k, n in shown.items())):
             col.metric(name, views.number(value))
         left, right = st.columns(2)
         with left:

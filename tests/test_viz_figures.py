@@ -29,6 +29,7 @@ from viz import (
     step_figure,
 )
 from viz.compare import aer_figure, bar_figure
+from viz.diagnostics import stat_names
 from viz.flow import BINS
 from viz.heatmap import CHART_PX, PHONE_PX, expected_width
 from viz.style import FONT_SIZE, LOOK, TEXT_CELLS_MAX, merged
@@ -366,7 +367,8 @@ def test_diagnostics_of_a_self_attention_map_speak_of_queries_and_keys_not_steps
     assert entropy.layout.xaxis.title.text == "query token" and "per query" in entropy.layout.title.text
     assert coverage.layout.xaxis.title.text == "key token" and "per key token" in coverage.layout.title.text
     texts = " ".join(str(x) for x in (entropy.layout.title.text, coverage.layout.title.text, coverage.layout.annotations[0].text, coverage.data[0].hovertemplate))
-    assert "step" not in texts and "1 query" in texts
+    assert "step" not in texts and "1 query" in texts and "over 3 queries" in texts
+    assert stat_names(("key", "query"))["max_coverage"] == "Top coverage (queries)" and stat_names()["max_coverage"] == "Top coverage (steps)"
 
 
 def test_attention_summary_agrees_with_attention_stats():

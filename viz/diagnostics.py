@@ -36,9 +36,10 @@ def _reference_line(y: float, length: int, name: str) -> tuple[go.Scatter, dict]
 CROSS_NAMES = ("source", "target")  # viz.heatmap.token_names of a cross-attention map: (columns, rows)
 
 
-def _rows_word(names: tuple[str, str]) -> str:
+def _rows_word(names: tuple[str, str], plural: bool = False) -> str:
     """What a row is: a decoding step (cross-attention) or a query token (self-attention)."""
-    return "step" if names == CROSS_NAMES else names[1]
+    word = "step" if names == CROSS_NAMES else names[1]
+    return ("queries" if word == "query" else f"{word}s") if plural else word
 
 
 def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES) -> go.Figure:
@@ -78,20 +79,20 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str,
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     coverage = hyp.attention.sum(axis=0)
-    row = _rows_word(names)
+    row, rows = _rows_word(names), _rows_word(names, plural=True)
     bars = go.Bar(
         x=list(range(S)),
         y=coverage,
         name="coverage",
         marker={"color": coverage, "colorscale": COLORSCALE, "cmin": 0, "cmax": max(float(coverage.max(initial=0.0)), 1.0)},
         customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
-        hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} {row}s)<extra></extra>",
+        hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} {rows})<extra></extra>",
     )
     reference, label = _reference_line(1.0, S, f"1 {row}")
     return styled_figure(
         [bars, reference],
         title=f"Coverage per {names[0]} token",
-        subtitle=f"summed over {T} {row}s; dashed: one {row}'s worth",
+        subtitle=f"summed over {T} {rows}; dashed: one {row}'s worth",
         height=matrix_height(8),
         xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": f"{names[0]} token"}),
         yaxis={"title": {"text": "total attention"}, "range": [0, max(float(coverage.max(initial=0.0)), 1.0) * 1.15]},
@@ -109,6 +110,12 @@ STAT_NAMES = {  # what every page calls attention_summary's (and models.evaluate
     "max_coverage": "Top coverage (steps)",
     "max_coverage_token": "…received by",
 }
+
+
+def stat_names(names: tuple[str, str] = CROSS_NAMES) -> dict[str, str]:
+    """STAT_NAMES for a map whose (columns, rows) are ``names``: coverage counts query tokens,
+    not decoding steps, on a self-attention map."""
+    return STAT_NAMES | {"max_coverage": f"Top coverage ({_rows_word(names, plural=True)})"}
 
 
 def attention_summary(result: DecodeResult, hypothesis: int = 0) -> dict:
