@@ -103,8 +103,9 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     if args.distilled:
         from .distill import read_distilled
 
-        pairs["train"], about = read_distilled(args.distilled, args.direction, pairs["train"])
-        corpus += f", training targets distilled from {len(about['teachers'])} teacher(s) with beam {about['beam']}"
+        pairs["train"], about = read_distilled(args.distilled, args.direction, pairs["train"], args.with_references)
+        corpus += (" + the" if args.with_references else ", training targets replaced by the") + (
+            f" translations of {len(about['teachers'])} teacher(s) with beam {about['beam']}")
     if args.lexicon:
         lex = HSK.lexicon(args.direction)
         pairs["train"] = pairs["train"] + lex
@@ -131,10 +132,16 @@ def cmd_train(args) -> int:
     pairs, src, tgt, corpus = _corpus(args)
     alignments = None
     if args.guided_alignment > 0 or args.guided_context > 0:
-        from .aligner import TRAIN_FILE, load_training_alignments
+        from .aligner import load_training_alignments
 
-        links = args.alignments or (str(Path(args.distilled) / TRAIN_FILE) if args.distilled else None)
-        alignments = load_training_alignments(links, pairs["train"], args.direction if not args.pairs else None)
+        if args.distilled:
+            from .distill import distilled_links
+
+            alignments = distilled_links(args.distilled, args.direction, pairs["train"])
+            if args.with_references:
+                alignments |= load_training_alignments(args.alignments, pairs["train"], args.direction)
+        else:
+            alignments = load_training_alignments(args.alignments, pairs["train"], args.direction if not args.pairs else None)
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
@@ -430,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ema", type=fraction, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
     t.add_argument("--distilled", metavar="DIR", help="hsk: train on a teacher's translations written by 'distill' (and their aligner links)")
+    t.add_argument("--with-references", action="store_true", help="with --distilled: keep the human references and add the teacher's translations that differ")
     t.add_argument("--word-dropout", type=fraction, default=0.1, help="share of source tokens replaced by <unk> in training")
     t.add_argument("--stream", action="store_true", help="stream --pairs from disk in bounded memory (automatic for .gz and large files)")
     t.add_argument("--max-vocab", type=positive_int, default=50_000, help="streaming: words kept per side (most frequent)")

@@ -4,7 +4,8 @@ A teacher (one model, or an ensemble whose token distribution is the mean of its
 translates the training split of its direction with beam search; a student then trains on the
 teacher's translations in place of the human ones (``python -m models train --distilled DIR``),
 so it learns the teacher's single most likely output rather than every variation of the
-references. Dev and test keep their human references and gold alignments.
+references; ``--with-references`` keeps the human pairs and adds the teacher's translations that
+differ from them. Dev and test keep their human references and gold alignments.
 
 ``python -m models distill`` writes DIR/ with
 
@@ -22,8 +23,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .aligner import TRAIN_FILE, run_eflomal, symmetrise
-from .alignments import write_pharaoh
+from .aligner import TRAIN_FILE, load_training_alignments, run_eflomal, symmetrise
+from .alignments import Links, write_pharaoh
 from .corpus import HSK, orient
 from .data import Pair
 from .nets.base import ARGMAX, Encoded, Family, Pick, Step
@@ -31,6 +32,7 @@ from .tokenize import Tokenizer
 from .translator import Translator
 
 DISTILLED_FILE = "distilled.json"
+DISTILLED_ID = "kd:"  # prefix of a teacher pair's id (the reference pair keeps the plain id)
 _TOKENIZER = Tokenizer()
 
 
@@ -114,10 +116,12 @@ def write_distilled(out: str | Path, direction: str, teachers: list[str], beam: 
     return out
 
 
-def read_distilled(folder: str | Path, direction: str, train: list[Pair]) -> tuple[list[Pair], dict]:
-    """``train`` with the targets of ``folder``'s teacher (pairs it lacks are dropped), and the
-    record's description (direction, teachers, beam). Raises ValueError on a folder of another
-    direction or one that is not a distillation folder."""
+def read_distilled(folder: str | Path, direction: str, train: list[Pair], with_references: bool = False) -> tuple[list[Pair], dict]:
+    """Training pairs from ``folder``'s teacher: ``train`` with its targets replaced by the
+    teacher's (pairs it lacks are dropped), or, ``with_references``, ``train`` plus the teacher's
+    translations that differ from their references. Teacher pairs have ids prefixed with
+    DISTILLED_ID. Also the record's description (direction, teachers, beam). Raises ValueError
+    on a folder of another direction or one that is not a distillation folder."""
     path = Path(folder) / DISTILLED_FILE
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -127,7 +131,17 @@ def read_distilled(folder: str | Path, direction: str, train: list[Pair]) -> tup
         raise ValueError(f"{path}: not a distillation file written by 'python -m models distill' ({exc})") from None
     if about["direction"] != direction:
         raise ValueError(f"{path} was distilled for {about['direction']}, not {direction}")
-    out = [Pair(p.src, by_id[p.id], p.id) for p in train if by_id.get(p.id, "").strip()]
-    if not out:
+    taught = [Pair(p.src, by_id[p.id], DISTILLED_ID + p.id) for p in train if by_id.get(p.id, "").strip()]
+    if not taught:
         raise ValueError(f"{path}: no training pair has a teacher translation")
-    return out, about
+    if not with_references:
+        return taught, about
+    references = {DISTILLED_ID + p.id: p.tgt for p in train}
+    return train + [p for p in taught if p.tgt != references[p.id]], about
+
+
+def distilled_links(folder: str | Path, direction: str, train: list[Pair]) -> dict[str, Links]:
+    """The aligner links of ``folder`` for the teacher pairs among ``train`` (ids with
+    DISTILLED_ID), keyed by those ids, in the model's (source, target) order."""
+    taught = [Pair(p.src, p.tgt, p.id.removeprefix(DISTILLED_ID)) for p in train if p.id.startswith(DISTILLED_ID)]
+    return {DISTILLED_ID + k: v for k, v in load_training_alignments(str(Path(folder) / TRAIN_FILE), taught, direction).items()}

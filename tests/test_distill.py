@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from bench.tiny import make_translator
-from models.aligner import TRAIN_FILE, load_training_alignments
 from models.cli import main
 from models.data import Pair
-from models.distill import DISTILLED_FILE, distill, ensemble, read_distilled, teacher_name, write_distilled
+from models.distill import DISTILLED_FILE, distill, distilled_links, ensemble, read_distilled, teacher_name, write_distilled
 from models.vocab import BOS
 
 SOURCES = ["I love you.", "The teacher is here.", "We eat rice."]
@@ -56,12 +55,19 @@ def test_distilled_targets_are_the_teachers_beam_output():
 def test_train_reads_the_teachers_targets_and_links_by_pair_id(tmp_path):
     train = [Pair("I love you.", "我爱你。", "a"), Pair("We eat rice.", "我们吃饭。", "b"), Pair("Hello.", "你好。", "c")]
     taught = [Pair("I love you.", "我爱你。", "a"), Pair("We eat rice.", "我们吃米饭。", "b")]
-    folder = write_distilled(tmp_path / "kd", "en-zh", ["t1.safetensors"], 5, taught, [{(0, 0), (2, 2)}, {(0, 0), (1, 3)}])
+    folder = write_distilled(tmp_path / "kd", "en-zh", ["t1 (seed 1)"], 5, taught, [{(0, 0), (2, 2)}, {(0, 0), (1, 3)}])
     got, about = read_distilled(folder, "en-zh", train)
-    assert [(p.id, p.tgt) for p in got] == [("a", "我爱你。"), ("b", "我们吃米饭。")]  # "c" has no teacher output: dropped
-    assert about == {"direction": "en-zh", "teachers": ["t1.safetensors"], "beam": 5}
-    links = load_training_alignments(str(folder / TRAIN_FILE), got, "en-zh")
-    assert links == {"a": {(0, 0), (2, 2)}, "b": {(0, 0), (1, 3)}}
+    assert [(p.id, p.tgt) for p in got] == [("kd:a", "我爱你。"), ("kd:b", "我们吃米饭。")]  # "c" has no teacher output: dropped
+    assert about == {"direction": "en-zh", "teachers": ["t1 (seed 1)"], "beam": 5}
+    assert distilled_links(folder, "en-zh", got + train) == {"kd:a": {(0, 0), (2, 2)}, "kd:b": {(0, 0), (1, 3)}}
+
+
+def test_with_references_the_teacher_adds_only_the_translations_that_differ(tmp_path):
+    train = [Pair("I love you.", "我爱你。", "a"), Pair("We eat rice.", "我们吃饭。", "b")]
+    folder = write_distilled(tmp_path / "kd", "en-zh", ["t"], 5, [Pair("I love you.", "我爱你。", "a"), Pair("We eat rice.", "我们吃米饭。", "b")], [set(), {(0, 0)}])
+    got, _ = read_distilled(folder, "en-zh", train, with_references=True)
+    assert [(p.id, p.tgt) for p in got] == [("a", "我爱你。"), ("b", "我们吃饭。"), ("kd:b", "我们吃米饭。")]
+    assert distilled_links(folder, "en-zh", got) == {"kd:b": {(0, 0)}}
 
 
 def test_a_distillation_folder_of_the_other_direction_or_a_broken_one_is_refused(tmp_path):
