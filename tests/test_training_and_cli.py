@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from models.bundle import BUNDLED
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.cli import build_parser
 from models.data import read_tsv, tsv_splits
+from models.paths import CHECKPOINTS
 from models.train import TrainConfig, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,6 +110,15 @@ def test_every_bundled_recipe_is_a_valid_train_command(spec, tmp_path):
         assert (args.scorer, args.mode) == (spec.scorer, spec.mode)
     assert (args.guided_alignment, args.guided_context) == (spec.guided, spec.guided_context)
     assert args.lexicon and Path(args.out) == tmp_path / f"{spec.name}.safetensors"
+
+
+@pytest.mark.parametrize("spec", BUNDLED, ids=lambda s: s.name)
+def test_every_bundled_checkpoint_was_trained_with_its_recipe(spec, tmp_path):
+    args = build_parser().parse_args(spec.args(tmp_path))
+    meta = load_checkpoint(CHECKPOINTS / f"{spec.name}.safetensors").meta["training"]
+    recipe = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "lr", "warmup", "batch_size", "guided_alignment", "guided_context", "select")}
+    defaults = asdict(TrainConfig())  # what a file from an older trainer, without the field, was trained with
+    assert {k: meta.get(k, defaults[k]) for k in recipe} == recipe
 
 
 def test_bundle_with_a_seed_trains_another_run_of_each_recipe_and_leaves_the_readme(tmp_path, monkeypatch):
