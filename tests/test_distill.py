@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from bench.tiny import make_translator
+from models.checkpoint import save_checkpoint
 from models.cli import main
+from models.corpus import HSK
 from models.data import Pair
 from models.distill import DISTILLED_FILE, distill, distilled_links, ensemble, read_distilled, teacher_name, write_distilled
 from models.vocab import BOS
@@ -94,3 +96,17 @@ def test_a_teacher_is_named_by_its_model_and_seed():
     assert teacher_name("x.safetensors", tr) == "tiny-additive-soft"
     tr.meta["training"]["seed"] = 3
     assert teacher_name("x.safetensors", tr) == "tiny-additive-soft (seed 3)"
+
+
+def test_distill_command_writes_what_train_reads(tmp_path, monkeypatch, capsys):
+    from models import distill as distill_module
+
+    path = tmp_path / "tiny.safetensors"
+    save_checkpoint(make_translator(seed=5), path)
+    monkeypatch.setattr(distill_module, "guided_links", lambda pairs, direction: [set() for _ in pairs])  # eflomal: slow, tested elsewhere
+    assert main(["distill", "--teacher", str(path), "--beam", "1", "--device", "cpu", "--out", str(tmp_path / "kd")]) == 0
+    assert "targets differ from the references" in capsys.readouterr().out
+    train = HSK.splits("en-zh")["train"]
+    got, about = read_distilled(tmp_path / "kd", "en-zh", train)  # an untrained teacher's empty outputs are dropped
+    assert 0 < len(got) <= len(train) and about["teachers"] == ["tiny-additive-soft"] and about["beam"] == 1
+    assert (tmp_path / "kd" / "train.ids").read_text(encoding="utf-8").split() == [p.id for p in train]
