@@ -159,6 +159,8 @@ def test_in_one_of_two_columns_the_colour_bar_lies_under_the_heatmap_too():
     column = heatmap_figure(result, width=CHART_PX // 2)
     assert column.data[0].colorbar.orientation == "h"
     assert column.layout.margin.r < 30  # the cells get the width the bar took beside them
+    # a short bar: three level ticks, so Plotly does not turn five crowded labels sideways
+    assert list(column.data[0].colorbar.tickvals) == [0, 0.5, 1] and column.data[0].colorbar.tickangle == 0
 
 
 def test_heatmap_of_the_alignment_posterior_says_so_on_its_colour_bar():

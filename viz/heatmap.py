@@ -36,7 +36,7 @@ TEXT_CELL_PX = 32  # print values in cells at least this wide (narrower ones sho
 PAD_PX = 8  # between the plot and its tick labels
 
 
-BELOW_COLORBAR = {  # a colour bar lying along the bottom of the figure, its title to its right
+BELOW_COLORBAR = {  # a colour bar lying along the bottom of the figure, its title to its right; three level ticks fit under it
     "orientation": "h", "thickness": 10, "len": 0.7, "x": 0, "xanchor": "left",
     "yref": "container", "y": 0, "yanchor": "bottom", "ypad": 8,
 }
@@ -134,7 +134,7 @@ def matrix_figure(
         # The same five ticks on every chart of a range (Plotly's own thin out on short charts,
         # so side-by-side panels on Compare disagreed).
         colorbar=(BELOW_COLORBAR if below else {"thickness": 14})
-        | {"title": {"text": value_name}, "tickvals": np.linspace(*zrange, 5).round(2).tolist()},
+        | {"title": {"text": value_name}, "tickvals": np.linspace(*zrange, 3 if below else 5).round(2).tolist(), "tickangle": 0},
         customdata=custom,
         hovertemplate=f"%{{customdata[0]}} → %{{customdata[1]}}: %{{z:{value_format}}}<extra></extra>",
         texttemplate=f"%{{z:{cell_format}}}" if values and T * S <= TEXT_CELLS_MAX and cell_px >= TEXT_CELL_PX else None,
