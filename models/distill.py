@@ -33,7 +33,6 @@ from .translator import Translator
 
 DISTILLED_FILE = "distilled.json"
 DISTILLED_ID = "kd:"  # prefix of a teacher pair's id (the reference pair keeps the plain id)
-_TOKENIZER = Tokenizer()
 
 
 class Ensemble(nn.Module):
@@ -101,7 +100,8 @@ def guided_links(pairs: list[Pair], direction: str) -> list:
     natural = [orient(p, direction, HSK.natural) for p in pairs]
     extra = [p for split in HSK.splits(HSK.natural).values() for p in split]
     both = natural + extra
-    fwd, rev = run_eflomal([_TOKENIZER.tokenize(p.src) for p in both], [_TOKENIZER.tokenize(p.tgt) for p in both])
+    tok = Tokenizer()  # the project's tokens, as the bundled aligner files use
+    fwd, rev = run_eflomal([tok.tokenize(p.src) for p in both], [tok.tokenize(p.tgt) for p in both])
     return [symmetrise(f, r, "gdfa") for f, r in zip(fwd[: len(pairs)], rev[: len(pairs)])]
 
 

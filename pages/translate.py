@@ -148,14 +148,15 @@ elif view == "Step through":
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
         summary = attention_summary(result, hypothesis)
-        shown = stat_names(token_names(result.cells))
+        names = token_names(result.cells)  # source and target, or (self-attention) key and query
+        shown = stat_names(names)
         for col, (name, value) in zip(st.columns(len(shown)), ((n, summary[k]) for k, n in shown.items())):
             col.metric(name, views.number(value))
         left, right = st.columns(2)
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis, token_names(result.cells)), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
+            views.chart(views.figure(entropy_figure, result, hypothesis, names), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
-            views.chart(views.figure(coverage_figure, result, hypothesis, token_names(result.cells)), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
+            views.chart(views.figure(coverage_figure, result, hypothesis, names), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
         views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
         if len(result.hypotheses) > 1:
             st.subheader("Every finished beam hypothesis")
