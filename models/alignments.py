@@ -102,8 +102,13 @@ def flip(links: Links) -> Links:
     return {(j, i) for i, j in links}
 
 
+def pharaoh_text(sentences: Iterable[Links]) -> str:
+    """Pharaoh format: a line of sorted "i-j" links per sentence."""
+    return "".join(" ".join(f"{i}-{j}" for i, j in sorted(s)) + "\n" for s in sentences)
+
+
 def write_pharaoh(path: str | Path, sentences: Iterable[Links]) -> None:
-    Path(path).write_text("".join(" ".join(f"{i}-{j}" for i, j in sorted(s)) + "\n" for s in sentences), encoding="utf-8")
+    Path(path).write_text(pharaoh_text(sentences), encoding="utf-8")
 
 
 def read_pharaoh_with_ids(path: str | Path) -> dict[str, Links]:
@@ -231,6 +236,29 @@ def ensemble_links(maps: list[np.ndarray], src_tokens: list[str], tgt_tokens: li
     ``min_weight`` (fewer, surer links: the rows where the models agree)."""
     mean = np.mean(maps, axis=0)
     return {(i, j) for i, j in attention_links(mean, src_tokens, tgt_tokens, shift) if mean[j + shift, i] >= min_weight}
+
+
+# Least two-way mean weight of a link read from both directions (``bidirectional_links``): chosen
+# on the gold dev split from 0.2–0.5 (docs/2026-12-05-bidirectional-aligner.md).
+BIDIRECTIONAL_MIN_WEIGHT = 0.35
+
+
+def bidirectional_links(forward: list[np.ndarray], backward: list[np.ndarray], n_src: int, n_tgt: int, min_weight: float = BIDIRECTIONAL_MIN_WEIGHT) -> Links:
+    """One pair read by models of both directions as one alignment. ``forward``: maps of the
+    models translating source → target, each (T', S') with rows the target tokens and columns
+    the source tokens (then "</s>"): P(source i | target j). ``backward``: maps of the models
+    translating target → source on the same pair, each (S', T'): P(target j | source i). Every
+    (i, j) whose mean of the two directions' mean weights is at least ``min_weight`` is linked,
+    so a word may link to several (unlike ``ensemble_links``, one per target token) and a link
+    needs support from both directions or a sure one from either. Links in (source, target)."""
+    if not 0 < min_weight <= 1:
+        raise ValueError("min_weight must be above 0 and at most 1")
+    fwd = np.mean(forward, axis=0)[:n_tgt, :n_src].T  # (S, T)
+    bwd = np.mean(backward, axis=0)[:n_src, :n_tgt]  # (S, T)
+    if fwd.shape != (n_src, n_tgt) or bwd.shape != (n_src, n_tgt):
+        raise ValueError(f"maps of shapes {fwd.shape} and {bwd.shape} do not cover {n_src} source and {n_tgt} target tokens")
+    weight = (fwd + bwd) / 2  # (S, T)
+    return {(int(i), int(j)) for i, j in zip(*np.nonzero(weight >= min_weight))}
 
 
 def diagonal_links(src_tokens: list[str], tgt_tokens: list[str]) -> Links:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .checkpoint import MAX_DIM, CheckpointError, load_checkpoint, save_checkpoint
 from .config import MODES
+from .model_aligner import READINGS
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .printable import printable
@@ -315,34 +316,18 @@ def cmd_distill(args) -> int:
 
 
 def cmd_align(args) -> int:
-    """Models as a word aligner: Pharaoh links of each pair, English token index first for
-    en/zh models (the order of aligners and of the gold files), else source index first. With
-    several checkpoints (one direction and tokenisers: seeds of a recipe) their maps are
-    averaged (``ensemble_links``)."""
-    from .alignments import ensemble_links, write_pharaoh
-    from .corpus import HSK, orient
+    """Models as a word aligner (``models.model_aligner``): Pharaoh links of each pair."""
+    from .alignments import write_pharaoh
+    from .corpus import HSK
     from .data import read_tsv
+    from .model_aligner import check_models, model_alignments
 
     device = resolve_device(args.device)
     translators = [load_checkpoint(c, device) for c in args.checkpoint]
-    tr = translators[0]
-    kinds = {(t.direction, t.src_tokenizer, t.tgt_tokenizer) for t in translators}
-    if len(kinds) > 1:
-        raise ValueError("the checkpoints to average must share their direction and tokenisers")
-    if not 0 <= args.min_weight <= 1:
-        raise ValueError("--min-weight must be between 0 and 1")
-    pairs = read_tsv(args.pairs, min_pairs=1) if args.pairs else HSK.splits(tr.direction)[args.split]
-    if args.reading == "posterior" and not all(t.model.has_posterior for t in translators):
-        raise ValueError("a family without an alignment posterior was given: use --reading attention or shift")
-    english_first = "-".join(sorted(tr.direction.split("-"), key=lambda lang: lang != "en"))  # the order aligners write
-    out = []
-    for p in pairs:
-        src = tr.source_tokens(p.src)[0]
-        tgt = tr.tgt_tokenizer.tokenize(p.tgt)
-        forced = [t.force(src, tgt).best for t in translators]
-        maps = [f.maps["posterior"].matrix(0, 0) if args.reading == "posterior" else f.attention for f in forced]
-        links = ensemble_links(maps, src[:-1], tgt, shift=1 if args.reading == "shift" else 0, min_weight=args.min_weight)
-        out.append(orient(links, tr.direction, english_first))
+    reverse = [load_checkpoint(c, device) for c in args.reverse or ()]
+    check_models(translators, reverse, args.reading, args.min_weight)  # before reading the pairs
+    pairs = read_tsv(args.pairs, min_pairs=1) if args.pairs else HSK.splits(translators[0].direction)[args.split]
+    out = model_alignments(translators, pairs, args.reading, reverse, args.min_weight)
     write_pharaoh(args.out, out)
     print(f"{len(out)} sentence pairs, {sum(map(len, out))} links -> {args.out}", file=sys.stderr)
     return 0
@@ -484,9 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
     which = al.add_mutually_exclusive_group()
     which.add_argument("--split", default="test", choices=["dev", "test"], help="HSK split, lines in the order of assets/alignments/SPLIT.ids")
     which.add_argument("--pairs", help="a TSV file, one 'source<TAB>target' pair per line (blank lines skipped)")
-    al.add_argument("--reading", default="attention", choices=["attention", "posterior", "shift"],
+    al.add_argument("--reading", default="attention", choices=READINGS,
                     help="attention: the family's alignment reading; shift: read one step later; posterior: the alignment posterior (GRU)")
-    al.add_argument("--min-weight", type=float, default=0.0, help="keep only links whose (mean) weight is at least this (0 to 1)")
+    al.add_argument("--reverse", nargs="+", metavar="CKPT",
+                    help="models of the opposite direction: each pair is read both ways and the two directions' weights averaged")
+    al.add_argument("--min-weight", type=float, default=None,
+                    help="keep only links whose (mean) weight is at least this (0 to 1; default 0, with --reverse 0.35)")
     al.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     al.add_argument("--out", required=True, help="output Pharaoh file (English index first for en/zh models)")
     al.set_defaults(func=cmd_align)

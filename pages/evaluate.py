@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from models.model_aligner import check_models, english_first
 from models.translator import MAX_BEAM
 from viz.compare import aer_figure, bar_figure
+from viz.export import file_stem
 from webapp import corpus, evaluation, frame, state, tables, views
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
@@ -67,28 +69,61 @@ if missing and st.button(f"Evaluate {len(missing)} model{'s' * (len(missing) != 
 measured = {e.label: r for e, t in loaded if (r := evaluation.cached(e, t, sentences, beam)) is not None}
 if not measured:
     st.caption("Nothing measured yet for this setting: press the button to run the models on the test split.")
-    st.stop()
-table = tables.metrics(measured)
-counts = sorted({int(m.get("sentences", sentences)) for m in measured.values()})
-st.caption(
-    f"Measured on {' / '.join(str(n) for n in counts)} test sentence{'s' * (counts != [1])}"
-    + (" (fewer than all: the numbers differ from the stored ones and are less certain)." if sentences < total else ".")
-)
-views.table(tables.styled(table), "evaluate_measured", every_row=True)
-spread = tables.intervals(measured)
-if not spread.empty:
-    st.caption("95% bootstrap intervals over the sentences: the fewer the sentences, the wider they are.")
-    views.table(spread, "evaluate_intervals", every_row=True)
-metric = st.segmented_control(
-    "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], required=True, key="evaluate_chart_metric"
-)
-if metric:
-    views.chart(bar_figure(table[[metric]], metric), "evaluate_metric_chart")
-aer = tables.aer_frame({e.label: (t.direction, measured[e.label]) for e, t in loaded if e.label in measured})
-if not aer.empty:
-    st.subheader("Alignment error rate (lower is better)")
+else:
+    table = tables.metrics(measured)
+    counts = sorted({int(m.get("sentences", sentences)) for m in measured.values()})
     st.caption(
-        "Each model's attention and its alignment posterior, read as word alignments, beside eflomal's best "
-        "symmetrisation and the diagonal guess on the same sentences and references."
+        f"Measured on {' / '.join(str(n) for n in counts)} test sentence{'s' * (counts != [1])}"
+        + (" (fewer than all: the numbers differ from the stored ones and are less certain)." if sentences < total else ".")
     )
-    views.chart(aer_figure(aer), "evaluate_aer")
+    views.table(tables.styled(table), "evaluate_measured", every_row=True)
+    spread = tables.intervals(measured)
+    if not spread.empty:
+        st.caption("95% bootstrap intervals over the sentences: the fewer the sentences, the wider they are.")
+        views.table(spread, "evaluate_intervals", every_row=True)
+    metric = st.segmented_control(
+        "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], required=True, key="evaluate_chart_metric"
+    )
+    if metric:
+        views.chart(bar_figure(table[[metric]], metric), "evaluate_metric_chart")
+    aer = tables.aer_frame({e.label: (t.direction, measured[e.label]) for e, t in loaded if e.label in measured})
+    if not aer.empty:
+        st.subheader("Alignment error rate (lower is better)")
+        st.caption(
+            "Each model's attention and its alignment posterior, read as word alignments, beside eflomal's best "
+            "symmetrisation and the diagonal guess on the same sentences and references."
+        )
+        views.chart(aer_figure(aer), "evaluate_aer")
+
+st.subheader("A model as a word aligner")
+st.caption(
+    "Download a model's word alignments of the test split, read while it is fed each reference translation, as "
+    "`python -m models align` writes them: Pharaoh links, one line per test pair in split order, English token first "
+    "(`3-5`: English token 3 with Chinese character 5, counting from 0), the format statistical aligners write. "
+    "Reading both ways averages its weights with a model of the opposite direction's, so a word may link to several."
+)
+readers = {e.label: t for e, t in loaded if splits.get(t.direction)}
+if readers:
+    one_way = "— (this model alone)"
+    left, middle, right = st.columns(3)
+    name = left.selectbox("Model", list(readers), key="evaluate_align_model")
+    tr = readers[name]
+    opposite = {e.label: t for e, t in loaded if t.direction == "-".join(reversed(tr.direction.split("-")))}
+    partner = middle.selectbox("Read both ways with", [one_way, *opposite], key="evaluate_align_reverse", help="A model of the opposite direction.")
+    reading = right.segmented_control(
+        "Reading", ["attention", "shift", "posterior"], default="attention", required=True, key="evaluate_align_reading",
+        format_func={"attention": "Attention", "shift": "Shifted", "posterior": "Posterior"}.get,
+        help="Attention: the row used to write each word; shifted: the next row; posterior: the alignment posterior (GRU only).",
+    )
+    reverse = [opposite[partner]] if partner in opposite else []
+    try:
+        check_models([tr], reverse, reading, None)
+    except ValueError as err:
+        st.info(str(err))
+    else:
+        stem = file_stem(name, *([partner] if reverse else []), reading, kind="links")
+        st.download_button(
+            "Pharaoh links (test split)", lambda: evaluation.alignment_file(tr, splits[tr.direction], reading, reverse),
+            f"{stem}.{english_first(tr.direction)}", "text/plain", key="evaluate_align_download", on_click="ignore",
+            icon=":material/download:", help="Made when clicked: a few seconds per model.",
+        )

@@ -10,6 +10,7 @@ from models.alignments import (
     AlignmentScore,
     Reference,
     attention_links,
+    bidirectional_links,
     bootstrap_interval,
     ensemble_links,
     flip,
@@ -158,3 +159,17 @@ def test_ensemble_links_read_the_mean_and_drop_weak_links():
     assert ensemble_links([a, b], src, tgt, min_weight=0.5) == {(0, 0)}
     assert ensemble_links([a], src, tgt) == attention_links(a, src, tgt)
     assert ensemble_links([a, b], src, tgt[:2], shift=1) == {(0, 0)}  # row j + 1 read for token j
+
+
+def test_bidirectional_links_average_both_directions_and_may_link_a_word_twice():
+    src, tgt = ["I", "you"], ["我", "你", "们"]
+    fwd = np.array([[0.8, 0.2, 0.0], [0.1, 0.6, 0.3], [0.5, 0.4, 0.1], [0.0, 0.0, 1.0]])  # (T+1, S+1): P(source | target)
+    bwd = np.array([[0.9, 0.0, 0.1, 0.0], [0.0, 0.5, 0.4, 0.1], [0.0, 0.0, 0.0, 1.0]])  # (S+1, T+1): P(target | source)
+    # two-way means (source rows): I [.85 .05 .30], you [.10 .55 .40]
+    assert bidirectional_links([fwd], [bwd], len(src), len(tgt), 0.35) == {(0, 0), (1, 1), (1, 2)}
+    assert bidirectional_links([fwd], [bwd], len(src), len(tgt), 0.3) == {(0, 0), (1, 1), (1, 2), (0, 2)}
+    assert bidirectional_links([fwd, fwd], [bwd], len(src), len(tgt), 0.5) == {(0, 0), (1, 1)}
+    with pytest.raises(ValueError, match="above 0"):
+        bidirectional_links([fwd], [bwd], len(src), len(tgt), 0.0)
+    with pytest.raises(ValueError, match="do not cover"):
+        bidirectional_links([fwd], [bwd[:1]], len(src), len(tgt))

@@ -418,3 +418,29 @@ def test_a_rerun_with_the_same_inputs_translates_and_draws_nothing_again(monkeyp
     assert_clean(at)
     assert len(calls) == 1
     assert len(drawn) == 1
+
+
+def test_evaluate_offers_a_model_s_word_alignments_read_one_way_or_both(app, tiny_checkpoint_dir):
+    from models.alignments import read_pharaoh
+    from models.checkpoint import load_checkpoint
+    from webapp import corpus, evaluation
+
+    at = app.switch_page("pages/evaluate.py").run()
+    assert_clean(at)
+    at.selectbox(key="evaluate_align_model").set_value("en-zh-dot-soft").run()
+    assert at.selectbox(key="evaluate_align_reverse").options[1:] == ["zh-en-additive-soft"]  # the opposite direction only
+    at.selectbox(key="evaluate_align_reverse").set_value("zh-en-additive-soft").run()
+    at.segmented_control(key="evaluate_align_reading").set_value("posterior").run()
+    assert_clean(at)
+    assert not at.info  # both GRUs have a posterior: the download is offered
+    # the file its button makes: one line per test pair, every link inside its pair's tokens
+    tr = load_checkpoint(tiny_checkpoint_dir / "en-zh-dot-soft.safetensors")
+    back = load_checkpoint(tiny_checkpoint_dir / "zh-en-additive-soft.safetensors")
+    examples = corpus.test_examples("en-zh")[:5]
+    path = tiny_checkpoint_dir / "links.en-zh"
+    path.write_text(evaluation.alignment_file(tr, examples, "posterior", [back]), encoding="utf-8")
+    links = read_pharaoh(path)
+    assert len(links) == len(examples)
+    for x, pair in zip(examples, links):
+        n_en, n_zh = len(tr.src_tokenizer.tokenize(x.source)), len(tr.tgt_tokenizer.tokenize(x.target))
+        assert all(0 <= i < n_en and 0 <= j < n_zh for i, j in pair)

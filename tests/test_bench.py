@@ -55,3 +55,20 @@ def test_align_ensemble_of_one_model_twice_scores_as_the_model(tiny_checkpoint, 
     rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| test |")]
     alone, mean = rows[0][2], rows[2][2].split(" [")[0]
     assert alone == mean and "eflomal" in rows[-1][1]
+
+
+def test_align_ensemble_reads_both_directions_with_reverse_models(tiny_checkpoint, tmp_path, capsys):
+    import pytest
+
+    from bench import align_ensemble
+    from bench.tiny import make_translator
+    from models.checkpoint import save_checkpoint
+
+    zh_en = tmp_path / "zh-en.safetensors"
+    save_checkpoint(make_translator(src_lang="zh", tgt_lang="en"), zh_en)
+    assert align_ensemble.main([str(tiny_checkpoint), "--reverse", str(zh_en)]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if "both directions: 1 + 1 reverse" in line]
+    assert [r[0] for r in rows] == ["| dev", "| test"]
+    assert all(r[2][0] in "01" and r[3].strip(" |")[0] in "+-" for r in rows)  # an AER and a difference from eflomal
+    with pytest.raises(SystemExit, match="opposite direction"):
+        align_ensemble.main([str(tiny_checkpoint), "--reverse", str(tiny_checkpoint)])

@@ -14,7 +14,10 @@ from collections.abc import Callable, Hashable
 
 import streamlit as st
 
+from models.alignments import pharaoh_text
+from models.data import Pair
 from models.evaluate import evaluate
+from models.model_aligner import model_alignments
 from models.translator import Translator
 
 from .corpus import Example
@@ -87,3 +90,10 @@ def run(entry: ModelEntry, translator: Translator, examples: list[Example], beam
         metrics = evaluate(translator, pairs, gold, beam=beam, progress=progress, gloss=gloss)
         _results().put(pool(entry), key, metrics)
     return metrics
+
+
+def alignment_file(translator: Translator, examples: list[Example], reading: str, reverse: list[Translator]) -> str:
+    """Pharaoh links of ``examples`` read from the model (and ``reverse``, the opposite
+    direction's model, both ways), English token first: ``python -m models align``'s file."""
+    pairs = [Pair(x.source, x.target, x.id) for x in examples]
+    return pharaoh_text(model_alignments([translator], pairs, reading, reverse))

@@ -1,0 +1,88 @@
+"""Trained models as a word aligner: the links of sentence pairs read from what the models attend
+to (or their alignment posterior) while fed each pair's target, for ``python -m models align``
+and the Evaluate page's download.
+
+One direction: several models' maps averaged, each target token linked to its argmax source
+token (``ensemble_links``). With ``reverse`` models (the opposite direction, reading each pair
+the other way) the two directions' weights are averaged and every pair of tokens above a least
+weight linked (``bidirectional_links``), so a word may link to several.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .alignments import BIDIRECTIONAL_MIN_WEIGHT, Links, bidirectional_links, ensemble_links
+from .corpus import orient
+from .data import Pair
+from .translator import MAX_SOURCE_TOKENS, Translator
+
+READINGS = ("attention", "posterior", "shift")  # the family's alignment reading; its posterior; one step later
+
+
+def english_first(direction: str) -> str:
+    """The order aligners write a language pair in: English first ("zh-en" -> "en-zh")."""
+    return "-".join(sorted(direction.split("-"), key=lambda lang: lang != "en"))
+
+
+def check_models(translators: Sequence[Translator], reverse: Sequence[Translator], reading: str, min_weight: float | None) -> float:
+    """ValueError unless the models can be read together; the least weight to use (``None``:
+    0 in one direction, ``BIDIRECTIONAL_MIN_WEIGHT`` in both)."""
+    if not translators:
+        raise ValueError("no model to align with")
+    if reading not in READINGS:
+        raise ValueError(f"unknown reading {reading!r}; choose from {', '.join(READINGS)}")
+    for group in (translators, reverse):
+        if len({(t.direction, t.src_tokenizer, t.tgt_tokenizer) for t in group}) > 1:
+            raise ValueError("the checkpoints to average must share their direction and tokenisers")
+    direction = translators[0].direction
+    if reverse and reverse[0].direction != "-".join(reversed(direction.split("-"))):
+        raise ValueError(f"--reverse needs models of the opposite direction to {direction}, not {reverse[0].direction}")
+    if reverse and (reverse[0].src_tokenizer, reverse[0].tgt_tokenizer) != (translators[0].tgt_tokenizer, translators[0].src_tokenizer):
+        raise ValueError("the models of the opposite direction tokenise the two languages differently from the others")
+    if reading == "posterior" and not all(t.model.has_posterior for t in [*translators, *reverse]):
+        raise ValueError("a model without an alignment posterior (a Transformer) was given: read its attention or shifted attention")
+    weight = min_weight if min_weight is not None else BIDIRECTIONAL_MIN_WEIGHT if reverse else 0.0
+    if not 0 <= weight <= 1 or (reverse and weight == 0):
+        raise ValueError("--min-weight must be between 0 and 1 (above 0 with --reverse)")
+    return weight
+
+
+def _maps(group: Sequence[Translator], src: list[str], tgt: list[str], reading: str) -> list[np.ndarray]:
+    """Each model's (T', S') map of the pair fed ``tgt``, from the shifted row on for "shift"."""
+    forced = [t.force(src, tgt).best for t in group]
+    maps = [f.maps["posterior"].matrix(0, 0) if reading == "posterior" else f.attention for f in forced]
+    return [m[1:] if reading == "shift" else m for m in maps]
+
+
+def model_alignments(
+    translators: Sequence[Translator],
+    pairs: Iterable[Pair],
+    reading: str = "attention",
+    reverse: Sequence[Translator] = (),
+    min_weight: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Links]:
+    """One link set per pair (in the translators' direction), English token index first for
+    en/zh models (the order of aligners and of the gold files), else source index first.
+    ``progress(n)`` is called after each pair."""
+    weight = check_models(translators, reverse, reading, min_weight)
+    tr = translators[0]
+    order = english_first(tr.direction)
+    out = []
+    for n, p in enumerate(pairs, 1):
+        src = tr.source_tokens(p.src)[0]
+        tgt = tr.tgt_tokenizer.tokenize(p.tgt)
+        if reverse:
+            r_src, r_tgt = reverse[0].source_tokens(p.tgt)[0], reverse[0].tgt_tokenizer.tokenize(p.src)
+            if r_src[:-1] != tgt or r_tgt != src[:-1]:
+                raise ValueError(f"pair {n}: too long to read both ways (a side over {MAX_SOURCE_TOKENS} tokens is cut as a source)")
+            links = bidirectional_links(_maps(translators, src, tgt, reading), _maps(reverse, r_src, r_tgt, reading), len(src) - 1, len(tgt), weight)
+        else:
+            links = ensemble_links(_maps(translators, src, tgt, reading), src[:-1], tgt, min_weight=weight)
+        out.append(orient(links, tr.direction, order))
+        if progress:
+            progress(n)
+    return out
