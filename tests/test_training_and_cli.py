@@ -279,3 +279,15 @@ def test_align_reads_both_directions_with_reverse_models(tiny_checkpoint, tmp_pa
     assert "opposite direction" in capsys.readouterr().err
     assert main(["align", "--checkpoint", str(tiny_checkpoint), "--reverse", str(zh_en), "--pairs", str(pairs), "--min-weight", "0", "--out", str(out)]) != 0
     assert "above 0 with --reverse" in capsys.readouterr().err
+
+
+def test_every_command_line_example_in_the_readme_parses():
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    lines = [line.split("#")[0].split("<")[0] for line in readme.splitlines() if line.startswith("python -m models ")]
+    assert len(lines) >= 10
+    parser = build_parser()
+    for line in lines:
+        args = [a.strip("[]") for a in shlex.split(line)[3:] if a not in ("...", "…")]  # "[--json]": an optional flag
+        parser.parse_args(args)  # exits (SystemExit) on an option the command does not have
