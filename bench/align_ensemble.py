@@ -5,7 +5,7 @@ eflomal.
     python bench/align_ensemble.py CHECKPOINT [CHECKPOINT ...] [--reverse CHECKPOINT ...]
         [--reading posterior|attention] [--out FILE]
 
-The CHECKPOINTs must share the direction and tokenisers (seeds of one recipe do); the
+The CHECKPOINTs must translate one direction (seeds of one recipe, or several recipes); the
 ``--reverse`` ones the opposite direction. For each pair every model is fed the reference
 translation (``Translator.force``). One direction: the (T + 1, S) maps are averaged and each
 target word is linked to its argmax source token (``models.alignments.ensemble_links``, what
@@ -30,6 +30,7 @@ from models.aligner import best_method, stored_scores
 from models.alignments import AlignmentScore, bidirectional_links, bootstrap_interval, ensemble_links, paired_bootstrap
 from models.checkpoint import load_checkpoint
 from models.corpus import HSK
+from models.model_aligner import check_models
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7)  # least weight of a kept argmax link; dev picks one
 BIDIRECTIONAL_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)  # least two-way mean weight; dev picks one
@@ -69,13 +70,6 @@ def score_both(maps: dict, reverse: dict, gold: dict, min_weight: float) -> Alig
     return s
 
 
-def load_group(paths: list[Path], what: str) -> list:
-    translators = [load_checkpoint(c) for c in paths]
-    if len({(t.direction, t.src_tokenizer, t.tgt_tokenizer) for t in translators}) != 1:
-        raise SystemExit(f"the {what} models must share their direction and tokenisers")
-    return translators
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+", type=Path)
@@ -83,11 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reading", default="posterior", choices=["posterior", "attention"])
     add_report_args(p)
     args = p.parse_args(argv)
-    translators = load_group(args.checkpoints, "forward")
+    translators = [load_checkpoint(c) for c in args.checkpoints]
+    reverse = [load_checkpoint(c) for c in args.reverse]
+    try:
+        check_models(translators, reverse, args.reading, None)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     direction = translators[0].direction
-    reverse = load_group(args.reverse, "reverse") if args.reverse else []
-    if reverse and reverse[0].direction != "-".join(reversed(direction.split("-"))):
-        raise SystemExit("the --reverse models must translate the opposite direction")
     gold = HSK.gold(direction)
     maps = {split: read_maps(translators, split, args.reading) for split in ("dev", "test")}
     back = {split: read_maps(reverse, split, args.reading) for split in ("dev", "test")} if reverse else {}

@@ -27,6 +27,12 @@ def english_first(direction: str) -> str:
     return "-".join(sorted(direction.split("-"), key=lambda lang: lang != "en"))
 
 
+def _splitting(t: Translator) -> tuple[str, str, str]:
+    """What decides a pair's tokens: the direction and how each side is split (``lowercase``
+    changes only the vocabulary lookup, not the tokens)."""
+    return t.direction, t.src_tokenizer.kind, t.tgt_tokenizer.kind
+
+
 def check_models(translators: Sequence[Translator], reverse: Sequence[Translator], reading: str, min_weight: float | None) -> float:
     """ValueError unless the models can be read together; the least weight to use (``None``:
     0 in one direction, ``BIDIRECTIONAL_MIN_WEIGHT`` in both)."""
@@ -34,16 +40,16 @@ def check_models(translators: Sequence[Translator], reverse: Sequence[Translator
         raise ValueError("no model to align with")
     if reading not in READINGS:
         raise ValueError(f"unknown reading {reading!r}; choose from {', '.join(READINGS)}")
+    if reading == "posterior" and not all(t.model.has_posterior for t in [*translators, *reverse]):
+        raise ValueError("Transformer models have no alignment posterior: read their attention or shifted attention.")
     for group in (translators, reverse):
-        if len({(t.direction, t.src_tokenizer, t.tgt_tokenizer) for t in group}) > 1:
-            raise ValueError("the checkpoints to average must share their direction and tokenisers")
+        if len({_splitting(t) for t in group}) > 1:
+            raise ValueError("The models to average must translate one direction and split text the same way.")
     direction = translators[0].direction
     if reverse and reverse[0].direction != "-".join(reversed(direction.split("-"))):
-        raise ValueError(f"--reverse needs models of the opposite direction to {direction}, not {reverse[0].direction}")
-    if reverse and (reverse[0].src_tokenizer, reverse[0].tgt_tokenizer) != (translators[0].tgt_tokenizer, translators[0].src_tokenizer):
-        raise ValueError("the models of the opposite direction tokenise the two languages differently from the others")
-    if reading == "posterior" and not all(t.model.has_posterior for t in [*translators, *reverse]):
-        raise ValueError("a model without an alignment posterior (a Transformer) was given: read its attention or shifted attention")
+        raise ValueError(f"Reading both ways needs models of the opposite direction to {direction}, not {reverse[0].direction}.")
+    if reverse and (reverse[0].src_tokenizer.kind, reverse[0].tgt_tokenizer.kind) != (translators[0].tgt_tokenizer.kind, translators[0].src_tokenizer.kind):
+        raise ValueError("These models split text differently, so they cannot be read together.")
     weight = min_weight if min_weight is not None else BIDIRECTIONAL_MIN_WEIGHT if reverse else 0.0
     if not 0 <= weight <= 1 or (reverse and weight == 0):
         raise ValueError("--min-weight must be between 0 and 1 (above 0 with --reverse)")

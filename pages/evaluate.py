@@ -97,23 +97,23 @@ else:
 
 st.subheader("A model as a word aligner")
 st.caption(
-    "Download a model's word alignments of the test split, read while it is fed each reference translation, as "
-    "`python -m models align` writes them: Pharaoh links, one line per test pair in split order, English token first "
-    "(`3-5`: English token 3 with Chinese character 5, counting from 0), the format statistical aligners write. "
-    "Reading both ways averages its weights with a model of the opposite direction's, so a word may link to several."
+    "Download where a model links the words of each test pair, read while it is fed the reference translation. "
+    "Each line is one test pair (in split order); each link is an English word's index, a dash and a Chinese "
+    "character's index, counting from 0: 3-5 links English word 3 with Chinese character 5."
 )
+st.caption("Reading both ways averages the model's weights with those of a model translating the other way; a word may then link to several.")
 readers = {e.label: t for e, t in loaded if splits.get(t.direction)}
 if readers:
     one_way = "— (this model alone)"
     left, middle, right = st.columns(3)
-    name = left.selectbox("Model", list(readers), key="evaluate_align_model")
+    name = left.selectbox("Model to align with", list(readers), key="evaluate_align_model")
     tr = readers[name]
     opposite = {e.label: t for e, t in loaded if t.direction == "-".join(reversed(tr.direction.split("-")))}
     partner = middle.selectbox("Read both ways with", [one_way, *opposite], key="evaluate_align_reverse", help="A model of the opposite direction.")
     reading = right.segmented_control(
         "Reading", ["attention", "shift", "posterior"], default="attention", required=True, key="evaluate_align_reading",
         format_func={"attention": "Attention", "shift": "Shifted", "posterior": "Posterior"}.get,
-        help="Attention: the row used to write each word; shifted: the next row; posterior: the alignment posterior (GRU only).",
+        help="Attention: the row used to write each word; shifted: the next row; posterior: the alignment posterior (not for Transformer models).",
     )
     reverse = [opposite[partner]] if partner in opposite else []
     try:
@@ -123,7 +123,8 @@ if readers:
     else:
         stem = file_stem(name, *([partner] if reverse else []), reading, kind="links")
         st.download_button(
-            "Pharaoh links (test split)", lambda: evaluation.alignment_file(tr, splits[tr.direction], reading, reverse),
-            f"{stem}.{english_first(tr.direction)}", "text/plain", key="evaluate_align_download", on_click="ignore",
-            icon=":material/download:", help="Made when clicked: a few seconds per model.",
+            "Word links (test split)", lambda: evaluation.alignment_file(tr, splits[tr.direction], reading, reverse),
+            f"{stem}.{english_first(tr.direction)}.txt", "text/plain", key="evaluate_align_download", on_click="ignore",
+            icon=":material/download:",
+            help="Pharaoh format, as word aligners write it and `python -m models align` does. Made when clicked: a few seconds per model.",
         )

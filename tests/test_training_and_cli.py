@@ -257,15 +257,19 @@ def test_align_averages_several_checkpoints_and_refuses_mixed_directions(tiny_ch
     zh_en = tmp_path / "zh-en.safetensors"
     save_checkpoint(make_translator(src_lang="zh", tgt_lang="en"), zh_en)
     assert main(["align", "--checkpoint", str(tiny_checkpoint), str(zh_en), "--pairs", str(pairs), "--out", str(out)]) != 0
-    assert "share their direction" in capsys.readouterr().err
+    assert "translate one direction" in capsys.readouterr().err
 
 
 def test_align_reads_both_directions_with_reverse_models(tiny_checkpoint, tmp_path, capsys):
     from models.alignments import bidirectional_links, read_pharaoh
     from models.cli import main
 
+    from models.tokenize import Tokenizer
+
     zh_en = tmp_path / "zh-en.safetensors"
-    save_checkpoint(make_translator(src_lang="zh", tgt_lang="en", seed=4), zh_en)
+    back = make_translator(src_lang="zh", tgt_lang="en", seed=4)
+    back.tgt_tokenizer = Tokenizer(lowercase=not back.tgt_tokenizer.lowercase)  # as in the bundled pair: only the lookup differs
+    save_checkpoint(back, zh_en)
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("I love you .\t我爱你。\n", encoding="utf-8")
     out = tmp_path / "links.en-zh"
@@ -275,6 +279,7 @@ def test_align_reads_both_directions_with_reverse_models(tiny_checkpoint, tmp_pa
     r_src, r_tgt = b.source_tokens("我爱你。")[0], b.tgt_tokenizer.tokenize("I love you .")
     expected = bidirectional_links([a.force(src, tgt).attention], [b.force(r_src, r_tgt).attention], len(src) - 1, len(tgt), 0.2)
     assert read_pharaoh(out)[0] == expected  # English index first, as the en-zh model reads it
+    assert b.tgt_tokenizer.lowercase != a.src_tokenizer.lowercase
     assert main(["align", "--checkpoint", str(tiny_checkpoint), "--reverse", str(tiny_checkpoint), "--pairs", str(pairs), "--out", str(out)]) != 0
     assert "opposite direction" in capsys.readouterr().err
     assert main(["align", "--checkpoint", str(tiny_checkpoint), "--reverse", str(zh_en), "--pairs", str(pairs), "--min-weight", "0", "--out", str(out)]) != 0
