@@ -263,7 +263,6 @@ def test_align_averages_several_checkpoints_and_refuses_mixed_directions(tiny_ch
 def test_align_reads_both_directions_with_reverse_models(tiny_checkpoint, tmp_path, capsys):
     from models.alignments import bidirectional_links, read_pharaoh
     from models.cli import main
-
     from models.tokenize import Tokenizer
 
     zh_en = tmp_path / "zh-en.safetensors"
