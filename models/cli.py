@@ -325,9 +325,9 @@ def cmd_align(args) -> int:
     device = resolve_device(args.device)
     translators = [load_checkpoint(c, device) for c in args.checkpoint]
     reverse = [load_checkpoint(c, device) for c in args.reverse or ()]
-    check_models(translators, reverse, args.reading, args.min_weight)  # before reading the pairs
+    check_models(translators, reverse, args.reading, args.min_weight, args.layer, args.head)  # before reading the pairs
     pairs = read_tsv(args.pairs, min_pairs=1) if args.pairs else HSK.splits(translators[0].direction)[args.split]
-    out = model_alignments(translators, pairs, args.reading, reverse, args.min_weight)
+    out = model_alignments(translators, pairs, args.reading, reverse, args.min_weight, args.layer, args.head)
     write_pharaoh(args.out, out)
     print(f"{len(out)} sentence pairs, {sum(map(len, out))} links -> {args.out}", file=sys.stderr)
     return 0
@@ -471,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--pairs", help="a TSV file, one 'source<TAB>target' pair per line (blank lines skipped)")
     al.add_argument("--reading", default="attention", choices=READINGS,
                     help="attention: the family's alignment reading; shift: read one step later; posterior: the alignment posterior (GRU)")
+    al.add_argument("--layer", type=int, default=None,
+                    help="read this cross-attention layer (0-based, -1: the last) instead of the family's alignment reading (a Transformer's)")
+    al.add_argument("--head", type=int, default=-1, help="with --layer: this head (0-based; -1: the mean of the layer's heads)")
     al.add_argument("--reverse", nargs="+", metavar="CKPT",
                     help="models of the opposite direction: each pair is read both ways and the two directions' weights averaged")
     al.add_argument("--min-weight", type=float, default=None,

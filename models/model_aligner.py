@@ -17,6 +17,7 @@ import numpy as np
 from .alignments import BIDIRECTIONAL_MIN_WEIGHT, Links, bidirectional_links, ensemble_links
 from .corpus import orient
 from .data import Pair
+from .result import MEAN
 from .translator import MAX_SOURCE_TOKENS, Translator
 
 READINGS = ("attention", "posterior", "shift")  # the family's alignment reading; its posterior; one step later
@@ -33,13 +34,19 @@ def _splitting(t: Translator) -> tuple[str, str, str]:
     return t.direction, t.src_tokenizer.kind, t.tgt_tokenizer.kind
 
 
-def check_models(translators: Sequence[Translator], reverse: Sequence[Translator], reading: str, min_weight: float | None) -> float:
+def check_models(
+    translators: Sequence[Translator], reverse: Sequence[Translator], reading: str, min_weight: float | None, layer: int | None = None, head: int = MEAN
+) -> float:
     """ValueError unless the models can be read together; the least weight to use (``None``:
     0 in one direction, ``BIDIRECTIONAL_MIN_WEIGHT`` in both)."""
     if not translators:
         raise ValueError("no model to align with")
     if reading not in READINGS:
         raise ValueError(f"unknown reading {reading!r}; choose from {', '.join(READINGS)}")
+    if layer is None and head != MEAN:
+        raise ValueError("--head needs --layer")
+    if layer is not None and reading == "posterior":
+        raise ValueError("--layer and --head choose a cross-attention head: read it as attention or shift, not posterior")
     if reading == "posterior" and not all(t.model.has_posterior for t in [*translators, *reverse]):
         raise ValueError("Transformer models have no alignment posterior: read their attention or shifted attention.")
     for group in (translators, reverse):
@@ -56,10 +63,22 @@ def check_models(translators: Sequence[Translator], reverse: Sequence[Translator
     return weight
 
 
-def _maps(group: Sequence[Translator], src: list[str], tgt: list[str], reading: str) -> list[np.ndarray]:
-    """Each model's (T', S') map of the pair fed ``tgt``, from the shifted row on for "shift"."""
-    forced = [t.force(src, tgt).best for t in group]
-    maps = [f.maps["posterior"].matrix(0, 0) if reading == "posterior" else f.attention for f in forced]
+def _maps(group: Sequence[Translator], src: list[str], tgt: list[str], reading: str, layer: int | None, head: int) -> list[np.ndarray]:
+    """Each model's (T', S') map of the pair fed ``tgt``: its posterior, its family's alignment
+    reading or (``layer``) one cross-attention head (``head`` MEAN: the mean of the layer's
+    heads); from the shifted row on for "shift"."""
+    maps = []
+    for f in (t.force(src, tgt).best for t in group):
+        if reading == "posterior":
+            maps.append(f.maps["posterior"].matrix(0, 0))
+        elif layer is None:
+            maps.append(f.attention)
+        else:
+            cross = f.maps["cross"]
+            if not (-cross.layers <= layer < cross.layers and MEAN <= head < cross.heads):
+                raise ValueError(f"--layer must be 0 to {cross.layers - 1} and --head -1 (the mean) to {cross.heads - 1}: "
+                                 f"the model has {cross.layers} cross-attention layer(s) of {cross.heads} head(s)")
+            maps.append(cross.matrix(layer, head))
     return [m[1:] if reading == "shift" else m for m in maps]
 
 
@@ -69,12 +88,15 @@ def model_alignments(
     reading: str = "attention",
     reverse: Sequence[Translator] = (),
     min_weight: float | None = None,
+    layer: int | None = None,
+    head: int = MEAN,
     progress: Callable[[int], None] | None = None,
 ) -> list[Links]:
     """One link set per pair (in the translators' direction), English token index first for
     en/zh models (the order of aligners and of the gold files), else source index first.
-    ``progress(n)`` is called after each pair."""
-    weight = check_models(translators, reverse, reading, min_weight)
+    ``layer``/``head`` read one cross-attention head of every model instead of its family's
+    alignment reading. ``progress(n)`` is called after each pair."""
+    weight = check_models(translators, reverse, reading, min_weight, layer, head)
     tr = translators[0]
     order = english_first(tr.direction)
     out = []
@@ -85,9 +107,9 @@ def model_alignments(
             r_src, r_tgt = reverse[0].source_tokens(p.tgt)[0], reverse[0].tgt_tokenizer.tokenize(p.src)
             if r_src[:-1] != tgt or r_tgt != src[:-1]:
                 raise ValueError(f"pair {n}: too long to read both ways (a side over {MAX_SOURCE_TOKENS} tokens is cut as a source)")
-            links = bidirectional_links(_maps(translators, src, tgt, reading), _maps(reverse, r_src, r_tgt, reading), len(src) - 1, len(tgt), weight)
+            links = bidirectional_links(_maps(translators, src, tgt, reading, layer, head), _maps(reverse, r_src, r_tgt, reading, layer, head), len(src) - 1, len(tgt), weight)
         else:
-            links = ensemble_links(_maps(translators, src, tgt, reading), src[:-1], tgt, min_weight=weight)
+            links = ensemble_links(_maps(translators, src, tgt, reading, layer, head), src[:-1], tgt, min_weight=weight)
         out.append(orient(links, tr.direction, order))
         if progress:
             progress(n)

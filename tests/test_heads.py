@@ -228,3 +228,24 @@ def test_cli_heads_stores_the_dev_chosen_heads_in_the_test_metrics(tmp_path):
     assert r.returncode == 0, r.stderr
     stored = load_checkpoint(path).meta["metrics"]["test"]
     assert stored["head"].startswith("layer ") and 0 <= stored["head_aer"] <= 1 and 0 <= stored["head_aer_shift"] <= 1
+
+
+def test_align_reads_one_chosen_cross_attention_head(transformer, tmp_path, capsys):
+    from models.alignments import attention_links, read_pharaoh
+    from models.checkpoint import save_checkpoint
+    from models.cli import main
+
+    ckpt = save_checkpoint(transformer, tmp_path / "tf.safetensors")
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("I love you .\t我爱你。\n", encoding="utf-8")
+    out = tmp_path / "links.en-zh"
+    assert main(["align", "--checkpoint", str(ckpt), "--pairs", str(pairs), "--layer", "1", "--head", "0", "--out", str(out)]) == 0
+    src, tgt = transformer.source_tokens("I love you .")[0], transformer.tgt_tokenizer.tokenize("我爱你。")
+    cross = transformer.force(src, tgt).best.maps["cross"]
+    assert read_pharaoh(out)[0] == attention_links(cross.matrix(1, 0), src[:-1], tgt)
+    assert main(["align", "--checkpoint", str(ckpt), "--pairs", str(pairs), "--layer", "0", "--reading", "shift", "--out", str(out)]) == 0
+    assert read_pharaoh(out)[0] == attention_links(cross.matrix(0), src[:-1], tgt, shift=1)  # the mean of layer 0's heads
+    for bad, message in ((["--layer", "2"], "--layer must be 0 to 1"), (["--layer", "0", "--head", "2"], "--head -1 (the mean) to 1"),
+                         (["--head", "1"], "--head needs --layer"), (["--layer", "0", "--reading", "posterior"], "not posterior")):
+        assert main(["align", "--checkpoint", str(ckpt), "--pairs", str(pairs), *bad, "--out", str(out)]) != 0
+        assert message in capsys.readouterr().err
