@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .paths import CHECKPOINTS as CHECKPOINT_DIR
+from .paths import DISTILLED
 
 GUIDED_LAMBDA = 1.0
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -40,6 +41,7 @@ class Spec:
     guided_context: float = 0.0
     seed: int = 1
     family: str = "rnn"
+    distilled: bool = False  # trained on the references plus the teacher's translations in DISTILLED/<direction>
 
     @property
     def name(self) -> str:
@@ -51,6 +53,7 @@ class Spec:
              "--out", str(out_dir / f"{self.name}.safetensors")]
         a += TRANSFORMER_ARGS if self.family == "transformer" else ["--scorer", self.scorer, "--mode", self.mode]
         a += ["--guided-alignment", str(self.guided)] if self.guided else []
+        a += ["--distilled", str(DISTILLED / self.direction), "--with-references"] if self.distilled else []
         return a + (["--guided-context", str(self.guided_context)] if self.guided_context else [])
 
 
@@ -64,7 +67,9 @@ BUNDLED = [  # in training order
     Spec(scorer="dot", guided=GUIDED_LAMBDA, guided_context=GUIDED_LAMBDA, seed=5),
     Spec(family="transformer"),  # unguided, beside the guided one: what guided alignment adds (docs/2026-12-05-seeds-speed-load.md)
     Spec(family="transformer", guided=GUIDED_LAMBDA),  # one head of the penultimate layer supervised (Garg et al. 2019)
-    Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA),  # unguided: dev loss stalled at 4.4, dev BLEU ~1
+    # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
+    # of six zh-en models (three seeds each of this recipe and the guided GRU; docs/2026-12-05-fifth-session.md)
+    Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True),
 ]
 
 

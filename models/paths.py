@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 CHECKPOINTS = ASSETS / "checkpoints"  # bundled models
+DISTILLED = ASSETS / "distilled"  # teachers' translations of the training split (python -m models distill), one folder per direction
 ALIGNMENTS = ASSETS / "alignments"  # gold, eflomal and split ids (Pharaoh, English-Chinese order)
 EXAMPLES = ASSETS / "examples.json"  # curated test sentences with a note each
 STYLE = ASSETS / "style.css"

@@ -119,6 +119,7 @@ def test_every_bundled_checkpoint_was_trained_with_its_recipe(spec, tmp_path):
     recipe = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "lr", "warmup", "batch_size", "guided_alignment", "guided_context", "select")}
     defaults = asdict(TrainConfig())  # what a file from an older trainer, without the field, was trained with
     assert {k: meta.get(k, defaults[k]) for k in recipe} == recipe
+    assert ("teacher" in meta["corpus"]) == spec.distilled  # trained on a teacher's translations exactly when its recipe says so
 
 
 def test_bundle_with_a_seed_trains_another_run_of_each_recipe_and_leaves_the_readme(tmp_path, monkeypatch):
@@ -295,3 +296,17 @@ def test_every_command_line_example_in_the_readme_parses():
     for line in lines:
         args = [a.strip("[]") for a in shlex.split(line)[3:] if a not in ("...", "…")]  # "[--json]": an optional flag
         parser.parse_args(args)  # exits (SystemExit) on an option the command does not have
+
+
+def test_the_shipped_distillation_folders_read_for_their_recipes():
+    from models.corpus import HSK
+    from models.distill import read_distilled
+    from models.paths import DISTILLED
+
+    for spec in (s for s in BUNDLED if s.distilled):
+        train = HSK.splits(spec.direction)["train"]
+        pairs, about = read_distilled(DISTILLED / spec.direction, spec.direction, train, with_references=True)
+        assert about["direction"] == spec.direction and len(about["teachers"]) > 1
+        assert len(train) < len(pairs) < 2 * len(train)  # the references plus the teacher's differing translations
+        held_out = {p.id for split in ("dev", "test") for p in HSK.splits(spec.direction)[split]}
+        assert not {p.id.removeprefix("kd:") for p in pairs} & held_out  # nothing from dev or test
