@@ -101,7 +101,10 @@ st.caption(
     "Each line is one test pair (in split order); each link is an English word's index, a dash and a Chinese "
     "character's index, counting from 0: 3-5 links English word 3 with Chinese character 5."
 )
-st.caption("Reading both ways averages the model's weights with those of a model translating the other way; a word may then link to several.")
+st.caption(
+    "Reading both ways averages the model's weights with those of a model translating the other way and keeps the links "
+    "both directions support: fewer, surer links, where a word may link to several words or to none."
+)
 readers = {e.label: t for e, t in loaded if splits.get(t.direction)}
 if readers:
     one_way = "— (this model alone)"
