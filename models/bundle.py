@@ -66,7 +66,9 @@ BUNDLED = [  # in training order
     # the linked-context loss: lowest mean dev AER of the alignment posterior over 5 seeds; seed 5: the lowest of them (README)
     Spec(scorer="dot", guided=GUIDED_LAMBDA, guided_context=GUIDED_LAMBDA, seed=5),
     Spec(family="transformer"),  # unguided, beside the guided one: what guided alignment adds (docs/2026-12-05-seeds-speed-load.md)
-    Spec(family="transformer", guided=GUIDED_LAMBDA),  # one head of the penultimate layer supervised (Garg et al. 2019)
+    # one head of the penultimate layer supervised (Garg et al. 2019); distilled: the references plus the
+    # translations of nine en-zh models (GRU and Transformer seeds; docs/2026-12-05-fifth-session.md)
+    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True),
     # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
     # of six zh-en models (three seeds each of this recipe and the guided GRU; docs/2026-12-05-fifth-session.md)
     Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True),
