@@ -105,8 +105,9 @@ def _corpus(args) -> tuple[dict, str, str, str]:
         from .distill import read_distilled
 
         pairs["train"], about = read_distilled(args.distilled, args.direction, pairs["train"], args.with_references)
-        corpus += (" + the" if args.with_references else ", training targets replaced by the") + (
-            f" translations of {len(about['teachers'])} teacher(s) with beam {about['beam']}")
+        teacher = f"an ensemble of {len(about['teachers'])} models (beam {about['beam']}; sequence-level distillation)"
+        corpus += (f" + the translations by {teacher} that differ from the references" if args.with_references
+                   else f", the references replaced by the translations of {teacher}")
     if args.lexicon:
         lex = HSK.lexicon(args.direction)
         pairs["train"] = pairs["train"] + lex

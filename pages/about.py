@@ -65,6 +65,11 @@ so on new sentences it errs most where the word order changes. The guided *dot* 
 predict each word from the source words eflomal links it to, in place of what attention picked, which teaches it
 which source word explains which target word (what the alignment posterior below reads).
 
+**Distilled models.** The guided Transformers were also trained on more sentences than the corpus has: the
+translations an ensemble of several trained models wrote for the training sentences, beside the human ones
+(sequence-level distillation, Kim & Rush 2016). Part of their lead over the other models comes from that, not
+from guided attention; each model card says what its model was trained on.
+
 **The alignment posterior** (Translate → Heatmap → *Cells show*) asks afterwards: given the word the model
 wrote, which source word explains it? It reweights the attention by how well each source word alone predicts
 that word. It is read from the same model and is usually the better alignment, but it is not what the model

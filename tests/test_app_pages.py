@@ -216,6 +216,17 @@ def test_switching_models_changes_language_and_controls(app):
     assert (rows.max(axis=1) == 1.0).all()  # hard attention: one source token per step
 
 
+def test_a_model_of_another_language_gets_a_sentence_in_its_language_and_the_typed_one_comes_back(app):
+    at = translate(app, "I love you.")
+    at = at.selectbox(key="model").set_value("bundled/zh-en-additive-soft.safetensors").run()
+    assert_clean(at)
+    chinese = at.text_input(key="translate_sentence").value
+    assert chinese and not any(ch.isascii() and ch.isalpha() for ch in chinese)  # an example in Chinese, not the English text
+    assert any("the English sentence comes back when a model that reads English is chosen" in c.value for c in at.caption)
+    at = at.selectbox(key="model").set_value("bundled/en-zh-dot-soft.safetensors").run()
+    assert at.text_input(key="translate_sentence").value == "I love you."  # what was typed comes back
+
+
 def test_picking_an_example_fills_the_box_and_offers_reference_links(app):
     at = app
     picker = at.selectbox(key="translate_example")

@@ -119,7 +119,7 @@ def test_every_bundled_checkpoint_was_trained_with_its_recipe(spec, tmp_path):
     recipe = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "lr", "warmup", "batch_size", "guided_alignment", "guided_context", "select")}
     defaults = asdict(TrainConfig())  # what a file from an older trainer, without the field, was trained with
     assert {k: meta.get(k, defaults[k]) for k in recipe} == recipe
-    assert ("teacher" in meta["corpus"]) == spec.distilled  # trained on a teacher's translations exactly when its recipe says so
+    assert ("distillation" in meta["corpus"]) == spec.distilled  # trained on a teacher's translations exactly when its recipe says so
 
 
 def test_bundle_with_a_seed_trains_another_run_of_each_recipe_and_leaves_the_readme(tmp_path, monkeypatch):

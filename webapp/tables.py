@@ -12,6 +12,7 @@ from .registry import ModelEntry
 
 METRICS = {
     "bleu": "BLEU",
+    "bleu_beam5": "BLEU (beam 5)",
     "chrf": "chrF",
     "aer": "AER",
     "aer_posterior": "AER of the posterior",
@@ -27,7 +28,7 @@ METRICS = {
     "sentences": "Sentences",
 }
 CHART_METRICS = ("bleu", "aer", "aer_posterior", "entropy", "ms_per_sentence")
-DECIMALS = {"bleu": 2, "chrf": 2, "ms_per_sentence": 2, "sentences": 0}  # the rest of METRICS: 3 (rates, shares, nats)
+DECIMALS = {"bleu": 2, "bleu_beam5": 2, "chrf": 2, "ms_per_sentence": 2, "sentences": 0}  # the rest of METRICS: 3 (rates, shares, nats)
 TRAINING = {  # the training summary's keys (models/train.py) as the model card names them; others show as stored
     "corpus": "Corpus",
     "pairs": "Sentence pairs",
@@ -47,6 +48,9 @@ TRAINING = {  # the training summary's keys (models/train.py) as the model card 
     "guided_context": "Linked-context weight",
     "ema": "Weight averaging (EMA decay)",
     "clip": "Gradient clipping (norm)",
+    "warmup": "Warm-up (steps)",
+    "processes": "Processes",
+    "amp": "Mixed precision (CUDA)",
 }
 MISSING = "—"  # how a missing value shows in every table
 HISTORY = {"train_loss": "Training loss", "dev_loss": "Dev loss", "dev_bleu": "Dev BLEU"}
@@ -89,14 +93,16 @@ def training(meta: dict) -> pd.DataFrame:
 
 
 def history(meta: dict) -> pd.DataFrame | None:
-    """Per-epoch training history (numeric columns, indexed by epoch), if the checkpoint has one."""
+    """Per-epoch training history indexed by epoch, if the checkpoint has one: the HISTORY
+    columns (losses, dev BLEU) when it has them, else its numeric columns."""
     rows = (meta.get("training") or {}).get("history")
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         return None
     frame = pd.DataFrame(rows)
     if "epoch" in frame:
         frame = frame.set_index("epoch")
-    frame = frame.select_dtypes("number").rename(columns=HISTORY)
+    known = [c for c in HISTORY if c in frame]  # not the epoch's seconds or token count: another scale on the same chart
+    frame = (frame[known].apply(pd.to_numeric, errors="coerce") if known else frame.select_dtypes("number")).rename(columns=HISTORY)
     return frame if not frame.empty else None
 
 

@@ -41,6 +41,8 @@ SHARED_SENTENCE = "_sentence"  # the sentence Translate and Compare share (widge
 # costs the server nothing. Longer text is cut, with a note; the box then shows what was kept.
 MAX_INPUT_CHARS = 10_000
 SHARED_CUT_FROM = "_sentence_cut_from"  # the length of the text the shared sentence was cut from
+SHARED_LANGUAGE = "_sentence_language"  # the language the shared sentence is in (the source of the model it was typed for)
+SENTENCES_BY_LANGUAGE = "_sentences_by_language"  # the last sentence in each language, back when a model of it is chosen again
 
 
 def language(code: str) -> str:
@@ -59,6 +61,7 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
     sentence is shared for the session, so Compare starts with what Translate showed. Text
     longer than ``MAX_INPUT_CHARS`` is cut to it, and a note under the box says so."""
     text_key, example_key = f"{page}_sentence", f"{page}_example"
+    switched_from = _follow_the_language(examples, src_lang)
 
     def typed() -> None:
         text = st.session_state[text_key]
@@ -105,7 +108,27 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
         cut_from, text = len(text), text[:MAX_INPUT_CHARS]
     if cut_from:
         st.warning(f"The text has {cut_from:,} characters; only the first {MAX_INPUT_CHARS:,} are kept.")
+    if switched_from:
+        left = plain(language(switched_from))
+        st.caption(f"This model reads {plain(language(src_lang))}: the {left} sentence comes back when a model that reads {left} is chosen again.")
     return text
+
+
+def _follow_the_language(examples: list[Example], src_lang: str) -> str | None:
+    """When the chosen model reads another language than the shared sentence is in, keep that
+    sentence under its language and bring back the last one in ``src_lang`` (else an example),
+    so a model never reads text in the wrong language and nothing typed is lost. Returns the
+    language left, if any."""
+    before = st.session_state.get(SHARED_LANGUAGE)
+    st.session_state[SHARED_LANGUAGE] = src_lang
+    if before is None or before == src_lang:
+        return None
+    kept = st.session_state.setdefault(SENTENCES_BY_LANGUAGE, {})
+    kept[before] = st.session_state.get(SHARED_SENTENCE, "")
+    back = kept.get(src_lang) or (min(examples, key=lambda e: not e.note).source if examples else "")
+    st.session_state[SHARED_SENTENCE] = back
+    st.session_state.pop(SHARED_CUT_FROM, None)
+    return before
 
 
 def view_picker(names: list[str], key: str) -> str:
