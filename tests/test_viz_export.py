@@ -120,3 +120,12 @@ def test_export_file_names_name_the_view_model_and_sentence_in_safe_characters()
 def test_the_json_export_names_the_model():
     data = json.loads(attention_json(make_result(["a"], ["x"]), model="en-zh-dot-soft"))
     assert data["model"] == "en-zh-dot-soft" and "attention" in data
+
+
+def test_an_image_title_cuts_the_sentence_by_display_width_a_chinese_character_counting_two():
+    from viz.export import image_title, text_width
+
+    assert text_width("明天，ab") == 8  # 明 天 and the full-width comma take two each
+    assert image_title("m", "明天考试，我要准备。", limit=9) == "m · 明天考试…"  # 4 × 2 + the ellipsis
+    assert image_title("m", "abcdef", limit=4) == "m · abc…"
+    assert image_title("m", "abc", limit=4) == "m · abc"  # fits: not cut

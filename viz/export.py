@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import re
+import unicodedata
 
 import plotly.graph_objects as go
 
@@ -39,10 +40,24 @@ def file_stem(*parts: str, kind: str = "attention") -> str:
     return "-".join(words)[:MAX_STEM_CHARS].strip("-") or kind
 
 
+def text_width(text: str) -> int:
+    """Display width in Latin-letter widths: a CJK (wide or full-width) character counts two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def image_title(model: str, sentence: str, limit: int = 60) -> str:
-    """The title an exported chart carries: the model, then the sentence (cut to ``limit``)."""
+    """The title an exported chart carries: the model, then the sentence cut to ``limit``
+    Latin-letter widths (``text_width``: a Chinese character takes two)."""
     sentence = printable(sentence).strip()
-    return f"{printable(model)} · {sentence if len(sentence) <= limit else sentence[: limit - 1] + '…'}"
+    if text_width(sentence) > limit:
+        kept, width = [], 1  # the ellipsis
+        for ch in sentence:
+            width += text_width(ch)
+            if width > limit:
+                break
+            kept.append(ch)
+        sentence = "".join(kept) + "…"
+    return f"{printable(model)} · {sentence}"
 
 
 def matrix_csv(row_tokens: list[str], column_tokens: list[str], values, corner: str = "target") -> str:
