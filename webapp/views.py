@@ -406,7 +406,7 @@ def chart_width(columns: int = 1) -> int:
     return expected_width(st.context.headers.get("User-Agent", ""), columns)
 
 
-TITLE_CHARS_PHONE = 38  # characters of a chart title that fit a phone's width
+TITLE_CHARS_PHONE = 38  # widths of a chart title that fit a phone (viz.export.text_width: a Chinese character is two)
 
 
 def chart_title(model: str, sentence: str) -> str:
