@@ -19,12 +19,17 @@ from .paths import ALIGNMENTS
 L = TypeVar("L", Links, Reference, Pair)
 
 
+def opposite(direction: str) -> str:
+    """The direction the other way round: "en-zh" -> "zh-en"."""
+    return "-".join(reversed(direction.split("-")))
+
+
 def orient(item: L, natural: str, direction: str) -> L:
     """``item`` (links, a sure/possible reference or a pair), stored in the corpus's ``natural``
     order ("en-zh"), in ``direction``'s (source, target) order."""
     if direction == natural:
         return item
-    if direction != "-".join(reversed(natural.split("-"))):
+    if direction != opposite(natural):
         raise ValueError(f"this corpus is {natural} or its reverse, not {direction}")
     if isinstance(item, Pair):
         return Pair(item.tgt, item.src, item.id)
@@ -37,7 +42,7 @@ class Corpus:
     natural = ""  # the order its files are in, "src-tgt"
 
     def directions(self) -> tuple[str, ...]:
-        return (self.natural, "-".join(reversed(self.natural.split("-"))))
+        return (self.natural, opposite(self.natural))
 
     def _orient(self, by_id: dict[str, L], direction: str) -> dict[str, L]:
         return {k: orient(v, self.natural, direction) for k, v in by_id.items()}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from .alignments import BIDIRECTIONAL_MIN_WEIGHT, Links, bidirectional_links, ensemble_links
-from .corpus import orient
+from .corpus import opposite, orient
 from .data import Pair
 from .result import MEAN
 from .translator import MAX_SOURCE_TOKENS, Translator
@@ -53,7 +53,7 @@ def check_models(
         if len({_splitting(t) for t in group}) > 1:
             raise ValueError("The models to average must translate one direction and split text the same way.")
     direction = translators[0].direction
-    if reverse and reverse[0].direction != "-".join(reversed(direction.split("-"))):
+    if reverse and reverse[0].direction != opposite(direction):
         raise ValueError(f"Reading both ways needs models of the opposite direction to {direction}, not {reverse[0].direction}.")
     if reverse and (reverse[0].src_tokenizer.kind, reverse[0].tgt_tokenizer.kind) != (translators[0].tgt_tokenizer.kind, translators[0].src_tokenizer.kind):
         raise ValueError("These models split text differently, so they cannot be read together.")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from models.model_aligner import check_models, english_first
+from models.corpus import opposite
+from models.model_aligner import READINGS, check_models, english_first
 from models.translator import MAX_BEAM
 from viz.compare import aer_figure, bar_figure
 from viz.export import file_stem
@@ -111,18 +112,18 @@ if readers:
     left, middle, right = st.columns(3)
     name = left.selectbox("Model to align with", list(readers), key="evaluate_align_model")
     tr = readers[name]
-    opposite = {e.label: t for e, t in loaded if t.direction == "-".join(reversed(tr.direction.split("-")))}
-    partner = middle.selectbox("Read both ways with", [one_way, *opposite], key="evaluate_align_reverse", help="A model of the opposite direction.")
+    partners = {e.label: t for e, t in loaded if t.direction == opposite(tr.direction)}
+    partner = middle.selectbox("Read both ways with", [one_way, *partners], key="evaluate_align_reverse", help="A model of the opposite direction.")
     reading = right.segmented_control(
-        "Reading", ["attention", "shift", "posterior"], default="attention", required=True, key="evaluate_align_reading",
+        "Reading", READINGS, default="attention", required=True, key="evaluate_align_reading",
         format_func={"attention": "Attention", "shift": "Shifted", "posterior": "Posterior"}.get,
         help="Attention: the row used to write each word; shifted: the next row; posterior: the alignment posterior (not for Transformer models).",
     )
-    reverse = [opposite[partner]] if partner in opposite else []
+    reverse = [partners[partner]] if partner in partners else []
     try:
         check_models([tr], reverse, reading, None)
     except ValueError as err:
-        st.info(str(err))
+        st.info(state.plain(str(err)))
     else:
         stem = file_stem(name, *([partner] if reverse else []), reading, kind="links")
         st.download_button(

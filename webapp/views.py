@@ -53,7 +53,12 @@ def open_on_an_example(examples: list[Example]) -> None:
     """A new session starts with an example in the sentence box (the picker's first: a curated
     one), so a page opens on a translation rather than an empty box."""
     if SHARED_SENTENCE not in st.session_state and examples:
-        st.session_state[SHARED_SENTENCE] = min(examples, key=lambda e: not e.note).source
+        st.session_state[SHARED_SENTENCE] = _first_example(examples)
+
+
+def _first_example(examples: list[Example]) -> str:
+    """The sentence a page opens on: the first curated example (one with a note), else the first."""
+    return min(examples, key=lambda e: not e.note).source
 
 
 def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
@@ -125,7 +130,7 @@ def _follow_the_language(examples: list[Example], src_lang: str) -> str | None:
         return None
     kept = st.session_state.setdefault(SENTENCES_BY_LANGUAGE, {})
     kept[before] = st.session_state.get(SHARED_SENTENCE, "")
-    back = kept.get(src_lang) or (min(examples, key=lambda e: not e.note).source if examples else "")
+    back = kept.get(src_lang) or (_first_example(examples) if examples else "")
     st.session_state[SHARED_SENTENCE] = back
     st.session_state.pop(SHARED_CUT_FROM, None)
     return before
