@@ -30,15 +30,10 @@ from models.aligner import best_method, stored_scores
 from models.alignments import AlignmentScore, bidirectional_links, bootstrap_interval, ensemble_links, paired_bootstrap
 from models.checkpoint import load_checkpoint
 from models.corpus import HSK
-from models.model_aligner import check_models
+from models.model_aligner import check_models, reading_maps
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7)  # least weight of a kept argmax link; dev picks one
 BIDIRECTIONAL_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)  # least two-way mean weight; dev picks one
-
-
-def reading_of(forced, reading: str) -> np.ndarray:
-    """The (T + 1, S) matrix a forced result is read from."""
-    return forced.best.maps["posterior"].matrix(0, 0) if reading == "posterior" else forced.attention
 
 
 def read_maps(translators: list, split: str, reading: str) -> dict[str, tuple[list[str], list[str], list[np.ndarray]]]:
@@ -50,7 +45,7 @@ def read_maps(translators: list, split: str, reading: str) -> dict[str, tuple[li
         if p.id in gold:
             src, _ = translators[0].source_tokens(p.src)
             tgt = translators[0].tgt_tokenizer.tokenize(p.tgt)
-            out[p.id] = (src, tgt, [reading_of(tr.force(src, tgt), reading) for tr in translators])
+            out[p.id] = (src, tgt, reading_maps(translators, src, tgt, reading))
     return out
 
 

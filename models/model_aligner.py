@@ -63,7 +63,7 @@ def check_models(
     return weight
 
 
-def _maps(group: Sequence[Translator], src: list[str], tgt: list[str], reading: str, layer: int | None, head: int) -> list[np.ndarray]:
+def reading_maps(group: Sequence[Translator], src: list[str], tgt: list[str], reading: str, layer: int | None = None, head: int = MEAN) -> list[np.ndarray]:
     """Each model's (T', S') map of the pair fed ``tgt``: its posterior, its family's alignment
     reading or (``layer``) one cross-attention head (``head`` MEAN: the mean of the layer's
     heads); from the shifted row on for "shift"."""
@@ -107,9 +107,9 @@ def model_alignments(
             r_src, r_tgt = reverse[0].source_tokens(p.tgt)[0], reverse[0].tgt_tokenizer.tokenize(p.src)
             if r_src[:-1] != tgt or r_tgt != src[:-1]:
                 raise ValueError(f"pair {n}: too long to read both ways (a side over {MAX_SOURCE_TOKENS} tokens is cut as a source)")
-            links = bidirectional_links(_maps(translators, src, tgt, reading, layer, head), _maps(reverse, r_src, r_tgt, reading, layer, head), len(src) - 1, len(tgt), weight)
+            links = bidirectional_links(reading_maps(translators, src, tgt, reading, layer, head), reading_maps(reverse, r_src, r_tgt, reading, layer, head), len(src) - 1, len(tgt), weight)
         else:
-            links = ensemble_links(_maps(translators, src, tgt, reading, layer, head), src[:-1], tgt, min_weight=weight)
+            links = ensemble_links(reading_maps(translators, src, tgt, reading, layer, head), src[:-1], tgt, min_weight=weight)
         out.append(orient(links, tr.direction, order))
         if progress:
             progress(n)
