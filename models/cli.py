@@ -17,7 +17,7 @@ from .nets.scorers import SCORERS
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA
 from .train import SELECT
-from .translator import MAX_BEAM, resolve_device
+from .translator import MAX_BEAM, REPORTED_BEAM, resolve_device
 
 
 def _number(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], int | float]:
@@ -121,7 +121,6 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     return pairs, src, tgt, corpus
 
 
-BUNDLE_BEAM = 5  # training also reports BLEU with this beam size
 
 
 def cmd_train(args) -> int:
@@ -168,7 +167,7 @@ def cmd_train(args) -> int:
     gold, gloss = (None, None) if args.pairs else (HSK.gold(args.direction), HSK.automatic_links(args.direction))
     for split in ("dev", "test"):
         if pairs[split]:
-            tr.meta["metrics"][split] = evaluate(tr, pairs[split], gold, also_beam=BUNDLE_BEAM, gloss=gloss)
+            tr.meta["metrics"][split] = evaluate(tr, pairs[split], gold, also_beam=REPORTED_BEAM, gloss=gloss)
     if gold and pairs["test"]:
         tr.meta["metrics"]["test"] |= head_metrics(tr, pairs, gold)
     save_checkpoint(tr, args.out)
@@ -266,7 +265,7 @@ def cmd_evaluate(args) -> int:
         pairs, gold, gloss = read_tsv(args.pairs), None, None
     else:
         pairs, gold, gloss = HSK.splits(tr.direction)[args.split], HSK.gold(tr.direction), HSK.automatic_links(tr.direction)
-    m = evaluate_with_bar(tr, pairs, gold, args.beam, BUNDLE_BEAM if args.store else None, gloss, **_ranking(args))
+    m = evaluate_with_bar(tr, pairs, gold, args.beam, REPORTED_BEAM if args.store else None, gloss, **_ranking(args))
     if args.store:
         tr.meta["metrics"][args.split] = m
         save_checkpoint(tr.to("cpu"), args.checkpoint)

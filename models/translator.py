@@ -19,6 +19,7 @@ from .vocab import EOS, PAD, UNK, Vocab
 
 MAX_SOURCE_TOKENS = 60  # longer inputs are cut to this many tokens (the end token not counted)
 MAX_BEAM = 10
+REPORTED_BEAM = 5  # the beam of the stored metrics' "beam 5" figures, and the app's default beam size
 HARD_INFERENCE = ("argmax", "sample")
 
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
 from models.tokenize import tokenizer_for
-from models.translator import MAX_SOURCE_TOKENS, Translator
+from models.translator import MAX_SOURCE_TOKENS, REPORTED_BEAM, Translator
 from tests.test_app_hardening import unescaped
 from webapp import views
 from webapp.registry import CHECKPOINTS_ENV
@@ -190,6 +190,15 @@ def test_step_slider_moves_through_the_decoding_steps(app):
     assert charts(at)[0]["layout"]["title"]["text"] != first
 
 
+def test_translate_opens_on_beam_search_of_the_reported_beam_size(app):
+    assert app.segmented_control(key="translate_decoding").value == "Beam search"
+    assert app.slider(key="translate_beam").value == REPORTED_BEAM
+    at = app.segmented_control(key="translate_decoding").set_value("Greedy").run()
+    assert_clean(at)
+    assert not any(s.key == "translate_beam" for s in at.slider)
+    assert not any(str(w.key).startswith("translate_hypothesis") for w in at.selectbox)
+
+
 def test_beam_search_shows_every_hypothesis_with_its_attention(app):
     at = translate(app, "I love you.")
     at.segmented_control(key="translate_decoding").set_value("Beam search").run()
@@ -199,6 +208,9 @@ def test_beam_search_shows_every_hypothesis_with_its_attention(app):
     assert hypotheses > 1
     at.session_state["translate_view"] = "Diagnostics"
     at.run()
+    assert len(at.get("plotly_chart")) == 2  # the hypotheses' heatmaps wait for the toggle
+    at.toggle(key="diagnostics_beams").set_value(True).run()
+    assert_clean(at)
     assert len(at.get("plotly_chart")) == 2 + hypotheses
 
 
