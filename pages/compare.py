@@ -45,7 +45,10 @@ direction = loaded[0][1].direction
 examples = state.attempt("Loading the example sentences", corpus.test_examples, direction) or []
 views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no typing
 text = views.sentence_input(examples, src_lang, "compare")
-st.caption("Greedy decoding; hard-attention models attend by argmax. Every heatmap uses the same 0 to 1 colour scale.")
+st.caption(
+    "Greedy decoding (Translate opens on beam search, so its translation can differ); hard-attention models attend by argmax. "
+    "Every heatmap uses the same 0 to 1 colour scale."
+)
 if not text.strip():
     st.info("Type a sentence above and press Enter, or pick an example.")
     st.stop()
