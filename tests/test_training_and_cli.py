@@ -143,7 +143,8 @@ def cli_checkpoint(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("cli")
     out = d / "tsv.safetensors"
     r = _cli("train", "--pairs", str(_tsv(d)), "--src-lang", "en", "--tgt-lang", "zh", "--epochs", "2",
-             "--emb-dim", "16", "--hidden", "16", "--batch-size", "8", "--no-progress", "--device", "cpu", "--out", str(out))
+             "--emb-dim", "16", "--hidden", "16", "--batch-size", "8", "--label-smoothing", "0.2", "--word-dropout", "0.05",
+             "--no-progress", "--device", "cpu", "--out", str(out))
     assert r.returncode == 0, r.stderr
     return out
 
@@ -152,6 +153,7 @@ def test_cli_train_on_a_tsv_writes_a_loadable_checkpoint(cli_checkpoint):
     tr = load_checkpoint(cli_checkpoint)
     assert tr.direction == "en-zh"
     assert tr.meta["training"]["corpus"] == "tsv:tiny.tsv"
+    assert (tr.meta["training"]["label_smoothing"], tr.meta["training"]["word_dropout"]) == (0.2, 0.05)  # the options reach training
     assert "dev" in tr.meta["metrics"]
 
 
