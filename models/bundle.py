@@ -169,9 +169,11 @@ def everyday_pairs(path: Path = EVERYDAY) -> list[tuple[str, str]]:
 
 
 def everyday_table(ckpt_dir: Path = CHECKPOINT_DIR, path: Path = EVERYDAY) -> str:
-    """Markdown tables (one per direction) of every bundled model's greedy translation of the
-    everyday sentences; the sentence's own translation is the reference column."""
+    """Markdown tables (one per direction) of every bundled model's translation of the everyday
+    sentences, by beam search of the app's default width; the sentence's own translation is the
+    reference column."""
     from .checkpoint import load_checkpoint
+    from .translator import REPORTED_BEAM
 
     pairs = everyday_pairs(path)
     models = [(p.stem, load_checkpoint(p)) for p in sorted(ckpt_dir.glob("*.safetensors"))]
@@ -179,9 +181,9 @@ def everyday_table(ckpt_dir: Path = CHECKPOINT_DIR, path: Path = EVERYDAY) -> st
     for direction in sorted({tr.direction for _, tr in models}):
         chosen = [(name, tr) for name, tr in models if tr.direction == direction]
         src, ref = (0, 1) if direction.startswith("en") else (1, 0)
-        outputs = [tr.translate_batch([p[src] for p in pairs]) for _, tr in chosen]
+        outputs = [tr.translate_batch([p[src] for p in pairs], beam=REPORTED_BEAM) for _, tr in chosen]
         head = ["source", "reference", *(f"`{name}`" for name, _ in chosen)]
-        rows = [f"**{direction}** (greedy)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        rows = [f"**{direction}** (beam search, {REPORTED_BEAM} beams, as the app opens)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for i, p in enumerate(pairs):
             cells = [p[src], p[ref], *(out[i] for out in outputs)]
             rows.append("| " + " | ".join(c.translate(_MD_SPECIAL) or "–" for c in cells) + " |")
