@@ -17,7 +17,7 @@ from .nets.scorers import SCORERS
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA
 from .train import SELECT
-from .translator import MAX_BEAM, REPORTED_BEAM, resolve_device
+from .translator import MAX_BEAM, MAX_SOURCE_TOKENS, REPORTED_BEAM, resolve_device
 
 
 def _number(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], int | float]:
@@ -215,19 +215,25 @@ def cmd_translate(args) -> int:
     with fh:
         lines = [line.rstrip("\r\n") for line in fh]
     readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
-    if args.json or args.beam > 1 or args.hard_inference == "sample":
-        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)) for i in readable}
-        for i in range(len(lines)):
-            if i in out:
-                _print_translation(tr, args, out[i])
-            else:
-                say(json.dumps({"error": "no readable tokens", "line": i + 1}) if args.json else "")
-        return 0
-    texts = dict(zip(readable, tr.translate_batch([lines[i] for i in readable])))
+    texts = [lines[i] for i in readable]
+    if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
+        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
+    elif args.json:  # batched, with every attention map
+        out = dict(zip(readable, tr.translate_many(texts, beam=args.beam, **_ranking(args))))
+    else:  # batched, translations only
+        out = dict(zip(readable, tr.translate_batch(texts, beam=args.beam, **_ranking(args))))
+        cut = sum(1 for t in texts if tr.source_tokens(t)[1])
+        if cut:
+            say(f"note: {cut} line(s) were cut to their first {MAX_SOURCE_TOKENS} tokens", file=sys.stderr)
     for i in range(len(lines)):
-        say(texts.get(i, ""))
+        if i not in out:
+            say(json.dumps({"error": "no readable tokens", "line": i + 1}) if args.json else "")
+        elif isinstance(out[i], str):
+            say(out[i])
+        else:
+            _print_translation(tr, args, out[i])
     skipped = len(lines) - len(readable)
-    if skipped:
+    if skipped and not args.json:
         say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
     return 0
 

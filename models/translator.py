@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .nets.base import Encoded, Family, Pick
+from .nets.base import ARGMAX, Encoded, Family, Pick
 from .result import AttentionMap, DecodedIds, DecodeResult, Hypothesis, Strategy
 from .search import COVERAGE_BETA, LENGTH_ALPHA, search
 from .tokenize import Tokenizer
@@ -124,22 +124,55 @@ class Translator:
         "sample", with ``seed`` for a repeatable sample) applies to hard-attention models.
         Beam hypotheses are ranked by score / T ** ``length_alpha`` plus ``coverage_beta``
         times the coverage penalty (models.search)."""
-        if not text or not text.strip():
-            raise ValueError("Please type a sentence to translate.")
         if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
             raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
         if hard_inference not in HARD_INFERENCE:
             raise ValueError("hard_inference must be 'argmax' or 'sample'")
         _check_ranking(length_alpha, coverage_beta)
+        sampled = self.model.config.mode == "hard" and hard_inference == "sample"
+        pick = Pick(sampled, torch.Generator(self.device).manual_seed(seed) if sampled and seed is not None else None)
+        [result] = self._results([self._readable(text)], beam, pick, length_alpha, coverage_beta)
+        return result
+
+    @torch.inference_mode()
+    def translate_many(
+        self, texts: list[str], beam: int = 1, length_alpha: float = LENGTH_ALPHA, coverage_beta: float = COVERAGE_BETA, rows: int = 64
+    ) -> list[DecodeResult]:
+        """``translate`` of many sentences (hard attention by argmax), batched by length with
+        about ``rows`` search rows (sentences times beams) at a time: the same results as one at a
+        time, in input order. Every text needs readable tokens (ValueError otherwise)."""
+        if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
+        _check_ranking(length_alpha, coverage_beta)
+        sources = [self._readable(t) for t in texts]
+        results: dict[int, DecodeResult] = {}
+        for idx in _by_length([tokens for tokens, _ in sources], max(1, rows // beam)):
+            results |= dict(zip(idx, self._results([sources[i] for i in idx], beam, ARGMAX, length_alpha, coverage_beta)))
+        return [results[i] for i in range(len(texts))]
+
+    def _readable(self, text: str) -> tuple[list[str], int | None]:
+        """``source_tokens`` of a text that has a word to translate; ValueError otherwise."""
+        if not text or not text.strip():
+            raise ValueError("Please type a sentence to translate.")
         tokens, cut = self.source_tokens(text)
         if len(tokens) == 1:
             raise ValueError("The input has no readable tokens (only spaces or invisible characters).")
-        sampled = self.model.config.mode == "hard" and hard_inference == "sample"
-        pick = Pick(sampled, torch.Generator(self.device).manual_seed(seed) if sampled and seed is not None else None)
-        enc = self.encode([tokens])
-        [decoded] = search(self.model, enc, [self.model.max_len(len(tokens))], beam, pick, length_alpha=length_alpha, coverage_beta=coverage_beta)
-        source_maps = {name: AttentionMap(name, v[0].float().cpu().numpy()) for name, v in enc.maps.items()}
-        return self._result(tokens, cut, [self._hypothesis(d) for d in decoded], Strategy(beam, sampled), source_maps)
+        return tokens, cut
+
+    def _results(
+        self, sources: list[tuple[list[str], int | None]], beam: int, pick: Pick, length_alpha: float, coverage_beta: float
+    ) -> list[DecodeResult]:
+        """Decode B sentences together (``source_tokens`` of each) into their DecodeResults."""
+        token_lists = [tokens for tokens, _ in sources]
+        enc = self.encode(token_lists)
+        caps = [self.model.max_len(len(t)) for t in token_lists]
+        decoded = search(self.model, enc, caps, beam, pick, length_alpha=length_alpha, coverage_beta=coverage_beta)
+        out = []
+        for b, ((tokens, cut), hyps) in enumerate(zip(sources, decoded)):
+            n = len(tokens)  # the encoder's maps of sentence b, cut to its real tokens: (L, H, n, n)
+            source_maps = {name: AttentionMap(name, v[b, :, :, :n, :n].float().cpu().numpy()) for name, v in enc.maps.items()}
+            out.append(self._result(tokens, cut, [self._hypothesis(d) for d in hyps], Strategy(beam, pick.sample), source_maps))
+        return out
 
     @torch.inference_mode()
     def decode_batch(
@@ -159,10 +192,8 @@ class Translator:
         if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
             raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
         _check_ranking(length_alpha, coverage_beta)
-        order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         decoded: dict[int, DecodedIds] = {}
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in _by_length(token_lists, batch_size):
             toks = [token_lists[i] for i in idx]
             caps = [self.model.max_len(len(t)) for t in toks]
             out = search(self.model, self.encode(toks), caps, beam, keep_maps=keep_maps, length_alpha=length_alpha, coverage_beta=coverage_beta)
@@ -205,6 +236,13 @@ class Translator:
             maps={name: AttentionMap(name, v) for name, v in maps.items()},
         )
         return self._result(list(source_tokens), None, [hyp], Strategy(forced=True), source_maps)
+
+
+def _by_length(token_lists: list[list[str]], batch_size: int) -> list[list[int]]:
+    """The lists' indices in batches of ``batch_size``, shortest first (less padding, and a
+    batch's sentences end at about the same step)."""
+    order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def _check_ranking(length_alpha: float, coverage_beta: float) -> None:

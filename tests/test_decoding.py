@@ -85,3 +85,39 @@ def test_teacher_forcing_all_at_once_equals_step_by_step(scorer):
         torch.testing.assert_close(step.logits, fwd.logits[:, t], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(step.maps["cross"], fwd.maps["cross"][:, :, :, t], atol=1e-6, rtol=1e-5)
         y = tgt[:, t]
+
+
+def assert_json_close(a, b, path: str = "") -> None:
+    """Two JSON values equal, numbers to float32 rounding (batching pads the products)."""
+    assert type(a) is type(b) or {type(a), type(b)} <= {int, float}, path
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            assert_json_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_json_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert abs(a - b) <= 1e-4 + 1e-4 * abs(b), f"{path}: {a} != {b}"
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+@pytest.mark.parametrize("family", ["rnn", "transformer"])
+def test_many_sentences_translated_together_give_the_results_of_one_at_a_time(family, beam):
+    from tests.test_decoding_equivalence import lively, sentences
+    from tests.test_transformer import lively as lively_transformer
+
+    tr = lively("dot", "soft", 2.0) if family == "rnn" else lively_transformer(1.0)
+    texts = list(sentences())
+    together = tr.translate_many(texts, beam=beam, rows=8)  # several batches, sorted by length
+    assert len({len(r.best.tokens) for r in together}) > 1  # the sentences end at different steps
+    for text, r in zip(texts, together):
+        assert_json_close(r.to_json(), tr.translate(text, beam=beam).to_json())
+
+
+def test_translating_many_refuses_a_text_without_words():
+    with pytest.raises(ValueError, match="readable"):
+        make_translator().translate_many(["I love you.", "\u200b"])
