@@ -5,8 +5,9 @@
 Starts ``streamlit run app.py`` with the bundled models (assets/checkpoints, or tiny random
 ones when that folder is empty), warms up, then for each test-split sentence types it, presses
 Enter and waits until the heatmap of the new sentence is drawn (its column labels are the new
-tokens): one model on Translate (with ``--heads`` also its Heads view, until the layer × head
-grid is redrawn too), up to seven on Compare. Prints medians; not a test.
+tokens): one model on Translate, as it opens (beam search) and with greedy decoding (with
+``--heads`` also its Heads view, until the layer × head grid is redrawn too), up to seven on
+Compare. Prints medians; not a test.
 """
 
 from __future__ import annotations
@@ -124,7 +125,10 @@ def main() -> int:
     rows = []
     with app_server(folder) as url, browser_page(1400, 2400) as (page, problems):
         open_app(page, url, WAIT_MS)
-        rows.append(("Translate", 1, measure(page, "translate", ["translate_heatmap"], sentences)))
+        rows.append(("Translate (opens on beam search)", 1, measure(page, "translate", ["translate_heatmap"], sentences)))
+        page.locator(".st-key-translate_decoding button").filter(has_text="Greedy").first.click()
+        wait_idle(page, WAIT_MS)
+        rows.append(("Translate, greedy", 1, measure(page, "translate", ["translate_heatmap"], sentences)))  # not cached: another decoding
         default = registry.best_bundled(registry.bundled_entries(folder))
         if args.heads and default is not None:
             page.locator(".st-key-translate_view button").filter(has_text="Heads").first.click()
