@@ -3,6 +3,8 @@
 import streamlit as st
 
 from models.nets.scorers import SCORERS
+from models.search import LENGTH_ALPHA
+from models.translator import REPORTED_BEAM
 from webapp import frame
 
 frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
@@ -38,6 +40,13 @@ st.subheader("2. Soft attention: a weighted average")
 # one formula per line: side by side they ran off a phone's screen
 st.latex(r"\begin{gathered} \alpha_{ti} = \frac{\exp(e_{ti})}{\sum_{k=1}^{S} \exp(e_{tk})} \\ c_t = \sum_{i=1}^{S} \alpha_{ti}\, h_i \end{gathered}")
 st.markdown("Each row of the heatmap is one $\\alpha_t$: it sums to 1 over the source tokens.")
+st.markdown(
+    "**Greedy decoding or beam search.** Greedy decoding writes the most likely token at each step. Beam search keeps "
+    "the $k$ most likely partial translations, and ranks the finished ones by their log-probability divided by "
+    f"length$^{{{LENGTH_ALPHA}}}$, so that short ones are not favoured. It usually translates better, and Translate opens on it "
+    f"with {REPORTED_BEAM} beams. In both, a heatmap row is the attention of the step that wrote that token in the translation shown. "
+    "With beam search, the hypothesis picker shows the other finished translations, each with its own attention."
+)
 
 st.subheader("3. Hard attention: one token at a time")
 st.latex(r"\begin{gathered} a_t \sim \operatorname{Categorical}(\alpha_t) \\ \text{or}\ a_t = \arg\max_i \alpha_{ti} \\ c_t = h_{a_t} \end{gathered}")
