@@ -45,10 +45,8 @@ direction = loaded[0][1].direction
 examples = state.attempt("Loading the example sentences", corpus.test_examples, direction) or []
 views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no typing
 text = views.sentence_input(examples, src_lang, "compare")
-st.caption(
-    "Greedy decoding (Translate opens on beam search, so its translation can differ); hard-attention models attend by argmax. "
-    "Every heatmap uses the same 0 to 1 colour scale."
-)
+beam = views.beam_picker(st.container(horizontal=True, gap="medium"), "compare")
+st.caption("Hard-attention models attend by argmax. Every heatmap uses the same 0 to 1 colour scale.")
 if not text.strip():
     st.info("Type a sentence above and press Enter, or pick an example.")
     st.stop()
@@ -63,7 +61,7 @@ if example is not None:
 
 own, shown = {}, {}
 for e, t in loaded:
-    r = state.attempt(e.label, inference.translate, e, t, text)
+    r = state.attempt(e.label, inference.translate, e, t, text, beam)
     if r is not None:
         own[e.label] = r
         shown[e.label] = state.attempt(e.label, inference.forced, e, t, text, reference) if forced else r
@@ -149,6 +147,6 @@ elif view == "Soft vs hard":
             runs = []
             for e, mode in zip(pairs[scorer], ("soft", "hard")):
                 t = state.load(e)
-                r = inference.translate(e, t, text)
+                r = inference.translate(e, t, text, beam)
                 runs.append((e.label, r, inference.forced(e, t, text, reference) if forced else r, f"compare_{mode}"))
             panels(runs)

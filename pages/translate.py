@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from models.translator import MAX_BEAM, REPORTED_BEAM
 from viz.diagnostics import attention_summary, coverage_figure, entropy_figure, stat_names
 from viz.export import file_stem
 from viz.flow import flow_figure
@@ -39,12 +38,7 @@ views.open_on_an_example(examples)  # the first thing seen is a heatmap, with no
 text = views.sentence_input(examples, translator.src_lang, "translate")
 
 row = st.container(horizontal=True, gap="medium")  # side by side; wraps on a phone, with no empty slots
-# beam search by default: it translates better than greedy decoding for nearly every bundled model
-# (their cards' "BLEU (beam 5)"), and the first translation a user sees should be the model's best
-decoding = row.segmented_control("Decoding", ["Beam search", "Greedy"], default="Beam search", required=True, key="translate_decoding", persist_state="session")
-beam = 1
-if decoding == "Beam search":
-    beam = row.slider("Beam size k", 2, MAX_BEAM, REPORTED_BEAM, key="translate_beam", persist_state="session", width=240)
+beam = views.beam_picker(row, "translate")
 hard_inference, seed = "argmax", None
 if hard:
     hard_inference = row.segmented_control(

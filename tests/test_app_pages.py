@@ -20,7 +20,7 @@ from models.checkpoint import save_checkpoint
 from models.tokenize import tokenizer_for
 from models.translator import MAX_SOURCE_TOKENS, REPORTED_BEAM, Translator
 from tests.test_app_hardening import unescaped
-from webapp import views
+from webapp import inference, views
 from webapp.registry import CHECKPOINTS_ENV
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -190,13 +190,27 @@ def test_step_slider_moves_through_the_decoding_steps(app):
     assert charts(at)[0]["layout"]["title"]["text"] != first
 
 
-def test_translate_opens_on_beam_search_of_the_reported_beam_size(app):
+def test_translate_and_compare_open_on_beam_search_of_the_reported_beam_size(app, monkeypatch):
+    beams = []  # the beam size of every translation the pages ask for
+    translate = inference.translate
+    monkeypatch.setattr(inference, "translate", lambda *a, **k: beams.append(a[3] if len(a) > 3 else 1) or translate(*a, **k))
     assert app.segmented_control(key="translate_decoding").value == "Beam search"
     assert app.slider(key="translate_beam").value == REPORTED_BEAM
-    at = app.segmented_control(key="translate_decoding").set_value("Greedy").run()
+    at = app.run()
+    assert beams == [REPORTED_BEAM]
+    at = at.segmented_control(key="translate_decoding").set_value("Greedy").run()
     assert_clean(at)
     assert not any(s.key == "translate_beam" for s in at.slider)
     assert not any(str(w.key).startswith("translate_hypothesis") for w in at.selectbox)
+    at = at.switch_page("pages/compare.py").run()
+    assert at.segmented_control(key="compare_decoding").value == "Beam search"
+    assert at.slider(key="compare_beam").value == REPORTED_BEAM
+    models = len(at.dataframe[0].value)
+    assert beams[-models:] == [REPORTED_BEAM] * models
+    at = at.segmented_control(key="compare_decoding").set_value("Greedy").run()
+    assert_clean(at)
+    assert not any(s.key == "compare_beam" for s in at.slider)
+    assert beams[-models:] == [1] * models
 
 
 def test_beam_search_shows_every_hypothesis_with_its_attention(app):

@@ -19,7 +19,7 @@ from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult, Selection, select
 from models.search import LENGTH_ALPHA
-from models.translator import Translator
+from models.translator import MAX_BEAM, REPORTED_BEAM, Translator
 from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
 from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
 from viz.style import PLOTLY_CONFIG
@@ -145,6 +145,20 @@ def view_picker(names: list[str], key: str) -> str:
     if key in st.session_state and st.session_state[key] not in names:  # e.g. an unknown view in the address
         del st.session_state[key]
     return st.segmented_control("View", names, default=names[0], required=True, key=key, label_visibility="collapsed")
+
+
+DECODINGS = ["Beam search", "Greedy"]
+
+
+def beam_picker(row, key: str) -> int:
+    """The Decoding control in ``row`` (a container) and, for beam search, its width; returns
+    the beam size (1: greedy). Beam search with REPORTED_BEAM beams by default: it translates
+    better than greedy decoding for nearly every bundled model (their cards' "BLEU (beam 5)"),
+    and the first translation a user sees should be the model's best."""
+    decoding = row.segmented_control("Decoding", DECODINGS, default=DECODINGS[0], required=True, key=f"{key}_decoding", persist_state="session")
+    if decoding != DECODINGS[0]:
+        return 1
+    return row.slider("Beam size k", 2, MAX_BEAM, REPORTED_BEAM, key=f"{key}_beam", persist_state="session", width=240)
 
 
 def input_notes(result: DecodeResult) -> None:
