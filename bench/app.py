@@ -5,9 +5,9 @@
 Starts ``streamlit run app.py`` with the bundled models (assets/checkpoints, or tiny random
 ones when that folder is empty), warms up, then for each test-split sentence types it, presses
 Enter and waits until the heatmap of the new sentence is drawn (its column labels are the new
-tokens): one model on Translate, as it opens (beam search) and with greedy decoding (with
-``--heads`` also its Heads view, until the layer × head grid is redrawn too), up to seven on
-Compare. Prints medians; not a test.
+tokens): one model on Translate (with ``--heads`` also its Heads view, until the layer × head
+grid is redrawn too), up to seven on Compare; each page as it opens (beam search), then with
+greedy decoding. Prints medians; not a test.
 """
 
 from __future__ import annotations
@@ -139,7 +139,11 @@ def main() -> int:
         go_to(page, "Compare", WAIT_MS)
         default = len(registry.default_compare(entries))
         choose_compare_models(page, [by_id[i] for i in chosen[default:]])
-        rows.append(("Compare", len(chosen), measure(page, "compare", [f"compare_heatmap_{n}" for n in range(len(chosen))], sentences)))
+        compare_keys = [f"compare_heatmap_{n}" for n in range(len(chosen))]
+        rows.append(("Compare (opens on beam search)", len(chosen), measure(page, "compare", compare_keys, sentences)))
+        page.locator(".st-key-compare_decoding button").filter(has_text="Greedy").first.click()
+        wait_idle(page, WAIT_MS)
+        rows.append(("Compare, greedy", len(chosen), measure(page, "compare", compare_keys, sentences)))
         if args.shots:
             screenshots(page, args.shots)
         if problems:
