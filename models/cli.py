@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .checkpoint import MAX_DIM, CheckpointError, load_checkpoint, save_checkpoint
@@ -212,30 +213,43 @@ def cmd_translate(args) -> int:
         _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)))
         return 0
     fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    skipped = cut = 0
     with fh:
-        lines = [line.rstrip("\r\n") for line in fh]
-    readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
-    texts = [lines[i] for i in readable]
-    if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
-        out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
-    elif args.json:  # batched, with every attention map
-        out = dict(zip(readable, tr.translate_many(texts, beam=args.beam, **_ranking(args))))
-    else:  # batched, translations only
-        out = dict(zip(readable, tr.translate_batch(texts, beam=args.beam, **_ranking(args))))
-        cut = sum(1 for t in texts if tr.source_tokens(t)[1])
-        if cut:
-            say(f"note: {cut} line(s) were cut to their first {MAX_SOURCE_TOKENS} tokens", file=sys.stderr)
-    for i in range(len(lines)):
-        if i not in out:
-            say(json.dumps({"error": "no readable tokens", "line": i + 1}) if args.json else "")
-        elif isinstance(out[i], str):
-            say(out[i])
-        else:
-            _print_translation(tr, args, out[i])
-    skipped = len(lines) - len(readable)
+        for first, block in _blocks(fh, LINES_PER_BLOCK):
+            lines = [line.rstrip("\r\n") for line in block]
+            readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
+            texts = [lines[i] for i in readable]
+            if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
+                out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
+            elif args.json:  # batched, with every attention map
+                out = dict(zip(readable, tr.translate_many(texts, beam=args.beam, **_ranking(args))))
+            else:  # batched, translations only
+                out = dict(zip(readable, tr.translate_batch(texts, beam=args.beam, **_ranking(args))))
+                cut += sum(1 for t in texts if tr.source_tokens(t)[1])
+            for i in range(len(lines)):
+                if i not in out:
+                    say(json.dumps({"error": "no readable tokens", "line": first + i + 1}) if args.json else "")
+                elif isinstance(out[i], str):
+                    say(out[i])
+                else:
+                    _print_translation(tr, args, out[i])
+            skipped += len(lines) - len(readable)
+    if cut:
+        say(f"note: {cut} line(s) were cut to their first {MAX_SOURCE_TOKENS} tokens", file=sys.stderr)
     if skipped and not args.json:
         say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
     return 0
+
+
+LINES_PER_BLOCK = 1024  # --input is read, translated and printed this many lines at a time: memory stays bounded
+
+
+def _blocks(lines: Iterable[str], n: int) -> Iterator[tuple[int, list[str]]]:
+    """(index of the first line, the next n lines) until the input ends."""
+    it, first = iter(lines), 0
+    while block := list(itertools.islice(it, n)):
+        yield first, block
+        first += len(block)
 
 
 def _ranking(args) -> dict:

@@ -222,6 +222,27 @@ def test_translate_reads_a_file_and_writes_one_line_per_line(tiny_checkpoint, tm
     assert first["attention"] == cross["values"][0][0]
 
 
+@pytest.mark.parametrize("options", [[], ["--json"], ["--beam", "2"], ["--json", "--beam", "2"]])
+def test_translate_works_through_a_file_block_by_block_in_input_order(tiny_checkpoint, tmp_path, capsys, monkeypatch, options):
+    from models import cli
+
+    monkeypatch.setattr(cli, "LINES_PER_BLOCK", 3)
+    texts = ["I love you .", "we like tea .", "", "the cat sat on the mat .", "he", "\u200b", "I love tea ."]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    assert cli.main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src), *options]) == 0
+    out = capsys.readouterr().out.splitlines()
+    tr = load_checkpoint(tiny_checkpoint)
+    beam = 2 if "--beam" in options else 1
+    expected = [tr.translate(t, beam=beam).translation if t.strip("\u200b ") else None for t in texts]
+    if "--json" in options:
+        rows = [json.loads(line) for line in out]
+        assert [r.get("translation") for r in rows] == expected
+        assert [r["line"] for r in rows if "error" in r] == [3, 6]  # numbered across blocks
+    else:
+        assert out == [e or "" for e in expected]
+
+
 def test_align_writes_pharaoh_links_that_read_back_and_score(tiny_checkpoint, tmp_path):
     from models.alignments import AlignmentScore, attention_links, read_pharaoh
     from models.cli import main
