@@ -124,11 +124,9 @@ class Translator:
         "sample", with ``seed`` for a repeatable sample) applies to hard-attention models.
         Beam hypotheses are ranked by score / T ** ``length_alpha`` plus ``coverage_beta``
         times the coverage penalty (models.search)."""
-        if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
-            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
         if hard_inference not in HARD_INFERENCE:
             raise ValueError("hard_inference must be 'argmax' or 'sample'")
-        _check_ranking(length_alpha, coverage_beta)
+        _check_decoding(beam, length_alpha, coverage_beta)
         sampled = self.model.config.mode == "hard" and hard_inference == "sample"
         pick = Pick(sampled, torch.Generator(self.device).manual_seed(seed) if sampled and seed is not None else None)
         [result] = self._results([self._readable(text)], beam, pick, length_alpha, coverage_beta)
@@ -141,9 +139,7 @@ class Translator:
         """``translate`` of many sentences (hard attention by argmax), batched by length with
         about ``rows`` search rows (sentences times beams) at a time: the same results as one at a
         time, in input order. Every text needs readable tokens (ValueError otherwise)."""
-        if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
-            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
-        _check_ranking(length_alpha, coverage_beta)
+        _check_decoding(beam, length_alpha, coverage_beta)
         sources = [self._readable(t) for t in texts]
         results: dict[int, DecodeResult] = {}
         for idx in _by_length([tokens for tokens, _ in sources], max(1, rows // beam)):
@@ -189,9 +185,7 @@ class Translator:
 
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
         output is the same as decoding one sentence at a time."""
-        if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
-            raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
-        _check_ranking(length_alpha, coverage_beta)
+        _check_decoding(beam, length_alpha, coverage_beta)
         decoded: dict[int, DecodedIds] = {}
         for idx in _by_length(token_lists, batch_size):
             toks = [token_lists[i] for i in idx]
@@ -245,8 +239,11 @@ def _by_length(token_lists: list[list[str]], batch_size: int) -> list[list[int]]
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
-def _check_ranking(length_alpha: float, coverage_beta: float) -> None:
-    """The beam ranking's options: finite, alpha and beta not negative."""
+def _check_decoding(beam: int, length_alpha: float, coverage_beta: float) -> None:
+    """The decoding options: a beam size from 1 to MAX_BEAM; the ranking's alpha and beta
+    finite and not negative."""
+    if not isinstance(beam, int) or not 1 <= beam <= MAX_BEAM:
+        raise ValueError(f"beam size must be between 1 and {MAX_BEAM}")
     for name, v in (("length_alpha", length_alpha), ("coverage_beta", coverage_beta)):
         if not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
             raise ValueError(f"{name} must be a finite number of 0 or more")
