@@ -6,6 +6,7 @@ import argparse
 import itertools
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -539,6 +540,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader stopped early (`| head`): nothing more to say, as any filter
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 1
+    except UnicodeDecodeError as exc:
+        say(f"error: the input is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 2
     except (CheckpointError, ValueError, OSError) as exc:
         say(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

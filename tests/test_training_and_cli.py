@@ -333,3 +333,22 @@ def test_the_shipped_distillation_folders_read_for_their_recipes():
         assert len(train) < len(pairs) < 2 * len(train)  # the references plus the teacher's differing translations
         held_out = {p.id for split in ("dev", "test") for p in HSK.splits(spec.direction)[split]}
         assert not {p.id.removeprefix("kd:") for p in pairs} & held_out  # nothing from dev or test
+
+
+def test_translate_says_plainly_when_the_input_is_not_utf8(tiny_checkpoint, tmp_path, capsys):
+    from models.cli import main
+
+    src = tmp_path / "latin1.txt"
+    src.write_bytes("I love you .\ncafé\n".encode("latin-1"))
+    assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src)]) == 2
+    assert capsys.readouterr().err.strip() == "error: the input is not UTF-8 text (invalid continuation byte)"
+
+
+def test_translate_stops_quietly_when_its_reader_closes_the_pipe(tiny_checkpoint):
+    lines = "I love you .\n" * 3000
+    r = subprocess.run(
+        f"{sys.executable} -m models translate --checkpoint {tiny_checkpoint} --input - --json | head -c 10",
+        shell=True, input=lines, capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert len(r.stdout) == 10
+    assert r.stderr == ""
