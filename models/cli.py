@@ -123,8 +123,6 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     return pairs, src, tgt, corpus
 
 
-
-
 def cmd_train(args) -> int:
     from .corpus import HSK
     from .evaluate import evaluate
@@ -218,7 +216,8 @@ def cmd_translate(args) -> int:
     with fh:
         for first, block in _blocks(fh, LINES_PER_BLOCK):
             lines = [line.rstrip("\r\n") for line in block]
-            readable = [i for i, line in enumerate(lines) if len(tr.source_tokens(line)[0]) > 1]
+            sources = [tr.source_tokens(line) for line in lines]  # (tokens with "</s>", the count before a cut)
+            readable = [i for i, (tokens, _) in enumerate(sources) if len(tokens) > 1]
             texts = [lines[i] for i in readable]
             if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
                 out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
@@ -226,7 +225,7 @@ def cmd_translate(args) -> int:
                 out = dict(zip(readable, tr.translate_many(texts, beam=args.beam, **_ranking(args))))
             else:  # batched, translations only
                 out = dict(zip(readable, tr.translate_batch(texts, beam=args.beam, **_ranking(args))))
-                cut += sum(1 for t in texts if tr.source_tokens(t)[1])
+                cut += sum(1 for i in readable if sources[i][1])
             for i in range(len(lines)):
                 if i not in out:
                     say(json.dumps({"error": "no readable tokens", "line": first + i + 1}) if args.json else "")

@@ -352,3 +352,13 @@ def test_translate_stops_quietly_when_its_reader_closes_the_pipe(tiny_checkpoint
     )
     assert len(r.stdout) == 10
     assert r.stderr == ""
+
+
+def test_translate_notes_the_lines_cut_to_the_token_limit(tiny_checkpoint, tmp_path, capsys):
+    from models.cli import main
+    from models.translator import MAX_SOURCE_TOKENS
+
+    src = tmp_path / "long.txt"
+    src.write_text("I love you .\n" + "tea " * (MAX_SOURCE_TOKENS + 10) + "\n", encoding="utf-8")
+    assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src)]) == 0
+    assert capsys.readouterr().err.strip() == f"note: 1 line(s) were cut to their first {MAX_SOURCE_TOKENS} tokens"
