@@ -146,7 +146,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
-        warmup=args.warmup, word_dropout=args.word_dropout, label_smoothing=args.label_smoothing, amp=args.amp, select=args.select,
+        warmup=args.warmup, word_dropout=args.word_dropout, label_smoothing=args.label_smoothing, rdrop=args.rdrop, amp=args.amp, select=args.select,
     )
     model_args = {"family": args.family, "scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
     if args.family == "transformer":
@@ -445,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--with-references", action="store_true", help="with --distilled: keep the human references and add the teacher's translations that differ")
     t.add_argument("--word-dropout", type=fraction, default=0.1, help="share of source tokens replaced by <unk> in training")
     t.add_argument("--label-smoothing", type=fraction, default=0.1, help="share of each target's probability spread over the vocabulary in the loss")
+    t.add_argument(
+        "--rdrop", type=non_negative_float, default=0.0, metavar="ALPHA",
+        help="R-Drop: run each batch twice and add ALPHA/2 times the two passes' symmetric KL to the loss (0: off)",
+    )
     t.add_argument("--stream", action="store_true", help="stream --pairs from disk in bounded memory (automatic for .gz and large files)")
     t.add_argument("--max-vocab", type=positive_int, default=50_000, help="streaming: words kept per side (most frequent)")
     t.add_argument("--shuffle-buffer", type=positive_int, default=100_000, metavar="PAIRS", help="streaming: pairs shuffled together")

@@ -1,6 +1,6 @@
 """Training: teacher forcing, label smoothing, source word dropout, learning-rate warm-up, early
-stopping on dev loss,
-and optional guided alignment (Garg et al. 2019) and linked-context loss.
+stopping on dev loss, and optional guided alignment (Garg et al. 2019), linked-context loss and
+R-Drop (Liang et al. 2021).
 
 Scale (issue 19): under ``torchrun`` (WORLD_SIZE > 1) the model is wrapped in
 DistributedDataParallel (gloo on CPU, NCCL on CUDA) and every global batch is split into
@@ -57,6 +57,7 @@ class TrainConfig:
     guided_context: float = 0.0  # lambda of the linked-context loss (linked_context_loss); 0 turns it off
     warmup: int = 0  # steps over which the learning rate rises linearly to lr (then ReduceLROnPlateau); 0: none
     ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and kept instead of them; 0 turns it off
+    rdrop: float = 0.0  # alpha of R-Drop (rdrop_loss): each batch runs twice under dropout; 0 turns it off
     clip: float = 1.0
     device: str = "auto"
     amp: bool = False  # mixed precision on CUDA (bf16 where supported); refused on CPU
@@ -119,6 +120,18 @@ def guided_alignment_loss(attn_probs: torch.Tensor, target: torch.Tensor) -> tor
     q = target / mass.clamp_min(1e-9)
     ce = -(q * attn_probs.clamp_min(torch.finfo(attn_probs.dtype).tiny).log()).sum(-1)  # (B, T)
     return ce[linked].mean()
+
+
+def rdrop_loss(logits: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """R-Drop (Liang et al. 2021): the symmetric KL divergence between two passes of one batch
+    under different dropout masks, averaged over real target tokens.
+
+    logits (2B, T, V): the batch's B rows, then the same rows again; tgt (B, T). Returns
+    mean_t (KL(p1 || p2) + KL(p2 || p1)) / 2, which is 0 when both passes predict alike.
+    """
+    lp1, lp2 = torch.log_softmax(logits.float(), dim=-1).chunk(2)  # (B, T, V) each
+    kl = ((lp1.exp() - lp2.exp()) * (lp1 - lp2)).sum(-1) / 2  # (B, T): the two KLs' mean
+    return kl[tgt != PAD].mean()
 
 
 def linked_context_loss(linked_logits: torch.Tensor, tgt: torch.Tensor, links: torch.Tensor, ce: nn.Module) -> torch.Tensor:
@@ -297,9 +310,14 @@ def train_model(
                     continue  # every rank skips it alike: each needs at least one pair
                 items = items[ws.rank :: ws.world]
             src, lengths, tgt, align = _tensors(items, device, cfg.word_dropout, gen)
+            if cfg.rdrop > 0:  # the batch twice in one pass: the halves differ only by dropout
+                src, lengths, tgt = src.repeat(2, 1), lengths.repeat(2), tgt.repeat(2, 1)
+                align = None if align is None else align.repeat(2, 1, 1)
             with torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else contextlib.nullcontext():
                 out = net(src, lengths, tgt, align if cfg.guided_context > 0 else None)
                 loss = ce(out.logits.reshape(-1, out.logits.size(-1)).float(), tgt.reshape(-1))
+                if cfg.rdrop > 0:
+                    loss = loss + cfg.rdrop / 2 * rdrop_loss(out.logits, tgt[: tgt.size(0) // 2])
                 if align is not None and cfg.guided_alignment > 0:
                     loss = loss + cfg.guided_alignment * guided_alignment_loss(model.alignment_of(out.maps), align)
                 if align is not None and out.linked_logits is not None:
@@ -333,7 +351,7 @@ def train_model(
                 ema.update_parameters(model)
             total += loss.item()
             n_batches += 1
-            n_tokens += int((tgt != PAD).sum())
+            n_tokens += int((tgt[: len(items)] != PAD).sum())  # each pair once, also under R-Drop
             bar.set_postfix(loss=f"{total / n_batches:.3f}")
         if ws.world > 1:  # the whole batch's loss: the sum of the weighted rank losses over world
             import torch.distributed as dist

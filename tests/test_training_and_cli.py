@@ -15,7 +15,8 @@ from models.checkpoint import load_checkpoint, save_checkpoint
 from models.cli import build_parser
 from models.data import read_tsv, tsv_splits
 from models.paths import CHECKPOINTS
-from models.train import TrainConfig, train_model
+from models.train import TrainConfig, rdrop_loss, train_model
+from models.vocab import PAD
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,7 +145,7 @@ def cli_checkpoint(tmp_path_factory) -> Path:
     out = d / "tsv.safetensors"
     r = _cli("train", "--pairs", str(_tsv(d)), "--src-lang", "en", "--tgt-lang", "zh", "--epochs", "2",
              "--emb-dim", "16", "--hidden", "16", "--batch-size", "8", "--label-smoothing", "0.2", "--word-dropout", "0.05",
-             "--no-progress", "--device", "cpu", "--out", str(out))
+             "--rdrop", "1.5", "--no-progress", "--device", "cpu", "--out", str(out))
     assert r.returncode == 0, r.stderr
     return out
 
@@ -153,7 +154,8 @@ def test_cli_train_on_a_tsv_writes_a_loadable_checkpoint(cli_checkpoint):
     tr = load_checkpoint(cli_checkpoint)
     assert tr.direction == "en-zh"
     assert tr.meta["training"]["corpus"] == "tsv:tiny.tsv"
-    assert (tr.meta["training"]["label_smoothing"], tr.meta["training"]["word_dropout"]) == (0.2, 0.05)  # the options reach training
+    training = tr.meta["training"]
+    assert (training["label_smoothing"], training["word_dropout"], training["rdrop"]) == (0.2, 0.05, 1.5)  # the options reach training
     assert "dev" in tr.meta["metrics"]
 
 
@@ -362,3 +364,14 @@ def test_translate_notes_the_lines_cut_to_the_token_limit(tiny_checkpoint, tmp_p
     src.write_text("I love you .\n" + "tea " * (MAX_SOURCE_TOKENS + 10) + "\n", encoding="utf-8")
     assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src)]) == 0
     assert capsys.readouterr().err.strip() == f"note: 1 line(s) were cut to their first {MAX_SOURCE_TOKENS} tokens"
+
+
+def test_rdrop_loss_is_the_mean_symmetric_kl_over_real_tokens():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(2, 3, 7, generator=g), torch.randn(2, 3, 7, generator=g)  # (B, T, V) each
+    tgt = torch.tensor([[4, 5, 6], [4, PAD, PAD]])
+    assert rdrop_loss(torch.cat([a, a]), tgt).item() == pytest.approx(0.0, abs=1e-7)  # alike passes cost nothing
+    p, q = a.log_softmax(-1), b.log_softmax(-1)
+    kl = lambda x, y: (x.exp() * (x - y)).sum(-1)  # noqa: E731
+    want = ((kl(p, q) + kl(q, p)) / 2)[tgt != PAD].mean()
+    assert rdrop_loss(torch.cat([a, b]), tgt).item() == pytest.approx(want.item(), rel=1e-5)
