@@ -65,7 +65,7 @@ class DecodedIds:
     ids: list[int]  # (T,)
     maps: dict[str, np.ndarray]  # name -> (L, H, T, K) attention of every step
     token_probs: np.ndarray  # (T,) probability of each chosen token
-    alt_ids: np.ndarray  # (T, K) the K most likely tokens at each step
+    alt_ids: np.ndarray  # (T, K) the K most likely tokens at each step (K = 0 without details)
     alt_probs: np.ndarray  # (T, K) and their probabilities
     score: float  # sum of log-probabilities
     finished: bool  # ended with the end token (else hit the length cap)

@@ -72,7 +72,7 @@ def search(
     max_lens: list[int],
     beam: int = 1,
     pick: Pick = ARGMAX,
-    keep_maps: bool = True,
+    details: bool = True,
     length_alpha: float = LENGTH_ALPHA,
     coverage_beta: float = COVERAGE_BETA,
 ) -> list[list[DecodedIds]]:
@@ -82,7 +82,9 @@ def search(
 
     Returns, per sentence, its hypotheses best first (one for greedy). Every hypothesis has
     its steps' attention maps (name -> (L, H, T, K), cross maps cut to the sentence's real
-    source tokens) unless ``keep_maps`` is False (plain batch translation).
+    source tokens) and most likely tokens, unless ``details`` is False (plain batch
+    translation: no maps, no alternatives, and greedy takes each row's best token by max, not
+    a top-k).
     """
     k = beam
     B = enc.mask.size(0)
@@ -103,8 +105,11 @@ def search(
         logp = torch.log_softmax(out.logits.float(), dim=-1)  # (n, V)
         V = logp.size(1)
         m = 1 if k == 1 else min(2 * k, w * V)  # greedy: the best token ends the sentence or goes on
-        K = min(ALTERNATIVES, V)
-        alt_lp, alt_i = logp.topk(max(K, m) if w == 1 else K, dim=-1)  # (n, K')
+        K = min(ALTERNATIVES, V) if details else 0
+        if w == 1 and K == 0 and m == 1:
+            alt_lp, alt_i = logp.max(dim=-1, keepdim=True)  # (n, 1)
+        else:
+            alt_lp, alt_i = logp.topk(max(K, m) if w == 1 else K, dim=-1)  # (n, K')
         if w == 1:  # one row per sentence: its best candidates are the row's best tokens
             cand_lp, ctok = alt_lp[:, :m], alt_i[:, :m]
             cand_s, cbeam = scores + cand_lp, torch.zeros_like(ctok)
@@ -131,7 +136,7 @@ def search(
         records.append(
             _StepRecord(
                 sentences, w, ctok, cbeam, cand_lp.exp(), cand_s, finish, order, alt_i[:, :K], alt_lp[:, :K].exp(),
-                {name: v.float() for name, v in out.maps.items()} if keep_maps else {},
+                {name: v.float() for name, v in out.maps.items()} if details else {},
                 cand_cov,
             )
         )

@@ -175,7 +175,7 @@ class Translator:
         self,
         token_lists: list[list[str]],
         batch_size: int = 64,
-        keep_maps: bool = False,
+        details: bool = False,
         beam: int = 1,
         length_alpha: float = LENGTH_ALPHA,
         coverage_beta: float = COVERAGE_BETA,
@@ -184,13 +184,14 @@ class Translator:
         best hypothesis of beam search with ``beam`` beams.
 
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
-        output is the same as decoding one sentence at a time."""
+        output is the same as decoding one sentence at a time. Without ``details`` the results
+        have no attention maps and no alternatives (``search``)."""
         _check_decoding(beam, length_alpha, coverage_beta)
         decoded: dict[int, DecodedIds] = {}
         for idx in _by_length(token_lists, batch_size):
             toks = [token_lists[i] for i in idx]
             caps = [self.model.max_len(len(t)) for t in toks]
-            out = search(self.model, self.encode(toks), caps, beam, keep_maps=keep_maps, length_alpha=length_alpha, coverage_beta=coverage_beta)
+            out = search(self.model, self.encode(toks), caps, beam, details=details, length_alpha=length_alpha, coverage_beta=coverage_beta)
             decoded |= {i: hyps[0] for i, hyps in zip(idx, out)}
         return [decoded[i] for i in range(len(token_lists))]
 

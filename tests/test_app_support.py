@@ -145,6 +145,14 @@ def test_a_transformer_s_card_names_its_layers_and_heads_not_a_gru_scorer():
     assert card["Attention"] == "scaled dot product, multi-head"
 
 
+def test_every_training_option_has_a_name_on_the_model_card():
+    from dataclasses import fields
+
+    from models.train import TrainConfig
+
+    assert {f.name for f in fields(TrainConfig)} <= tables.TRAINING.keys()
+
+
 def test_training_summary_and_history_tables():
     meta = {"training": {"corpus": "hsk", "pairs": {"train": 90, "dev": 5}, "lr": 0.002, "history": [{"epoch": 1, "loss": 3.0, "note": "x"}, {"epoch": 2, "loss": 2.0, "note": "y"}]}}
     summary = tables.training(meta)

@@ -141,12 +141,25 @@ def test_batched_greedy_equals_one_sentence_at_a_time(scorer, mode, eos_bias):
     enc, caps = encode(tr, list(sentences()))
     batched = [d for [d] in search(tr.model, enc, caps)]  # one padded batch
     tokens = [tr.source_tokens(t)[0] for t in sentences()]
-    by_length = tr.decode_batch(tokens, batch_size=5, keep_maps=True)  # sorted, in batches
+    by_length = tr.decode_batch(tokens, batch_size=5, details=True)  # sorted, in batches
     for text, b, c in zip(sentences(), batched, by_length):
         one, [cap] = encode(tr, [text])
         [[alone]] = search(tr.model, one, [cap])
         assert_same(b, alone)
         assert_same(c, alone)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+@pytest.mark.parametrize("scorer,mode", CONFIGS)
+def test_plain_batch_decoding_gives_the_detailed_tokens_and_scores_without_the_details(scorer, mode, beam):
+    tr = lively(scorer, mode, EOS_BIASES[1])
+    tokens = [tr.source_tokens(t)[0] for t in sentences()]
+    plain = tr.decode_batch(tokens, batch_size=5, beam=beam)
+    detailed = tr.decode_batch(tokens, batch_size=5, beam=beam, details=True)
+    for p, d in zip(plain, detailed):
+        assert (p.ids, p.finished, p.maps, p.alt_ids.shape) == (d.ids, d.finished, {}, (len(d.ids), 0))
+        np.testing.assert_allclose(p.token_probs, d.token_probs, atol=1e-6)
+        assert (p.score, p.rank_score) == (pytest.approx(d.score, abs=1e-5), pytest.approx(d.rank_score, abs=1e-5))
 
 
 @pytest.mark.parametrize("scorer,mode", CONFIGS)

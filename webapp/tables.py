@@ -47,6 +47,7 @@ TRAINING = {  # the training summary's keys (models/train.py) as the model card 
     "guided_alignment": "Guided-alignment weight",
     "guided_context": "Linked-context weight",
     "ema": "Weight averaging (EMA decay)",
+    "rdrop": "R-Drop weight (alpha)",
     "clip": "Gradient clipping (norm)",
     "warmup": "Warm-up (steps)",
     "processes": "Processes",
