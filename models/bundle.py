@@ -42,6 +42,7 @@ class Spec:
     seed: int = 1
     family: str = "rnn"
     distilled: bool = False  # trained on the references plus the teacher's translations in DISTILLED/<direction>
+    rdrop: float = 0.0  # R-Drop's alpha (train --rdrop); 0: off
 
     @property
     def name(self) -> str:
@@ -54,6 +55,7 @@ class Spec:
         a += TRANSFORMER_ARGS if self.family == "transformer" else ["--scorer", self.scorer, "--mode", self.mode]
         a += ["--guided-alignment", str(self.guided)] if self.guided else []
         a += ["--distilled", str(DISTILLED / self.direction), "--with-references"] if self.distilled else []
+        a += ["--rdrop", str(self.rdrop)] if self.rdrop else []
         return a + (["--guided-context", str(self.guided_context)] if self.guided_context else [])
 
 
@@ -67,8 +69,9 @@ BUNDLED = [  # in training order
     Spec(scorer="dot", guided=GUIDED_LAMBDA, guided_context=GUIDED_LAMBDA, seed=5),
     Spec(family="transformer"),  # unguided, beside the guided one: what guided alignment adds (docs/2026-12-05-seeds-speed-load.md)
     # one head of the penultimate layer supervised (Garg et al. 2019); distilled: the references plus the
-    # translations of nine en-zh models (GRU and Transformer seeds; docs/2026-12-05-fifth-session.md)
-    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True),
+    # translations of nine en-zh models (GRU and Transformer seeds; docs/2026-12-05-fifth-session.md);
+    # R-Drop with alpha 1 (Liang et al. 2021; docs/2026-12-05-seventh-session.md)
+    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0),
     # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
     # of six zh-en models (three seeds each of this recipe and the guided GRU; docs/2026-12-05-fifth-session.md)
     Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True),
