@@ -317,7 +317,7 @@ def train_model(
                 out = net(src, lengths, tgt, align if cfg.guided_context > 0 else None)
                 loss = ce(out.logits.reshape(-1, out.logits.size(-1)).float(), tgt.reshape(-1))
                 if cfg.rdrop > 0:
-                    loss = loss + cfg.rdrop / 2 * rdrop_loss(out.logits, tgt[: tgt.size(0) // 2])
+                    loss = loss + cfg.rdrop / 2 * rdrop_loss(out.logits, tgt[: len(items)])
                 if align is not None and cfg.guided_alignment > 0:
                     loss = loss + cfg.guided_alignment * guided_alignment_loss(model.alignment_of(out.maps), align)
                 if align is not None and out.linked_logits is not None:
