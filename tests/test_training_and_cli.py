@@ -85,6 +85,24 @@ def test_ema_keeps_the_moving_average_of_the_weights_after_every_step(tmp_path, 
     assert tr.meta["training"]["ema"] == decay
 
 
+def test_rdrop_without_dropout_trains_as_without_it_with_guided_alignment_and_linked_context(tmp_path):
+    pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
+    links = {p.id: {(0, 0)} for p in pairs["train"]}
+
+    def history(rdrop: float) -> list[dict]:
+        tr = train_model(
+            pairs, {"emb_dim": 16, "hidden": 16, "dropout": 0.0}, "en", "zh",
+            TrainConfig(epochs=2, batch_size=4, lr=1e-2, word_dropout=0.0, device="cpu", guided_alignment=1.0, guided_context=1.0, rdrop=rdrop),
+            alignments=links, progress=False, log=lambda m: None,
+        )
+        return tr.meta["training"]["history"]
+
+    plain, doubled = history(0.0), history(2.0)  # no dropout: both passes agree, and the KL term is 0
+    for a, b in zip(plain, doubled, strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
+        assert b["tokens"] == a["tokens"]  # each pair counted once
+
+
 def test_guided_context_adds_its_loss_for_pairs_with_links_and_is_recorded(tmp_path):
     pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
     links = {p.id: {(0, 0)} for p in pairs["train"]}  # every first word linked to the first source word
