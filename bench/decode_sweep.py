@@ -1,5 +1,5 @@
 """Dev BLEU of bundled checkpoints over beam size, length alpha and coverage beta (decode-side
-options of models.search), with a paired bootstrap of the best setting against the default.
+options of models.search).
 
     python bench/decode_sweep.py [--split dev] [--checkpoints A B ...] [--beams 5] [--alphas ...] [--betas ...]
 """

@@ -106,10 +106,13 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     if args.distilled:
         from .distill import read_distilled
 
-        pairs["train"], about = read_distilled(args.distilled, args.direction, pairs["train"], args.with_references)
-        teacher = f"an ensemble of {len(about['teachers'])} models (beam {about['beam']}; sequence-level distillation)"
-        corpus += (f" + the translations by {teacher} that differ from the references" if args.with_references
-                   else f", the references replaced by the translations of {teacher}")
+        pairs["train"], abouts = read_distilled(args.distilled, args.direction, pairs["train"], args.with_references)
+        taught = " and ".join(
+            f"the {'back-translations' if a['kind'] == 'back' else 'translations'} by an ensemble of {len(a['teachers'])} models "
+            f"(beam {a['beam']}; {'back-translation' if a['kind'] == 'back' else 'sequence-level distillation'})"
+            for a in abouts
+        )
+        corpus += f" + {taught} that differ from the references" if args.with_references else f", the references replaced by {taught}"
     if args.lexicon:
         lex = HSK.lexicon(args.direction)
         pairs["train"] = pairs["train"] + lex
@@ -320,18 +323,22 @@ def cmd_eflomal(args) -> int:
 
 
 def cmd_distill(args) -> int:
-    from .corpus import HSK
+    from .corpus import HSK, opposite
     from .distill import distill, ensemble, guided_links, teacher_name, write_distilled
 
     members = [load_checkpoint(c, resolve_device(args.device)) for c in args.teacher]
     teacher = ensemble(members)
-    train = HSK.splits(teacher.direction)["train"]
-    say(f"translating {len(train):,} training sentences ({teacher.direction}) with {len(args.teacher)} teacher(s), beam {args.beam}", file=sys.stderr)
-    pairs = distill(teacher, train, args.beam)
+    student = opposite(teacher.direction) if args.back else teacher.direction
+    train = HSK.splits(student)["train"]
+    what = "targets" if args.back else "sentences"
+    say(f"translating {len(train):,} training {what} ({teacher.direction}) with {len(args.teacher)} teacher(s), beam {args.beam}", file=sys.stderr)
+    pairs = distill(teacher, train, args.beam, back=args.back)
     say("aligning the teacher's translations with eflomal", file=sys.stderr)
-    out = write_distilled(args.out, teacher.direction, [teacher_name(c, t) for c, t in zip(args.teacher, members)], args.beam, pairs, guided_links(pairs, teacher.direction))
-    changed = sum(p.tgt != q.tgt for p, q in zip(pairs, train))
-    say(f"wrote {out}: {changed:,} of {len(pairs):,} targets differ from the references")
+    names = [teacher_name(c, t) for c, t in zip(args.teacher, members)]
+    out = write_distilled(args.out, student, names, args.beam, pairs, guided_links(pairs, student), kind="back" if args.back else "forward")
+    changed = sum((p.src, p.tgt) != (q.src, q.tgt) for p, q in zip(pairs, train))
+    side = "sources" if args.back else "targets"
+    say(f"wrote {out} (for {student} models): {changed:,} of {len(pairs):,} {side} differ from the references")
     return 0
 
 
@@ -441,7 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--ema", type=fraction, default=0.0, metavar="DECAY", help="keep an exponential moving average of the weights (e.g. 0.998); 0: off")
     t.add_argument("--alignments", help="Pharaoh file of training alignments (default for hsk: the bundled eflomal ones)")
-    t.add_argument("--distilled", metavar="DIR", help="hsk: train on a teacher's translations written by 'distill' (and their aligner links)")
+    t.add_argument("--distilled", metavar="DIR", nargs="+",
+                   help="hsk: train on teachers' translations written by 'distill' (and their aligner links); several folders add up")
     t.add_argument("--with-references", action="store_true", help="with --distilled: keep the human references and add the teacher's translations that differ")
     t.add_argument("--word-dropout", type=fraction, default=0.1, help="share of source tokens replaced by <unk> in training")
     t.add_argument("--label-smoothing", type=fraction, default=0.1, help="share of each target's probability spread over the vocabulary in the loss")
@@ -509,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("distill", help="translate the HSK training split with a teacher (beam search) for 'train --distilled'")
     ds.add_argument("--teacher", required=True, nargs="+", help="one checkpoint, or several of one direction and vocabulary (an ensemble)")
     ds.add_argument("--beam", type=positive_int, default=5, help="the teacher's beam size")
+    ds.add_argument("--back", action="store_true",
+                    help="back-translation: the teachers (of the opposite direction) translate the training targets, for students of the other direction")
     ds.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ds.add_argument("--out", required=True, help="folder for distilled.json and the aligner links")
     ds.set_defaults(func=cmd_distill)

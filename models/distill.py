@@ -7,10 +7,16 @@ so it learns the teacher's single most likely output rather than every variation
 references; ``--with-references`` keeps the human pairs and adds the teacher's translations that
 differ from them. Dev and test keep their human references and gold alignments.
 
+Back-translation (Sennrich et al. 2016) is the same record the other way round: teachers of the
+opposite direction translate the training targets (``distill --back``), and the student reads
+pairs of a synthetic source and a human target. ``train --distilled`` takes several folders, for
+example one of each kind.
+
 ``python -m models distill`` writes DIR/ with
 
-- ``distilled.json``: {"direction", "teachers", "beam", "pairs": [{"id", "src", "tgt"}]};
-- ``train.ids`` and ``train.eflomal-gdfa.en-zh``: eflomal links of (source, teacher output),
+- ``distilled.json``: {"direction" (the student's), "kind" ("forward" or "back"; absent:
+  forward), "teachers", "beam", "pairs": [{"id", "src", "tgt"}]};
+- ``train.ids`` and ``train.eflomal-gdfa.en-zh``: eflomal links of each (source, target) pair,
   in the corpus's en-zh order like the bundled files, for ``--guided-alignment``.
 """
 
@@ -32,7 +38,13 @@ from .tokenize import Tokenizer
 from .translator import Translator
 
 DISTILLED_FILE = "distilled.json"
-DISTILLED_ID = "kd:"  # prefix of a teacher pair's id (the reference pair keeps the plain id)
+KINDS = ("forward", "back")
+
+
+def distilled_id(folder: int, pair_id: str) -> str:
+    """The id of a teacher pair from the ``folder``-th distillation folder (the reference pair
+    keeps the plain id)."""
+    return f"kd{folder}:{pair_id}"
 
 
 class Ensemble(nn.Module):
@@ -88,10 +100,13 @@ def teacher_name(path: str | Path, translator: Translator) -> str:
     return f"{name} (seed {seed})" if seed is not None else str(name)
 
 
-def distill(teacher: Translator, pairs: list[Pair], beam: int) -> list[Pair]:
-    """``pairs`` with each target replaced by the teacher's beam-search translation of its source."""
-    outputs = teacher.translate_batch([p.src for p in pairs], beam=beam)
-    return [Pair(p.src, out, p.id) for p, out in zip(pairs, outputs)]
+def distill(teacher: Translator, pairs: list[Pair], beam: int, back: bool = False) -> list[Pair]:
+    """``pairs`` with each target replaced by the teacher's beam-search translation of its source;
+    ``back``: with each source replaced by the teacher's translation of its target (the teacher
+    is then of the opposite direction)."""
+    if back:
+        return [Pair(out, p.tgt, p.id) for p, out in zip(pairs, teacher.translate_batch([p.tgt for p in pairs], beam=beam))]
+    return [Pair(p.src, out, p.id) for p, out in zip(pairs, teacher.translate_batch([p.src for p in pairs], beam=beam))]
 
 
 def guided_links(pairs: list[Pair], direction: str) -> list:
@@ -105,43 +120,69 @@ def guided_links(pairs: list[Pair], direction: str) -> list:
     return [symmetrise(f, r, "gdfa") for f, r in zip(fwd[: len(pairs)], rev[: len(pairs)])]
 
 
-def write_distilled(out: str | Path, direction: str, teachers: list[str], beam: int, pairs: list[Pair], links: list) -> Path:
-    """The files ``train --distilled`` reads (module docstring); returns the folder."""
+def write_distilled(
+    out: str | Path, direction: str, teachers: list[str], beam: int, pairs: list[Pair], links: list, kind: str = "forward"
+) -> Path:
+    """The files ``train --distilled`` reads (module docstring), for a student of ``direction``;
+    returns the folder."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    record = {"direction": direction, "teachers": teachers, "beam": beam, "pairs": [{"id": p.id, "src": p.src, "tgt": p.tgt} for p in pairs]}
+    record = {"direction": direction, "kind": kind, "teachers": teachers, "beam": beam,
+              "pairs": [{"id": p.id, "src": p.src, "tgt": p.tgt} for p in pairs]}
     (out / DISTILLED_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=0), encoding="utf-8")
     (out / "train.ids").write_text("".join(f"{p.id}\n" for p in pairs), encoding="utf-8")
     write_pharaoh(out / TRAIN_FILE, links)
     return out
 
 
-def read_distilled(folder: str | Path, direction: str, train: list[Pair], with_references: bool = False) -> tuple[list[Pair], dict]:
-    """Training pairs from ``folder``'s teacher: ``train`` with its targets replaced by the
-    teacher's (pairs it lacks are dropped), or, ``with_references``, ``train`` plus the teacher's
-    translations that differ from their references. Teacher pairs have ids prefixed with
-    DISTILLED_ID. Also the record's description (direction, teachers, beam). Raises ValueError
-    on a folder of another direction or one that is not a distillation folder."""
-    path = Path(folder) / DISTILLED_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        by_id = {str(x["id"]): str(x["tgt"]) for x in record["pairs"]}
-        about = {"direction": str(record["direction"]), "teachers": [str(t) for t in record["teachers"]], "beam": int(record["beam"])}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a distillation file written by 'python -m models distill' ({exc})") from None
-    if about["direction"] != direction:
-        raise ValueError(f"{path} was distilled for {about['direction']}, not {direction}")
-    taught = [Pair(p.src, by_id[p.id], DISTILLED_ID + p.id) for p in train if by_id.get(p.id, "").strip()]
-    if not taught:
-        raise ValueError(f"{path}: no training pair has a teacher translation")
-    if not with_references:
-        return taught, about
-    references = {DISTILLED_ID + p.id: p.tgt for p in train}
-    return train + [p for p in taught if p.tgt != references[p.id]], about
+def read_distilled(
+    folders: list[str | Path], direction: str, train: list[Pair], with_references: bool = False
+) -> tuple[list[Pair], list[dict]]:
+    """Training pairs from the teachers of ``folders``: their pairs for the ids of ``train``
+    (ids prefixed by ``distilled_id``; pairs ``train`` lacks or with an empty side are dropped),
+    or, ``with_references``, ``train`` plus the teachers' pairs that differ from their
+    references. Also each record's description (direction, kind, teachers, beam). Raises
+    ValueError on a folder of another direction or one that is not a distillation folder."""
+    references = {p.id: p for p in train}
+    taught: list[Pair] = []
+    abouts = []
+    for n, folder in enumerate(folders):
+        path = Path(folder) / DISTILLED_FILE
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            pairs = [Pair(str(x["src"]), str(x["tgt"]), str(x["id"])) for x in record["pairs"]]
+            about = {"direction": str(record["direction"]), "kind": str(record.get("kind", "forward")),
+                     "teachers": [str(t) for t in record["teachers"]], "beam": int(record["beam"])}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a distillation file written by 'python -m models distill' ({exc})") from None
+        if about["direction"] != direction:
+            raise ValueError(f"{path} was distilled for {about['direction']}, not {direction}")
+        if about["kind"] not in KINDS:
+            raise ValueError(f"{path}: unknown kind {about['kind']!r} (expected one of {', '.join(KINDS)})")
+        mine = [Pair(p.src, p.tgt, distilled_id(n, p.id)) for p in pairs if p.id in references and p.src.strip() and p.tgt.strip()]
+        if not mine:
+            raise ValueError(f"{path}: no training pair has a teacher translation")
+        if with_references:
+            mine = [p for p in mine if (p.src, p.tgt) != (references[_corpus_id(p.id)].src, references[_corpus_id(p.id)].tgt)]
+        taught += mine
+        abouts.append(about)
+    return (train + taught if with_references else taught), abouts
 
 
-def distilled_links(folder: str | Path, direction: str, train: list[Pair]) -> dict[str, Links]:
-    """The aligner links of ``folder`` for the teacher pairs among ``train`` (ids with
-    DISTILLED_ID), keyed by those ids, in the model's (source, target) order."""
-    taught = [Pair(p.src, p.tgt, p.id.removeprefix(DISTILLED_ID)) for p in train if p.id.startswith(DISTILLED_ID)]
-    return {DISTILLED_ID + k: v for k, v in load_training_alignments(str(Path(folder) / TRAIN_FILE), taught, direction).items()}
+def _corpus_id(pair_id: str) -> str:
+    """The corpus id of a teacher pair's id (``distilled_id``'s inverse)."""
+    return pair_id.split(":", 1)[1]
+
+
+def distilled_links(folders: list[str | Path], direction: str, train: list[Pair]) -> dict[str, Links]:
+    """The aligner links of ``folders`` for the teacher pairs among ``train`` (ids from
+    ``distilled_id``), keyed by those ids, in the model's (source, target) order."""
+    out: dict[str, Links] = {}
+    for n, folder in enumerate(folders):
+        prefix = distilled_id(n, "")
+        taught = [Pair(p.src, p.tgt, _corpus_id(p.id)) for p in train if p.id.startswith(prefix)]
+        if not taught:  # every pair of the folder equals its reference
+            continue
+        found = load_training_alignments(str(Path(folder) / TRAIN_FILE), taught, direction)
+        out |= {distilled_id(n, k): v for k, v in found.items()}
+    return out
