@@ -43,6 +43,7 @@ class Spec:
     family: str = "rnn"
     distilled: bool = False  # trained on the references plus the teacher's translations in DISTILLED/<direction>
     rdrop: float = 0.0  # R-Drop's alpha (train --rdrop); 0: off
+    length_alpha: float | None = None  # the model's own beam ranking (train --length-alpha); None: the default
 
     @property
     def name(self) -> str:
@@ -56,6 +57,7 @@ class Spec:
         a += ["--guided-alignment", str(self.guided)] if self.guided else []
         a += ["--distilled", str(DISTILLED / self.direction), "--with-references"] if self.distilled else []
         a += ["--rdrop", str(self.rdrop)] if self.rdrop else []
+        a += ["--length-alpha", str(self.length_alpha)] if self.length_alpha is not None else []
         return a + (["--guided-context", str(self.guided_context)] if self.guided_context else [])
 
 

@@ -6,7 +6,8 @@ Safetensors metadata (all strings): ``format`` = "attnviz-seq2seq", ``format_ver
     {"config": ModelConfig, "src_lang": "en", "tgt_lang": "zh",
      "src_vocab": [...], "tgt_vocab": [...],
      "src_tokenizer": {"kind": "unicode", "lowercase": true}, "tgt_tokenizer": {...},
-     "training": {...}, "metrics": {...}, "name": "..."}
+     "training": {...}, "metrics": {...}, "name": "...",
+     "decoding": {"length_alpha": 0.6, "coverage_beta": 0.0}}   # the model's beam ranking (optional)
 
 Weights are stored as float16 and loaded as float32. Loading never unpickles: only safetensors
 is read, parsed and checked before anything is built; a ``.pt`` file (a torch.save zip archive or
@@ -37,7 +38,7 @@ from .config import ModelConfig
 from .nets import build_model
 from .nets.base import Family
 from .tokenize import Tokenizer
-from .translator import Translator
+from .translator import MAX_RANKING, RANKING_DEFAULTS, Translator
 from .vocab import Vocab
 
 FORMAT = "attnviz-seq2seq"
@@ -82,6 +83,7 @@ def save_checkpoint(translator: Translator, path: str | Path) -> Path:
         "training": translator.meta.get("training", {}),
         "metrics": translator.meta.get("metrics", {}),
         "name": translator.meta.get("name", ""),
+        "decoding": translator.ranking,
     }
     # The output layer shares the embedding matrix; store it once.
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in _own_state(translator.model).items()}
@@ -267,6 +269,13 @@ def _parse_meta(version: object, raw: object) -> dict:
         raise CheckpointError("metadata: 'training' must be a JSON object and 'metrics' an object of objects")
     if not isinstance(meta["name"], str) or len(meta["name"]) > MAX_NAME_CHARS:
         raise CheckpointError(f"metadata: 'name' must be a string of at most {MAX_NAME_CHARS} characters")
+    decoding = meta.get("decoding", {})
+    if (
+        not isinstance(decoding, dict)
+        or set(decoding) - set(RANKING_DEFAULTS)
+        or not all(type(v) in (int, float) and 0 <= v <= MAX_RANKING for v in decoding.values())
+    ):
+        raise CheckpointError(f"metadata: 'decoding' must map length_alpha and coverage_beta to numbers from 0 to {MAX_RANKING}")
     return meta
 
 
@@ -348,5 +357,5 @@ def _build(tensors: dict, meta: dict) -> Translator:
         tokenizers[1],
         langs[0],
         langs[1],
-        meta={"training": meta["training"], "metrics": meta["metrics"], "name": meta.get("name", "")},
+        meta={"training": meta["training"], "metrics": meta["metrics"], "name": meta.get("name", ""), "decoding": meta.get("decoding", {})},
     )

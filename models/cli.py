@@ -19,7 +19,7 @@ from .nets.scorers import SCORERS
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA
 from .train import SELECT
-from .translator import MAX_BEAM, MAX_SOURCE_TOKENS, REPORTED_BEAM, resolve_device
+from .translator import MAX_BEAM, MAX_RANKING, MAX_SOURCE_TOKENS, REPORTED_BEAM, resolve_device
 
 
 def _number(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], int | float]:
@@ -41,6 +41,7 @@ positive_int = _number(int, "a positive whole number", lambda v: v > 0)
 non_negative_int = _number(int, "a whole number of 0 or more", lambda v: v >= 0)
 positive_float = _number(float, "a positive number", lambda v: v > 0)
 non_negative_float = _number(float, "a number of 0 or more", lambda v: v >= 0)
+ranking_value = _number(float, f"a number from 0 to {MAX_RANKING:g}", lambda v: 0 <= v <= MAX_RANKING)
 fraction = _number(float, "a number from 0 to below 1", lambda v: 0 <= v < 1)
 dimension = _number(int, f"an even whole number from 2 to {MAX_DIM}", lambda v: 2 <= v <= MAX_DIM and v % 2 == 0)
 beam_size = _number(int, f"a whole number from 1 to {MAX_BEAM}", lambda v: 1 <= v <= MAX_BEAM)
@@ -167,6 +168,7 @@ def cmd_train(args) -> int:
     if not dist_from_env().main:
         return 0  # rank 0 evaluates and writes the checkpoint
     tr.meta["name"] = Path(args.out).stem
+    tr.meta["decoding"] = _ranking(args)
     gold, gloss = (None, None) if args.pairs else (HSK.gold(args.direction), HSK.automatic_links(args.direction))
     for split in ("dev", "test"):
         if pairs[split]:
@@ -256,15 +258,21 @@ def _blocks(lines: Iterable[str], n: int) -> Iterator[tuple[int, list[str]]]:
 
 
 def _ranking(args) -> dict:
-    """The beam ranking options of translate/evaluate as keyword arguments."""
+    """The beam ranking options of translate/evaluate as keyword arguments (None: the model's)."""
     return {"length_alpha": args.length_alpha, "coverage_beta": args.coverage}
 
 
-def _add_ranking(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--length-alpha", type=non_negative_float, default=LENGTH_ALPHA, metavar="ALPHA",
-                   help=f"beam search ranks by score / length ** ALPHA (default {LENGTH_ALPHA})")
-    p.add_argument("--coverage", type=non_negative_float, default=COVERAGE_BETA, metavar="BETA",
-                   help=f"beam search: weight of the coverage penalty (Wu et al. 2016) in the ranking (default {COVERAGE_BETA}: off)")
+def _add_ranking(p: argparse.ArgumentParser, training: bool = False) -> None:
+    """--length-alpha and --coverage: for translate/evaluate, this run's beam ranking (default:
+    the model's own); for train, the ranking the model keeps as its own."""
+    if training:
+        alpha = "beam search ranks by score / length ** ALPHA; kept in the model as its own"
+        beta = "weight of the coverage penalty (Wu et al. 2016) in beam search's ranking, kept in the model (0: off)"
+    else:
+        alpha = f"beam search ranks by score / length ** ALPHA (default: the model's own, {LENGTH_ALPHA} unless trained with another)"
+        beta = f"beam search: weight of the coverage penalty (Wu et al. 2016) in the ranking (default: the model's own, {COVERAGE_BETA}: off, unless trained with another)"
+    p.add_argument("--length-alpha", type=ranking_value, default=LENGTH_ALPHA if training else None, metavar="ALPHA", help=alpha)
+    p.add_argument("--coverage", type=ranking_value, default=COVERAGE_BETA if training else None, metavar="BETA", help=beta)
 
 
 def _print_translation(tr, args, res) -> None:
@@ -457,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rdrop", type=non_negative_float, default=0.0, metavar="ALPHA",
         help="R-Drop: run each batch twice and add ALPHA/2 times the two passes' symmetric KL to the loss (0: off)",
     )
+    _add_ranking(t, training=True)
     t.add_argument("--stream", action="store_true", help="stream --pairs from disk in bounded memory (automatic for .gz and large files)")
     t.add_argument("--max-vocab", type=positive_int, default=50_000, help="streaming: words kept per side (most frequent)")
     t.add_argument("--shuffle-buffer", type=positive_int, default=100_000, metavar="PAIRS", help="streaming: pairs shuffled together")

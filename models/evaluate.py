@@ -31,8 +31,8 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     also_beam: int | None = None,
     gloss: dict[str, Links] | None = None,
-    length_alpha: float = LENGTH_ALPHA,
-    coverage_beta: float = COVERAGE_BETA,
+    length_alpha: float | None = None,
+    coverage_beta: float | None = None,
 ) -> dict:
     """Evaluate on ``pairs``; alignment metrics need ``references`` (pair id -> sure/possible
     links: the HSK gold).
@@ -47,9 +47,11 @@ def evaluate(
     symmetrisation (``eflomal_method``) and ``best_vs_eflomal`` the best model reading's AER
     minus eflomal's with the 95% interval of a paired bootstrap over sentences. ``also_beam``
     = k adds ``bleu_beamk`` and ``chrf_beamk`` from beam search with k beams. Beam search ranks by
-    ``length_alpha`` and ``coverage_beta`` (models.search); they are recorded when not the defaults.
+    ``length_alpha`` and ``coverage_beta`` (models.search; None: the model's own ranking); they are
+    recorded when not the defaults.
     """
-    ranking = {"length_alpha": length_alpha, "coverage_beta": coverage_beta}
+    alpha, beta = translator.ranking_for(max(beam, also_beam or 1), length_alpha, coverage_beta)
+    ranking = {"length_alpha": alpha, "coverage_beta": beta}
     hyps, times = [], []
     for n, p in enumerate(pairs):
         t0 = time.perf_counter()
@@ -65,7 +67,7 @@ def evaluate(
         "ms_per_sentence": round(1000 * statistics.mean(times), 2) if times else 0.0,
         "beam": beam,
     }
-    if (length_alpha, coverage_beta) != (LENGTH_ALPHA, COVERAGE_BETA):
+    if (alpha, beta) != (LENGTH_ALPHA, COVERAGE_BETA):
         out |= ranking
     if also_beam:
         beamed = [translator.translate(p.src, beam=also_beam, **ranking).translation for p in pairs]

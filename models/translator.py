@@ -17,6 +17,9 @@ from .search import COVERAGE_BETA, LENGTH_ALPHA, search
 from .tokenize import Tokenizer
 from .vocab import EOS, PAD, UNK, Vocab
 
+RANKING_DEFAULTS = {"length_alpha": LENGTH_ALPHA, "coverage_beta": COVERAGE_BETA}
+MAX_RANKING = 10.0  # the largest length_alpha or coverage_beta a checkpoint may set
+
 MAX_SOURCE_TOKENS = 60  # longer inputs are cut to this many tokens (the end token not counted)
 MAX_BEAM = 10
 REPORTED_BEAM = 5  # the beam of the stored metrics' "beam 5" figures, and the app's default beam size
@@ -41,11 +44,26 @@ class Translator:
     tgt_tokenizer: Tokenizer
     src_lang: str
     tgt_lang: str
-    meta: dict = field(default_factory=dict)  # training summary, metrics, name
+    meta: dict = field(default_factory=dict)  # training summary, metrics, name, decoding
 
     @property
     def direction(self) -> str:
         return f"{self.src_lang}-{self.tgt_lang}"
+
+    @property
+    def ranking(self) -> dict[str, float]:
+        """How this model's beam search ranks hypotheses unless told otherwise: length_alpha and
+        coverage_beta (models.search), from ``meta["decoding"]`` (set by ``train --length-alpha``
+        and ``--coverage``), else the defaults."""
+        return RANKING_DEFAULTS | self.meta.get("decoding", {})
+
+    def ranking_for(self, beam: int, length_alpha: float | None, coverage_beta: float | None) -> tuple[float, float]:
+        """The ranking to decode with: the given values, None taking the model's; checked."""
+        own = self.ranking
+        alpha = own["length_alpha"] if length_alpha is None else length_alpha
+        beta = own["coverage_beta"] if coverage_beta is None else coverage_beta
+        _check_decoding(beam, alpha, beta)
+        return alpha, beta
 
     @property
     def device(self) -> torch.device:
@@ -117,16 +135,16 @@ class Translator:
         beam: int = 1,
         hard_inference: str = "argmax",
         seed: int | None = None,
-        length_alpha: float = LENGTH_ALPHA,
-        coverage_beta: float = COVERAGE_BETA,
+        length_alpha: float | None = None,
+        coverage_beta: float | None = None,
     ) -> DecodeResult:
         """Translate one sentence. ``beam`` 1 is greedy; ``hard_inference`` ("argmax" or
         "sample", with ``seed`` for a repeatable sample) applies to hard-attention models.
         Beam hypotheses are ranked by score / T ** ``length_alpha`` plus ``coverage_beta``
-        times the coverage penalty (models.search)."""
+        times the coverage penalty (models.search); None: the model's own (``ranking``)."""
         if hard_inference not in HARD_INFERENCE:
             raise ValueError("hard_inference must be 'argmax' or 'sample'")
-        _check_decoding(beam, length_alpha, coverage_beta)
+        length_alpha, coverage_beta = self.ranking_for(beam, length_alpha, coverage_beta)
         sampled = self.model.config.mode == "hard" and hard_inference == "sample"
         pick = Pick(sampled, torch.Generator(self.device).manual_seed(seed) if sampled and seed is not None else None)
         [result] = self._results([self._readable(text)], beam, pick, length_alpha, coverage_beta)
@@ -134,12 +152,12 @@ class Translator:
 
     @torch.inference_mode()
     def translate_many(
-        self, texts: list[str], beam: int = 1, length_alpha: float = LENGTH_ALPHA, coverage_beta: float = COVERAGE_BETA, rows: int = 64
+        self, texts: list[str], beam: int = 1, length_alpha: float | None = None, coverage_beta: float | None = None, rows: int = 64
     ) -> list[DecodeResult]:
         """``translate`` of many sentences (hard attention by argmax), batched by length with
         about ``rows`` search rows (sentences times beams) at a time: the same results as one at a
         time, in input order. Every text needs readable tokens (ValueError otherwise)."""
-        _check_decoding(beam, length_alpha, coverage_beta)
+        length_alpha, coverage_beta = self.ranking_for(beam, length_alpha, coverage_beta)
         sources = [self._readable(t) for t in texts]
         results: dict[int, DecodeResult] = {}
         for idx in _by_length([tokens for tokens, _ in sources], max(1, rows // beam)):
@@ -177,8 +195,8 @@ class Translator:
         batch_size: int = 64,
         details: bool = False,
         beam: int = 1,
-        length_alpha: float = LENGTH_ALPHA,
-        coverage_beta: float = COVERAGE_BETA,
+        length_alpha: float | None = None,
+        coverage_beta: float | None = None,
     ) -> list[DecodedIds]:
         """Decoding of many token lists (each ending in "</s>"), in input order: greedy, or the
         best hypothesis of beam search with ``beam`` beams.
@@ -186,7 +204,7 @@ class Translator:
         Sentences are batched by length (less padding) and attend by argmax in hard mode; the
         output is the same as decoding one sentence at a time. Without ``details`` the results
         have no attention maps and no alternatives (``search``)."""
-        _check_decoding(beam, length_alpha, coverage_beta)
+        length_alpha, coverage_beta = self.ranking_for(beam, length_alpha, coverage_beta)
         decoded: dict[int, DecodedIds] = {}
         for idx in _by_length(token_lists, batch_size):
             toks = [token_lists[i] for i in idx]
@@ -196,7 +214,7 @@ class Translator:
         return [decoded[i] for i in range(len(token_lists))]
 
     def translate_batch(
-        self, texts: list[str], batch_size: int = 64, beam: int = 1, length_alpha: float = LENGTH_ALPHA, coverage_beta: float = COVERAGE_BETA
+        self, texts: list[str], batch_size: int = 64, beam: int = 1, length_alpha: float | None = None, coverage_beta: float | None = None
     ) -> list[str]:
         """Translations of many sentences (greedy, or beam search's best), batched (same output
         as one at a time)."""

@@ -132,6 +132,15 @@ def test_model_card_names_what_the_model_is():
     assert card["Scorer"] == "cosine" and card["Attention"] == "hard" and card["Direction"] == "en → zh"
     assert card["Parameters"] == f"{translator.num_parameters:,}"
     assert card["Source vocabulary"] == str(len(translator.src_vocab))
+    assert card["Beam ranking"] == "log-prob / tokens^0.6"  # the default ranking
+
+
+def test_model_card_says_how_the_model_ranks_its_beams():
+    translator = make_translator()
+    translator.meta["decoding"] = {"length_alpha": 1.5, "coverage_beta": 0.2}
+    entry = registry.ModelEntry("bundled/x.safetensors", "x", "bundled", "x@1", Path("x.safetensors"))
+    card = dict(zip(*tables.card(entry, translator).to_dict("list").values()))
+    assert card["Beam ranking"] == "log-prob / tokens^1.5 + 0.2 × coverage penalty"
 
 
 def test_a_transformer_s_card_names_its_layers_and_heads_not_a_gru_scorer():

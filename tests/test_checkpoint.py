@@ -87,3 +87,17 @@ def test_pt_file_with_the_same_layout_is_refused_without_torch_load(tmp_path, ti
 def test_a_missing_file_is_a_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError, match="no such file"):
         load_checkpoint(tmp_path / "nope.safetensors")
+
+
+def test_a_models_own_beam_ranking_is_kept_and_decodes_by_default(tmp_path):
+    tr = make_translator(seed=2)
+    assert tr.ranking == {"length_alpha": 0.6, "coverage_beta": 0.0}  # no ranking of its own: the defaults
+    tr.meta["decoding"] = {"length_alpha": 2.0, "coverage_beta": 0.3}
+    back = load_checkpoint(save_checkpoint(tr, tmp_path / "m.safetensors"))
+    assert back.ranking == {"length_alpha": 2.0, "coverage_beta": 0.3}
+    text = "the cat sat on the mat ."
+    own, told = back.translate(text, beam=3), back.translate(text, beam=3, length_alpha=2.0, coverage_beta=0.3)
+    assert [h.rank_score for h in own.hypotheses] == [h.rank_score for h in told.hypotheses]
+    assert back.translate_batch([text, "I love you."], beam=3) == back.translate_batch([text, "I love you."], beam=3, length_alpha=2.0, coverage_beta=0.3)
+    plain = back.translate(text, beam=3, length_alpha=2.0, coverage_beta=0.0)  # a given value wins over the model's
+    assert all(h.rank_score == pytest.approx(h.score / len(h.tokens) ** 2.0, abs=1e-5) for h in plain.hypotheses)  # "</s>" counted

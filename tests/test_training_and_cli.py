@@ -139,6 +139,8 @@ def test_every_bundled_checkpoint_was_trained_with_its_recipe(spec, tmp_path):
     defaults = asdict(TrainConfig())  # what a file from an older trainer, without the field, was trained with
     assert {k: meta.get(k, defaults[k]) for k in recipe} == recipe
     assert ("distillation" in meta["corpus"]) == spec.distilled  # trained on a teacher's translations exactly when its recipe says so
+    ranking = load_checkpoint(CHECKPOINTS / f"{spec.name}.safetensors").ranking
+    assert ranking == {"length_alpha": args.length_alpha, "coverage_beta": args.coverage}  # and ranks its beams as the recipe says
 
 
 def test_bundle_with_a_seed_trains_another_run_of_each_recipe_and_leaves_the_readme(tmp_path, monkeypatch):
@@ -163,7 +165,7 @@ def cli_checkpoint(tmp_path_factory) -> Path:
     out = d / "tsv.safetensors"
     r = _cli("train", "--pairs", str(_tsv(d)), "--src-lang", "en", "--tgt-lang", "zh", "--epochs", "2",
              "--emb-dim", "16", "--hidden", "16", "--batch-size", "8", "--label-smoothing", "0.2", "--word-dropout", "0.05",
-             "--rdrop", "1.5", "--no-progress", "--device", "cpu", "--out", str(out))
+             "--rdrop", "1.5", "--length-alpha", "1.2", "--no-progress", "--device", "cpu", "--out", str(out))
     assert r.returncode == 0, r.stderr
     return out
 
@@ -174,7 +176,8 @@ def test_cli_train_on_a_tsv_writes_a_loadable_checkpoint(cli_checkpoint):
     assert tr.meta["training"]["corpus"] == "tsv:tiny.tsv"
     training = tr.meta["training"]
     assert (training["label_smoothing"], training["word_dropout"], training["rdrop"]) == (0.2, 0.05, 1.5)  # the options reach training
-    assert "dev" in tr.meta["metrics"]
+    assert tr.ranking == {"length_alpha": 1.2, "coverage_beta": 0.0}  # kept as the model's own beam ranking
+    assert "dev" in tr.meta["metrics"] and tr.meta["metrics"]["dev"]["length_alpha"] == 1.2  # its beam metrics say how they ranked
 
 
 def test_cli_translate_json_contract(cli_checkpoint):

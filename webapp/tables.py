@@ -65,6 +65,13 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def ranking_text(ranking: dict[str, float]) -> str:
+    """How beam search ranks a model's finished hypotheses, in words."""
+    alpha, beta = ranking["length_alpha"], ranking["coverage_beta"]
+    coverage = f" + {beta:g} × coverage penalty" if beta else ""
+    return f"log-prob / tokens^{alpha:g}{coverage}"
+
+
 def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
     """Field / value rows: what the model is and how big it is."""
     c = translator.model.config
@@ -83,6 +90,7 @@ def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
         "Source vocabulary": f"{len(translator.src_vocab):,}",
         "Target vocabulary": f"{len(translator.tgt_vocab):,}",
         "Embedding / hidden size": f"{c.emb_dim} / {c.hidden}",
+        "Beam ranking": ranking_text(translator.ranking),
     }
     return pd.DataFrame({"Field": list(rows), "Value": list(rows.values())})
 

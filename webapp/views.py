@@ -18,7 +18,6 @@ from pandas.io.formats.style import Styler
 from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult, Selection, select
-from models.search import LENGTH_ALPHA
 from models.translator import MAX_BEAM, REPORTED_BEAM, Translator
 from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
 from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
@@ -178,9 +177,10 @@ def hypothesis_label(result: DecodeResult, i: int) -> str:
     return f"{i + 1}. {h.text}  (rank score {h.rank_score:.3f} · log-prob {h.score:.2f} · {len(h.tokens)} tokens)"
 
 
-def hypothesis_picker(result: DecodeResult, key: str) -> int:
+def hypothesis_picker(result: DecodeResult, key: str, ranking: dict[str, float]) -> int:
     """Which beam hypothesis the views show (0 = best); nothing to pick for one. ``key`` should
-    name the model: a picker kept across a model switch showed the previous model's text."""
+    name the model: a picker kept across a model switch showed the previous model's text.
+    ``ranking``: the model's (``Translator.ranking``), which the help text spells out."""
     n = len(result.hypotheses)
     if n == 1:
         return 0
@@ -189,9 +189,10 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
         range(n),
         format_func=lambda i: hypothesis_label(result, i),
         key=key,
-        help=f"Hypotheses are ranked by the rank score: the log-probability divided by the length to the power "
-        f"{LENGTH_ALPHA:g} (log-prob / tokens^{LENGTH_ALPHA:g}, the end token counted), so that longer translations "
-        "are not ranked down for having more words. The log-prob alone would favour short ones.",
+        help=f"Hypotheses are ranked by the rank score, {tables.ranking_text(ranking)} (the end token counted): the "
+        f"log-probability divided by the length to the power {ranking['length_alpha']:g}, so that longer translations "
+        "are not ranked down for having more words. The log-prob alone would favour short ones."
+        + (" The coverage penalty (Wu et al. 2016) lowers translations that left source words unattended." if ranking["coverage_beta"] else ""),
     )
 
 
