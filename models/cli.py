@@ -19,7 +19,7 @@ from .nets.scorers import SCORERS
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA
 from .train import SELECT
-from .translator import MAX_BEAM, MAX_RANKING, MAX_SOURCE_TOKENS, REPORTED_BEAM, resolve_device
+from .translator import MAX_BEAM, MAX_RANKING, MAX_SOURCE_TOKENS, RANKING_DEFAULTS, REPORTED_BEAM, resolve_device
 
 
 def _number(kind: type, what: str, ok: Callable[[float], bool]) -> Callable[[str], int | float]:
@@ -298,9 +298,17 @@ def cmd_evaluate(args) -> int:
         pairs, gold, gloss = HSK.splits(tr.direction)[args.split], HSK.gold(tr.direction), HSK.automatic_links(tr.direction)
     m = evaluate_with_bar(tr, pairs, gold, args.beam, REPORTED_BEAM if args.store else None, gloss, **_ranking(args))
     if args.store:
-        tr.meta["metrics"][args.split] = m
+        given = {k: v for k, v in _ranking(args).items() if v is not None}
+        changed = tr.ranking | given != tr.ranking
+        tr.meta["decoding"] = tr.ranking | given  # the stored metrics describe the model as it decodes
+        kept = {k: v for k, v in tr.meta["metrics"].get(args.split, {}).items() if k not in RANKING_DEFAULTS}  # e.g. `heads --store`
+        tr.meta["metrics"][args.split] = kept | m
         save_checkpoint(tr.to("cpu"), args.checkpoint)
         say(f"stored the {args.split} metrics in {args.checkpoint}", file=sys.stderr)
+        other = "test" if args.split == "dev" else "dev"
+        if changed and other in tr.meta["metrics"]:
+            say(f"note: the model now ranks its beams by {given}; its stored {other} metrics were made with the previous "
+                f"ranking (run evaluate --store --split {other})", file=sys.stderr)
     m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
     if args.json:
         say(json.dumps(m))
@@ -499,7 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ranking(e)
     e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     e.add_argument("--json", action="store_true")
-    e.add_argument("--store", action="store_true", help="write the metrics into the checkpoint (HSK splits only)")
+    e.add_argument("--store", action="store_true",
+                   help="write the metrics into the checkpoint (HSK splits only); --length-alpha and --coverage given with it become the model's own ranking")
     e.set_defaults(func=cmd_evaluate)
 
     a = sub.add_parser("eflomal", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")

@@ -101,3 +101,20 @@ def test_a_models_own_beam_ranking_is_kept_and_decodes_by_default(tmp_path):
     assert back.translate_batch([text, "I love you."], beam=3) == back.translate_batch([text, "I love you."], beam=3, length_alpha=2.0, coverage_beta=0.3)
     plain = back.translate(text, beam=3, length_alpha=2.0, coverage_beta=0.0)  # a given value wins over the model's
     assert all(h.rank_score == pytest.approx(h.score / len(h.tokens) ** 2.0, abs=1e-5) for h in plain.hypotheses)  # "</s>" counted
+
+
+def test_evaluate_store_with_a_ranking_makes_it_the_models_own_and_keeps_other_stored_results(tmp_path, capsys):
+    from models.cli import main
+
+    tr = make_translator(seed=2)
+    tr.meta["metrics"] = {"test": {"head": "layer 1, head 2", "bleu": 1.0, "length_alpha": 0.9}}
+    path = save_checkpoint(tr, tmp_path / "m.safetensors")
+    assert main(["evaluate", "--checkpoint", str(path), "--split", "test", "--store", "--length-alpha", "1.3", "--device", "cpu"]) == 0
+    back = load_checkpoint(path)
+    assert back.ranking == {"length_alpha": 1.3, "coverage_beta": 0.0}
+    stored = back.meta["metrics"]["test"]
+    assert stored["head"] == "layer 1, head 2" and stored["length_alpha"] == 1.3 and "bleu_beam5" in stored  # head kept, ranking renewed
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(path), "--split", "dev", "--store", "--coverage", "0.2", "--device", "cpu"]) == 0
+    assert "its stored test metrics were made with the previous ranking" in capsys.readouterr().err
+    assert load_checkpoint(path).ranking == {"length_alpha": 1.3, "coverage_beta": 0.2}  # one option given: the other kept
