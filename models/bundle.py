@@ -72,8 +72,9 @@ BUNDLED = [  # in training order
     Spec(family="transformer"),  # unguided, beside the guided one: what guided alignment adds (docs/2026-12-05-seeds-speed-load.md)
     # one head of the penultimate layer supervised (Garg et al. 2019); distilled: the references plus the
     # translations of nine en-zh models (GRU and Transformer seeds; docs/2026-12-05-fifth-session.md);
-    # R-Drop with alpha 1 (Liang et al. 2021; docs/2026-12-05-seventh-session.md)
-    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0),
+    # R-Drop with alpha 1 (Liang et al. 2021; docs/2026-12-05-seventh-session.md); beams ranked by
+    # score / length ** 1.5, the best on dev over its three seeds (docs/2026-12-05-eighth-session.md)
+    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0, length_alpha=1.5),
     # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
     # of six zh-en models (three seeds each of this recipe and the guided GRU; docs/2026-12-05-fifth-session.md)
     Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True),

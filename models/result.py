@@ -93,6 +93,7 @@ class Strategy:
     beam: int = 1
     sampled: bool = False  # hard attention drew its positions (else argmax)
     forced: bool = False  # the target was given (teacher forcing), not searched
+    ranking: tuple[float, float] | None = None  # beam search: (length_alpha, coverage_beta) of rank_score
 
     def __str__(self) -> str:
         if self.forced:
@@ -168,6 +169,7 @@ class DecodeResult:
             "mode": self.mode,
             "strategy": str(self.strategy),
             "beam": self.strategy.beam,
+            **({"length_alpha": self.strategy.ranking[0], "coverage_beta": self.strategy.ranking[1]} if self.strategy.ranking else {}),
             "cells": self.cells,
             "truncated_from": self.truncated_from,
         }

@@ -185,7 +185,7 @@ class Translator:
         for b, ((tokens, cut), hyps) in enumerate(zip(sources, decoded)):
             n = len(tokens)  # the encoder's maps of sentence b, cut to its real tokens: (L, H, n, n)
             source_maps = {name: AttentionMap(name, v[b, :, :, :n, :n].float().cpu().numpy()) for name, v in enc.maps.items()}
-            out.append(self._result(tokens, cut, [self._hypothesis(d) for d in hyps], Strategy(beam, pick.sample), source_maps))
+            out.append(self._result(tokens, cut, [self._hypothesis(d) for d in hyps], Strategy(beam, pick.sample, ranking=(length_alpha, coverage_beta) if beam > 1 else None), source_maps))
         return out
 
     @torch.inference_mode()

@@ -98,6 +98,8 @@ def test_a_models_own_beam_ranking_is_kept_and_decodes_by_default(tmp_path):
     text = "the cat sat on the mat ."
     own, told = back.translate(text, beam=3), back.translate(text, beam=3, length_alpha=2.0, coverage_beta=0.3)
     assert [h.rank_score for h in own.hypotheses] == [h.rank_score for h in told.hypotheses]
+    assert own.to_json()["length_alpha"] == 2.0 and own.to_json()["coverage_beta"] == 0.3  # the result says how it ranked
+    assert "length_alpha" not in back.translate(text).to_json()  # greedy: nothing ranked
     assert back.translate_batch([text, "I love you."], beam=3) == back.translate_batch([text, "I love you."], beam=3, length_alpha=2.0, coverage_beta=0.3)
     plain = back.translate(text, beam=3, length_alpha=2.0, coverage_beta=0.0)  # a given value wins over the model's
     assert all(h.rank_score == pytest.approx(h.score / len(h.tokens) ** 2.0, abs=1e-5) for h in plain.hypotheses)  # "</s>" counted
