@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.tiny import make_translator
-from models.checkpoint import save_checkpoint
+from models.checkpoint import load_checkpoint, save_checkpoint
 from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, hypothesis_picker, matrix, translate
 from viz.heatmap import PHONE_PX
 from webapp import registry, views
@@ -72,7 +72,11 @@ def test_a_shared_address_opens_its_model_sentence_and_view(monkeypatch, tiny_ch
     assert at.segmented_control(key="translate_view").value == "Flow"
 
 
-def test_beam_picker_after_a_model_switch_shows_the_new_model_s_hypotheses_and_rank_scores(app):
+def test_beam_picker_after_a_model_switch_shows_the_new_model_s_hypotheses_and_rank_scores(app, tiny_checkpoint_dir):
+    general = tiny_checkpoint_dir / "en-zh-general-soft.safetensors"
+    tr = load_checkpoint(general)
+    tr.meta["decoding"] = {"length_alpha": 1.5, "coverage_beta": 0.2}  # a model with a ranking of its own
+    save_checkpoint(tr, general)
     at = translate(app, "I love you.")
     at.segmented_control(key="translate_decoding").set_value("Beam search").run()
     first = hypothesis_picker(at)
@@ -83,7 +87,9 @@ def test_beam_picker_after_a_model_switch_shows_the_new_model_s_hypotheses_and_r
     # a new widget for the new model: the browser kept showing the old one's chosen text under the old key
     assert picker.key != first.key and picker.index == 0
     assert shown_before and all("rank score" in o for o in picker.options)
-    assert "log-prob / tokens^" in picker.help
+    # each model's own ranking, spelled out
+    assert "log-prob / tokens^0.6 (" in first.help and "coverage penalty" not in first.help
+    assert "log-prob / tokens^1.5 + 0.2 × coverage penalty" in picker.help
 
 
 @pytest.mark.parametrize("view", ["Heatmap", "Highlight"])
