@@ -76,8 +76,9 @@ BUNDLED = [  # in training order
     # score / length ** 1.5, the best on dev over its three seeds (docs/2026-12-05-eighth-session.md)
     Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0, length_alpha=1.5),
     # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
-    # of six zh-en models (three seeds each of this recipe and the guided GRU; docs/2026-12-05-fifth-session.md)
-    Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True),
+    # of six zh-en Transformers (three seeds each of this recipe with and without R-Drop, themselves
+    # distilled from GRUs and Transformers; docs/2026-12-05-eighth-session.md); R-Drop with alpha 1
+    Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0),
 ]
 
 
