@@ -61,7 +61,7 @@ if result is None:
 translated = result  # before the attention picker's selection
 
 views.input_notes(result)
-hypothesis = hypothesis_picked = views.hypothesis_picker(result, f"translate_hypothesis_{inference.model_key(entry, translator)}", translator.ranking)
+hypothesis = hypothesis_picked = views.hypothesis_picker(result, f"translate_hypothesis_{inference.model_key(entry, translator)}")
 st.caption(
     "A small model trained on a few thousand graded (HSK) sentences: wrong translations are expected. "
     f"On a test-split example, *{views.ROWS_REFERENCE}* rows show its attention on a correct translation. "

@@ -65,9 +65,8 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def ranking_text(ranking: dict[str, float]) -> str:
-    """How beam search ranks a model's finished hypotheses, in words."""
-    alpha, beta = ranking["length_alpha"], ranking["coverage_beta"]
+def ranking_text(alpha: float, beta: float) -> str:
+    """How beam search ranks finished hypotheses (length_alpha, coverage_beta), in words."""
     coverage = f" + {beta:g} × coverage penalty" if beta else ""
     return f"log-prob / tokens^{alpha:g}{coverage}"
 
@@ -90,7 +89,7 @@ def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
         "Source vocabulary": f"{len(translator.src_vocab):,}",
         "Target vocabulary": f"{len(translator.tgt_vocab):,}",
         "Embedding / hidden size": f"{c.emb_dim} / {c.hidden}",
-        "Beam ranking": ranking_text(translator.ranking),
+        "Beam ranking": ranking_text(translator.ranking["length_alpha"], translator.ranking["coverage_beta"]),
     }
     return pd.DataFrame({"Field": list(rows), "Value": list(rows.values())})
 

@@ -177,22 +177,23 @@ def hypothesis_label(result: DecodeResult, i: int) -> str:
     return f"{i + 1}. {h.text}  (rank score {h.rank_score:.3f} · log-prob {h.score:.2f} · {len(h.tokens)} tokens)"
 
 
-def hypothesis_picker(result: DecodeResult, key: str, ranking: dict[str, float]) -> int:
+def hypothesis_picker(result: DecodeResult, key: str) -> int:
     """Which beam hypothesis the views show (0 = best); nothing to pick for one. ``key`` should
-    name the model: a picker kept across a model switch showed the previous model's text.
-    ``ranking``: the model's (``Translator.ranking``), which the help text spells out."""
+    name the model: a picker kept across a model switch showed the previous model's text. The
+    help text spells out the ranking the search used (``result.strategy.ranking``)."""
     n = len(result.hypotheses)
     if n == 1:
         return 0
+    alpha, beta = result.strategy.ranking
     return st.selectbox(
         f"Hypothesis (beam search finished {n})",
         range(n),
         format_func=lambda i: hypothesis_label(result, i),
         key=key,
-        help=f"Hypotheses are ranked by the rank score, {tables.ranking_text(ranking)} (the end token counted): the "
-        f"log-probability divided by the length to the power {ranking['length_alpha']:g}, so that longer translations "
+        help=f"Hypotheses are ranked by the rank score, {tables.ranking_text(alpha, beta)} (the end token counted): the "
+        f"log-probability divided by the length to the power {alpha:g}, so that longer translations "
         "are not ranked down for having more words. The log-prob alone would favour short ones."
-        + (" The coverage penalty (Wu et al. 2016) lowers translations that left source words unattended." if ranking["coverage_beta"] else ""),
+        + (" The coverage penalty (Wu et al. 2016) lowers translations that left source words unattended." if beta else ""),
     )
 
 
