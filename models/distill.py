@@ -159,12 +159,12 @@ def read_distilled(
             raise ValueError(f"{path} was distilled for {about['direction']}, not {direction}")
         if about["kind"] not in KINDS:
             raise ValueError(f"{path}: unknown kind {about['kind']!r} (expected one of {', '.join(KINDS)})")
-        mine = [Pair(p.src, p.tgt, distilled_id(n, p.id)) for p in pairs if p.id in references and p.src.strip() and p.tgt.strip()]
+        mine = [p for p in pairs if p.id in references and p.src.strip() and p.tgt.strip()]
         if not mine:
             raise ValueError(f"{path}: no training pair has a teacher translation")
         if with_references:
-            mine = [p for p in mine if (p.src, p.tgt) != (references[_corpus_id(p.id)].src, references[_corpus_id(p.id)].tgt)]
-        taught += mine
+            mine = [p for p in mine if (p.src, p.tgt) != (references[p.id].src, references[p.id].tgt)]
+        taught += [Pair(p.src, p.tgt, distilled_id(n, p.id)) for p in mine]
         abouts.append(about)
     return (train + taught if with_references else taught), abouts
 
