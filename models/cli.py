@@ -17,7 +17,7 @@ from .model_aligner import READINGS
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .printable import printable
-from .search import COVERAGE_BETA, LENGTH_ALPHA
+from .search import COVERAGE_BETA, LENGTH_ALPHA, ranking_text
 from .train import SELECT
 from .translator import MAX_BEAM, MAX_RANKING, MAX_SOURCE_TOKENS, RANKING_DEFAULTS, REPORTED_BEAM, resolve_device
 
@@ -307,7 +307,8 @@ def cmd_evaluate(args) -> int:
         say(f"stored the {args.split} metrics in {args.checkpoint}", file=sys.stderr)
         other = "test" if args.split == "dev" else "dev"
         if changed and other in tr.meta["metrics"]:
-            say(f"note: the model now ranks its beams by {given}; its stored {other} metrics were made with the previous "
+            now = ranking_text(tr.ranking["length_alpha"], tr.ranking["coverage_beta"])
+            say(f"note: the model now ranks its beams by {now}; its stored {other} metrics were made with the previous "
                 f"ranking (run evaluate --store --split {other})", file=sys.stderr)
     m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
     if args.json:

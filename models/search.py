@@ -58,6 +58,12 @@ def rank_score(score: float, length: int, beam: int, length_alpha: float = LENGT
     return score / max(length, 1) ** length_alpha + (coverage_beta * coverage if coverage_beta else 0.0)
 
 
+def ranking_text(alpha: float, beta: float) -> str:
+    """``rank_score`` of a beam search with these length_alpha and coverage_beta, in words."""
+    coverage = f" + {beta:g} × coverage penalty" if beta else ""
+    return f"log-prob / tokens^{alpha:g}{coverage}"
+
+
 def coverage_penalty(coverage: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Wu et al. (2016) without beta: sum_i log(min(c_i, 1)) over the real source positions.
     coverage, mask (..., S) -> (...); 0 when every source word has had attention 1 in all."""

@@ -118,5 +118,6 @@ def test_evaluate_store_with_a_ranking_makes_it_the_models_own_and_keeps_other_s
     assert stored["head"] == "layer 1, head 2" and stored["length_alpha"] == 1.3 and "bleu_beam5" in stored  # head kept, ranking renewed
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(path), "--split", "dev", "--store", "--coverage", "0.2", "--device", "cpu"]) == 0
-    assert "its stored test metrics were made with the previous ranking" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "now ranks its beams by log-prob / tokens^1.3 + 0.2 × coverage penalty; its stored test metrics were made with the previous ranking" in err
     assert load_checkpoint(path).ranking == {"length_alpha": 1.3, "coverage_beta": 0.2}  # one option given: the other kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from models.search import ranking_text
 from models.translator import Translator
 from viz.diagnostics import STAT_NAMES
 
@@ -63,12 +64,6 @@ def _text(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def ranking_text(alpha: float, beta: float) -> str:
-    """How beam search ranks finished hypotheses (length_alpha, coverage_beta), in words."""
-    coverage = f" + {beta:g} × coverage penalty" if beta else ""
-    return f"log-prob / tokens^{alpha:g}{coverage}"
 
 
 def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from pandas.io.formats.style import Styler
 from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult, Selection, select
+from models.search import ranking_text
 from models.translator import MAX_BEAM, REPORTED_BEAM, Translator
 from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
 from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
@@ -190,7 +191,7 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
         range(n),
         format_func=lambda i: hypothesis_label(result, i),
         key=key,
-        help=f"Hypotheses are ranked by the rank score, {tables.ranking_text(alpha, beta)} (the end token counted): the "
+        help=f"Hypotheses are ranked by the rank score, {ranking_text(alpha, beta)} (the end token counted): the "
         f"log-probability divided by the length to the power {alpha:g}, so that longer translations "
         "are not ranked down for having more words. The log-prob alone would favour short ones."
         + (" The coverage penalty (Wu et al. 2016) lowers translations that left source words unattended." if beta else ""),
