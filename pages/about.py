@@ -43,8 +43,8 @@ st.markdown("Each row of the heatmap is one $\\alpha_t$: it sums to 1 over the s
 st.markdown(
     "**Greedy decoding or beam search.** Greedy decoding writes the most likely token at each step. Beam search keeps "
     "the $k$ most likely partial translations, and ranks the finished ones by their log-probability divided by "
-    f"length$^\\alpha$, so that short ones are not favoured ($\\alpha = {LENGTH_ALPHA}$ unless a model keeps its own, chosen on "
-    "the dev split; its card on Checkpoints says which). It usually translates better, and Translate and "
+    f"length$^\\lambda$, so that short ones are not favoured (the length exponent $\\lambda = {LENGTH_ALPHA}$ unless a model keeps "
+    "its own, chosen on the dev split; its card on Checkpoints says which; `--length-alpha` on the command line). It usually translates better, and Translate and "
     f"Compare open on it with {REPORTED_BEAM} beams. In both, a heatmap row is the attention of the step that wrote that token in the translation shown. "
     "With beam search, the hypothesis picker shows the other finished translations, each with its own attention."
 )
