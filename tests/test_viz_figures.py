@@ -116,6 +116,16 @@ def test_heatmap_truncates_long_labels_but_hovers_the_full_token():
     assert fig.data[0].customdata[0][0][1] == long
 
 
+def test_a_chinese_source_on_a_phone_keeps_its_characters_level_and_draws_the_end_token_smaller():
+    zh = make_result(list("我把雨伞忘在家里了。"), ["I", "forgot", "his", "umbrella", "."], direction="zh-en")
+    axis = heatmap_figure(zh, width=PHONE_PX).layout.xaxis
+    assert axis.tickangle == 0 and axis.ticktext[-1].startswith('<span style="font-size:') and axis.ticktext[-1].endswith("&lt;/s&gt;</span>")
+    assert heatmap_figure(zh, width=CHART_PX).layout.xaxis.tickangle is None  # room enough: Plotly's own layout, "</s>" as is
+    en = make_result("I forgot my umbrella at home .".split(), ["我"])
+    assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.tickangle is None  # words need turning anyway: the end token stays as it is
+    assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.ticktext[-1] == "&lt;/s&gt;"
+
+
 def test_heatmap_prints_cell_values_only_when_small():
     small = make_result(["a", "b"], ["x", "</s>"])
     big = make_result([f"w{i}" for i in range(40)], [f"t{i}" for i in range(TEXT_CELLS_MAX // 40)])

@@ -20,7 +20,7 @@ from .style import (
     styled_figure,
     token_axis,
 )
-from .tokens import hover_token, pick, plotly_text, text_px, tick_label, truncate
+from .tokens import END, hover_token, pick, plotly_text, text_px, tick_label, truncate
 
 CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
 PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
@@ -34,6 +34,8 @@ TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
 TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
 TEXT_CELL_PX = 32  # print values in cells at least this wide (narrower ones showed "0.000.000.00")
 PAD_PX = 8  # between the plot and its tick labels
+MIN_END_FONT = 8  # the end token's label may shrink to this size so that the source tokens stay level
+END_EM = 1.9  # width of the end token's label "</s>" in em (measured 1.75 in the app's font)
 
 
 BELOW_COLORBAR = {  # a colour bar lying along the bottom of the figure, its title to its right; three level ticks fit under it
@@ -54,15 +56,19 @@ def label_text(token: str, known: bool = True) -> str:
     return truncate(token) + ("" if known else "?")
 
 
-def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool, title: bool = True) -> dict:
+def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool, title: bool = True) -> tuple[dict, float | None]:
     """Margins (l, r, t, b in pixels) that fit the tick labels of a matrix drawn ``width``
-    pixels wide, from estimated label widths (plain text, not markup).
+    pixels wide, from estimated label widths (plain text, not markup), and the font size the
+    x axis' last label, the end token, is drawn at (None: the axis' own).
 
     Plotly's automargin would find them too, but only by drawing the chart twice, which
     doubles the time a new heatmap takes to appear. Given enough room from the start, it
     draws once; when the estimate falls short (another width, a wider font), automargin still
     widens the margins, so labels are never cut. x labels are laid out as Plotly's automatic
-    angle would: level when they fit their columns, else at 30 or 90 degrees.
+    angle would: level when they fit their columns, else at 30 or 90 degrees. When only the
+    last label, the end token, would tip them over (Han characters fit a phone's columns; "</s>"
+    does not), the axis is kept level and that label drawn small enough to clear its
+    neighbour, so that the characters are not turned sideways.
     """
     below = colorbar_below(width)
     right = 10 if below else COLORBAR_PX
@@ -70,6 +76,13 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
     left = 10 + PAD_PX + widest_y + AXIS_TITLE_PX
     spacing = (width - left - right) / max(len(x_labels), 1)
+    end_font = None
+    if len(x_labels) > 1 and x_labels[-1] == END:
+        others = max(text_px(t, FONT_SIZE) for t in x_labels[:-1])
+        if others + 4 <= spacing < END_EM * FONT_SIZE + 4:  # only the end token's label is too wide for its column
+            size = min(FONT_SIZE, (2 * (spacing - 2) - text_px(x_labels[-2], FONT_SIZE)) / END_EM)  # half-widths + 2 px <= spacing
+            if size >= MIN_END_FONT:
+                end_font, widest_x = size // 0.5 * 0.5, others
     if widest_x + 4 <= spacing:
         ticks = TICK_PX
     elif spacing / 2 >= TICK_PX:
@@ -78,7 +91,7 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
         ticks = widest_x + 4
     bottom = 10 + PAD_PX + ticks + AXIS_TITLE_PX + (COLORBAR_BELOW_PX if below else 0)
     top = (TITLE_PX if title else TOOLBAR_PX) + (LEGEND_PX if legend else 0)
-    return {"l": round(left), "r": right, "t": top, "b": round(bottom), "pad": PAD_PX}
+    return {"l": round(left), "r": right, "t": top, "b": round(bottom), "pad": PAD_PX}, end_font
 
 
 def colorbar_below(width: int) -> bool:
@@ -120,9 +133,12 @@ def matrix_figure(
     custom[:, :, 0] = np.asarray([hover_token(t) for t in target_tokens], dtype=object).reshape(T, 1)
     custom[:, :, 1] = np.asarray([hover_token(t, k) for t, k in zip(source_tokens, source_known)], dtype=object).reshape(1, S)
     below = colorbar_below(width)
-    margin = matrix_margins(
+    margin, end_font = matrix_margins(
         [label_text(t, k) for t, k in zip(source_tokens, source_known)], [label_text(t) for t in target_tokens], width, bool(overlays), bool(title)
     )
+    x_ticks = [tick_label(t, k) for t, k in zip(source_tokens, source_known)]
+    if end_font is not None:
+        x_ticks[-1] = f'<span style="font-size:{end_font:g}px">{x_ticks[-1]}</span>'
     cell_px = (width - margin["l"] - margin["r"]) / S
     heat = go.Heatmap(
         z=z,
@@ -148,7 +164,7 @@ def matrix_figure(
         height=matrix_height(T) + (COLORBAR_BELOW_PX if below else 0),
         margin=margin,
         # fixed ranges: link markers would otherwise make Plotly pad the axes
-        xaxis=token_axis([tick_label(t, k) for t, k in zip(source_tokens, source_known)], title={"text": axis_titles[0]}, range=[-0.5, S - 0.5]),
+        xaxis=token_axis(x_ticks, title={"text": axis_titles[0]}, range=[-0.5, S - 0.5], **({"tickangle": 0} if end_font else {})),
         yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": axis_titles[1]}, range=[T - 0.5, -0.5]),
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
     )

@@ -38,9 +38,10 @@ def display_width(text: str) -> int:
 
 
 def text_px(text: str, size: float) -> float:
-    """Width in pixels that ``text`` takes at font ``size``, estimated: 0.62 em per display
-    column (a CJK character is two). Meant to err wide for the app's sans-serif fonts."""
-    return 0.62 * size * display_width(text)
+    """Width in pixels that ``text`` takes at font ``size``, estimated: 0.62 em per narrow
+    character, 1.05 em per wide (CJK) one, whose glyphs are one em. Meant to err wide for the
+    app's sans-serif fonts."""
+    return size * sum(1.05 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
 
 
 def truncate(token: str, width: int = LABEL_WIDTH) -> str:
