@@ -121,7 +121,7 @@ def test_a_chinese_source_on_a_phone_keeps_its_characters_level_and_draws_the_en
     axis = heatmap_figure(zh, width=PHONE_PX).layout.xaxis
     assert axis.tickangle == 0 and axis.ticktext[-1].startswith('<span style="font-size:') and axis.ticktext[-1].endswith("&lt;/s&gt;</span>")
     assert heatmap_figure(zh, width=CHART_PX).layout.xaxis.tickangle is None  # room enough: Plotly's own layout, "</s>" as is
-    en = make_result("I forgot my umbrella at home .".split(), ["我"])
+    en = make_result(["I", "forgot", "my", "umbrella", "at", "home", "."], ["我"])
     assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.tickangle is None  # words need turning anyway: the end token stays as it is
     assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.ticktext[-1] == "&lt;/s&gt;"
 
