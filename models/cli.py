@@ -307,8 +307,7 @@ def cmd_evaluate(args) -> int:
         say(f"stored the {args.split} metrics in {args.checkpoint}", file=sys.stderr)
         other = "test" if args.split == "dev" else "dev"
         if changed and other in tr.meta["metrics"]:
-            now = ranking_text(tr.ranking["length_alpha"], tr.ranking["coverage_beta"])
-            say(f"note: the model now ranks its beams by {now}; its stored {other} metrics were made with the previous "
+            say(f"note: the model now ranks its beams by {ranking_text(**tr.ranking)}; its stored {other} metrics were made with the previous "
                 f"ranking (run evaluate --store --split {other})", file=sys.stderr)
     m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
     if args.json:

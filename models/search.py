@@ -58,10 +58,10 @@ def rank_score(score: float, length: int, beam: int, length_alpha: float = LENGT
     return score / max(length, 1) ** length_alpha + (coverage_beta * coverage if coverage_beta else 0.0)
 
 
-def ranking_text(alpha: float, beta: float) -> str:
-    """``rank_score`` of a beam search with these length_alpha and coverage_beta, in words."""
-    coverage = f" + {beta:g} × coverage penalty" if beta else ""
-    return f"log-prob / tokens^{alpha:g}{coverage}"
+def ranking_text(length_alpha: float, coverage_beta: float) -> str:
+    """``rank_score`` of a beam search with this ranking, in words (``ranking_text(**translator.ranking)``)."""
+    coverage = f" + {coverage_beta:g} × coverage penalty" if coverage_beta else ""
+    return f"log-prob / tokens^{length_alpha:g}{coverage}"
 
 
 def coverage_penalty(coverage: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -84,7 +84,7 @@ def card(entry: ModelEntry, translator: Translator) -> pd.DataFrame:
         "Source vocabulary": f"{len(translator.src_vocab):,}",
         "Target vocabulary": f"{len(translator.tgt_vocab):,}",
         "Embedding / hidden size": f"{c.emb_dim} / {c.hidden}",
-        "Beam ranking": ranking_text(translator.ranking["length_alpha"], translator.ranking["coverage_beta"]),
+        "Beam ranking": ranking_text(**translator.ranking),
     }
     return pd.DataFrame({"Field": list(rows), "Value": list(rows.values())})
 
