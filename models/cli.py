@@ -124,6 +124,12 @@ def _corpus(args) -> tuple[dict, str, str, str]:
         extra = cedict_lexicon(args.direction)
         pairs["train"] = pairs["train"] + extra
         corpus += f" + {len(extra)} CC-CEDICT lexicon pairs"
+    if args.tatoeba:
+        from .tatoeba import tatoeba_pairs
+
+        extra = tatoeba_pairs(args.direction)
+        pairs["train"] = pairs["train"] + extra
+        corpus += f" + {len(extra):,} Tatoeba sentence pairs"
     return pairs, src, tgt, corpus
 
 
@@ -457,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dropout", type=fraction, default=0.2)
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--cedict", action="store_true", help="hsk: add CC-CEDICT senses of the training split's words (assets/lexicon, CC BY-SA)")
+    t.add_argument("--tatoeba", action="store_true", help="hsk: add Tatoeba's Mandarin-English sentence pairs, dev/test held out (assets/tatoeba, CC BY)")
     t.add_argument("--guided-alignment", type=non_negative_float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
     t.add_argument(
         "--guided-context", type=non_negative_float, default=0.0, metavar="LAMBDA",
