@@ -20,8 +20,10 @@ _TOKEN_RE = re.compile(rf"[{_HAN}]|{_WORD}(?:['’]{_WORD})*|\S")
 _HAN_RE = re.compile(rf"[{_HAN}]")
 _NO_SPACE_BEFORE = set(".,!?;:%)]}’”…»、。，！？；：）」』】")
 _NO_SPACE_AFTER = set("([{‘“«（「『【$#")
-# Zero-width and other format/control characters carry no meaning for the model.
-_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# Zero-width and other format characters, and emoji variation selectors, carry no meaning for
+# the model and are dropped; a control character (Cc: a bell, a NUL) separates words like a space.
+_INVISIBLE = {"Cf", "Cs", "Co", "Cn"}
+_VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,12 @@ class Tokenizer:
             raise ValueError(f"unknown tokeniser kind {self.kind!r}")
 
     def tokenize(self, text: str) -> list[str]:
-        """Split ``text`` into tokens, dropping invisible control and format characters."""
-        text = unicodedata.normalize("NFC", text)
-        text = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE)
+        """Split ``text`` into tokens, dropping invisible format characters and variation
+        selectors; whitespace and control characters separate tokens."""
+        text = _VARIATION_SELECTORS.sub("", unicodedata.normalize("NFC", text))
+        text = "".join(
+            " " if ch.isspace() or unicodedata.category(ch) == "Cc" else ch for ch in text if unicodedata.category(ch) not in _INVISIBLE
+        )
         return _TOKEN_RE.findall(text)
 
     def detokenize(self, tokens: list[str]) -> str:

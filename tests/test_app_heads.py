@@ -160,7 +160,7 @@ def test_alignment_controls_are_offered_on_cross_attention_only(app):
     self-attention map has nothing of the kind, the encoder's does not depend on the rows, and
     a Transformer has no posterior (picking it raised a KeyError)."""
     at = use(app, GRU)
-    at.selectbox(key="translate_example").set_value(0).run()
+    at.selectbox(key="translate_example_en").set_value(0).run()
     at.segmented_control(key="translate_cells").set_value("Alignment posterior").run()  # kept for the session
     assert_clean(at)
 

@@ -255,7 +255,7 @@ def test_a_model_of_another_language_gets_a_sentence_in_its_language_and_the_typ
 
 def test_picking_an_example_fills_the_box_and_offers_reference_links(app):
     at = app
-    picker = at.selectbox(key="translate_example")
+    picker = at.selectbox(key="translate_example_en")
     picker.set_value(picker.options and 0).run()
     assert_clean(at)
     assert at.text_input(key="translate_sentence").value
@@ -287,14 +287,14 @@ def test_the_heatmap_can_show_the_alignment_posterior_instead_of_attention(app):
 
 def test_the_example_pickers_show_the_example_the_sentence_is_and_nothing_once_it_is_edited(app):
     at = app
-    picker = at.selectbox(key="translate_example")
+    picker = at.selectbox(key="translate_example_en")
     picker.set_value(picker.options and 0).run()
-    picked = at.selectbox(key="translate_example").value
+    picked = at.selectbox(key="translate_example_en").value
     at = at.switch_page("pages/compare.py").run()
-    assert at.selectbox(key="compare_example").value == picked  # the sentence carried over is that example
+    assert at.selectbox(key="compare_example_en").value == picked  # the sentence carried over is that example
     at.text_input(key="compare_sentence").input("I love you.").run()
     assert_clean(at)
-    assert at.selectbox(key="compare_example").value is None
+    assert at.selectbox(key="compare_example_en").value is None
 
 
 def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_browser import PHONE, WAIT_MS, checkpoints, pytestmark, url  # noqa: F401 (fixtures and marks)
-from webapp.harness import HEATMAP_DRAWN, browser_page, exceptions, go_to, open_app, wait_idle
+from webapp.harness import HEATMAP_DRAWN, browser_page, exceptions, go_to, open_app, type_sentence, wait_heatmap, wait_idle
 
 FIRST_HEATMAP = f".st-key-translate_heatmap {HEATMAP_DRAWN}"
 
@@ -59,3 +59,38 @@ def test_compare_lines_up_each_row_and_gives_the_heatmaps_the_column_width(url):
         assert abs(left["top"] - right["top"]) < 2 and abs(left["controls"] - right["controls"]) < 2, (left, right)
     assert all(p["cells"] > 0.7 * p["width"] for p in panels), panels
     assert values == 0  # no cell values: in a narrower window they ran into each other
+
+
+def test_a_new_sentence_or_a_chinese_model_leaves_no_stale_picker(url, checkpoints):  # noqa: F811
+    """Found by a fresh user: the hypothesis picker kept showing the previous sentence's best
+    translation; after switching to a zh→en model the example picker still showed the English
+    example, and pressing Enter on a Chinese sentence sent that stale pick back (a TypeError
+    instead of the page)."""
+    from webapp import registry
+
+    zh = next((e for e in registry.bundled_entries(checkpoints) if e.label.startswith("zh-en")), None)
+    if zh is None:
+        pytest.skip("no zh-en model among the checkpoints")
+    hypothesis = '[class*="st-key-translate_hypothesis_"] input'  # a combobox: the shown label is its value
+    with browser_page(1400, 1000) as (pg, problems):
+        open_app(pg, url, WAIT_MS)
+        pg.wait_for_selector(FIRST_HEATMAP, timeout=WAIT_MS)
+        before = pg.locator(hypothesis).input_value()
+        type_sentence(pg, "translate", "The weather is very nice today.")
+        wait_heatmap(pg, "translate_heatmap", "weather", WAIT_MS)
+        # the one picker left (the old one goes once the run is over) shows the new best translation
+        pg.wait_for_function(
+            "([sel, before]) => { const p = document.querySelectorAll(sel); return p.length === 1 && p[0].value !== before; }",
+            arg=[hypothesis, before], timeout=WAIT_MS,
+        )
+        assert pg.locator(hypothesis).input_value().startswith("1. ")
+
+        pg.locator(".st-key-model [data-testid='stSelectbox']").click()
+        pg.locator('[role="option"]').filter(has_text=zh.label).first.click()
+        wait_idle(pg, WAIT_MS)
+        assert "There is" not in pg.locator(".st-key-translate_example_zh input").input_value()
+        type_sentence(pg, "translate", "我明天去北京看朋友。")
+        wait_heatmap(pg, "translate_heatmap", "北", WAIT_MS)
+        wait_idle(pg, WAIT_MS)
+        assert pg.locator(".st-key-translate_sentence input").input_value() == "我明天去北京看朋友。"
+        assert exceptions(pg) == [] and problems == []

@@ -20,6 +20,12 @@ def test_invisible_characters_are_dropped_and_emoji_kept_as_tokens():
     assert Tokenizer().tokenize("I\u200b love\u0007 you 😀") == ["I", "love", "you", "😀"]
 
 
+def test_a_control_character_separates_words_and_a_variation_selector_is_no_token():
+    """Found with hostile input: 'and<BEL>bell' was one unknown word, and the selector after ❤
+    an invisible token of its own in the page's list of unknown words."""
+    assert Tokenizer().tokenize("I \u2764\ufe0f and\x07bell\x00nul") == ["I", "\u2764", "and", "bell", "nul"]
+
+
 @pytest.mark.parametrize(
     "text", ["Hello, teacher! You're late.", "我爱你，很高兴认识你。", "He said (quietly) it's 5% off."]
 )

@@ -85,6 +85,13 @@ def test_control_characters_are_visible_escapes_in_csv_and_json():
     assert json.loads(attention_json(result))["target_tokens"][0] == "red\\u001b[31m\\u009b2J"
 
 
+def test_a_right_to_left_override_is_a_visible_escape():
+    """U+202E in a typed sentence turned the rest of the heatmap's title around."""
+    from models.printable import printable
+
+    assert printable("txet\u202e tab\u2067x\u200f") == "txet\\u202e tab\\u2067x\\u200f"
+
+
 def test_a_failed_image_export_raises_instead_of_giving_an_empty_file(monkeypatch):
     from webapp import views
 

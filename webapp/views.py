@@ -5,6 +5,7 @@ Figures and HTML come from ``viz``; this module only places them and their widge
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from collections.abc import Callable
 from typing import NamedTuple
@@ -65,7 +66,10 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
     """An example picker (HSK test split) above a text box; picking fills the box. The
     sentence is shared for the session, so Compare starts with what Translate showed. Text
     longer than ``MAX_INPUT_CHARS`` is cut to it, and a note under the box says so."""
-    text_key, example_key = f"{page}_sentence", f"{page}_example"
+    # One example picker per language: the browser keeps a picker's last label across reruns, so
+    # a picker whose options changed under it (another language's examples) showed, and sent
+    # back, an example of the language left.
+    text_key, example_key = f"{page}_sentence", f"{page}_example_{src_lang}"
     switched_from = _follow_the_language(examples, src_lang)
 
     def typed() -> None:
@@ -79,7 +83,7 @@ def sentence_input(examples: list[Example], src_lang: str, page: str) -> str:
 
     def picked() -> None:
         i = st.session_state[example_key]
-        if i is not None:
+        if isinstance(i, int) and 0 <= i < len(examples):
             st.session_state[SHARED_SENTENCE] = st.session_state[text_key] = examples[i].source
             st.session_state.pop(SHARED_CUT_FROM, None)
 
@@ -179,18 +183,20 @@ def hypothesis_label(result: DecodeResult, i: int) -> str:
 
 
 def hypothesis_picker(result: DecodeResult, key: str) -> int:
-    """Which beam hypothesis the views show (0 = best); nothing to pick for one. ``key`` should
-    name the model: a picker kept across a model switch showed the previous model's text. The
+    """Which beam hypothesis the views show (0 = best); nothing to pick for one. The widget is
+    keyed by ``key`` and by the hypotheses themselves: the browser keeps a picker's last label,
+    so a picker reused for another model or sentence showed the previous result's text. The
     help text spells out the ranking the search used (``result.strategy.ranking``)."""
     n = len(result.hypotheses)
     if n == 1:
         return 0
     alpha, beta = result.strategy.ranking
+    digest = hashlib.blake2b("\x1f".join(hypothesis_label(result, i) for i in range(n)).encode(), digest_size=6).hexdigest()
     return st.selectbox(
         f"Hypothesis (beam search finished {n})",
         range(n),
         format_func=lambda i: hypothesis_label(result, i),
-        key=key,
+        key=f"{key}_{digest}",
         help=f"Hypotheses are ranked by the rank score, {ranking_text(alpha, beta)} (the end token counted): the "
         f"log-probability divided by the length to the power {alpha:g}, so that longer translations "
         "are not ranked down for having more words. The log-prob alone would favour short ones."
