@@ -150,9 +150,9 @@ elif view == "Diagnostics":
             col.metric(name, views.number(value))
         left, right = st.columns(2)
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis, names), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
+            views.chart(views.figure(entropy_figure, result, hypothesis, names, views.chart_width()), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
-            views.chart(views.figure(coverage_figure, result, hypothesis, names), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
+            views.chart(views.figure(coverage_figure, result, hypothesis, names, views.chart_width()), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
         views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
         if len(result.hypotheses) > 1 and st.toggle(f"Every finished beam hypothesis ({len(result.hypotheses)}), each with its heatmap", key="diagnostics_beams"):
             for n, hyp in enumerate(result.hypotheses):

@@ -126,6 +126,14 @@ def test_a_chinese_source_on_a_phone_keeps_its_characters_level_and_draws_the_en
     assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.ticktext[-1] == "&lt;/s&gt;"
 
 
+def test_the_entropy_chart_of_a_chinese_translation_on_a_phone_keeps_its_characters_level():
+    """Found on a phone: Diagnostics' entropy chart turned the Chinese target labels sideways."""
+    en_zh = make_result(["I", "forgot", "my", "umbrella", "."], list("我把雨伞忘在家里了。") + ["</s>"])
+    axis = entropy_figure(en_zh, width=PHONE_PX).layout.xaxis
+    assert axis.tickangle == 0 and axis.ticktext[-1].endswith("&lt;/s&gt;</span>")
+    assert entropy_figure(en_zh, width=CHART_PX).layout.xaxis.tickangle is None
+
+
 def test_heatmap_prints_cell_values_only_when_small():
     small = make_result(["a", "b"], ["x", "</s>"])
     big = make_result([f"w{i}" for i in range(40)], [f"t{i}" for i in range(TEXT_CELLS_MAX // 40)])
@@ -439,4 +447,16 @@ def test_flow_labels_of_a_ten_word_sentence_do_not_collide_on_a_phone():
     wide = flow_figure(result, width=1000).data[-2].text
     narrow = flow_figure(result, width=PHONE_PX).data[-2].text
     assert all("<br>" not in t for t in wide)  # room enough on a desktop
-    assert any("<br>" in t or t == "" for t in narrow)  # staggered or thinned on a phone
+    assert any("<br>" in t for t in narrow)  # staggered on a phone
+
+
+def test_flow_labels_every_word_of_a_ten_word_sentence_on_a_phone_shortening_long_ones():
+    """Found on a phone: 'yesterday' was too wide to stagger, so every other word lost its label."""
+    from viz.flow import flow_figure
+    from viz.heatmap import PHONE_PX
+
+    words = ["My", "sister", "bought", "a", "new", "red", "bicycle", "yesterday", "."]
+    result = make_result([*words, "</s>"], ["我", "妹妹", "昨天", "买", "了", "自行车", "。", "</s>"])
+    labels = flow_figure(result, width=PHONE_PX).data[-2].text
+    assert all(t.replace("<br>", "").replace("&nbsp;", "") for t in labels)
+    assert any("…" in t for t in labels) and "bought" in "".join(labels)

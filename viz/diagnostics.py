@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult, attention_stats
 
-from .style import ACCENT, COLORSCALE, matrix_height, styled_figure, token_axis, weight_color
-from .tokens import hover_token, pick, tick_label
+from .heatmap import CHART_PX, level_token_axis
+from .style import ACCENT, COLORSCALE, matrix_height, styled_figure, weight_color
+from .tokens import hover_token, pick
 
 
 def step_entropy(attention: np.ndarray) -> np.ndarray:
@@ -19,6 +20,12 @@ def step_entropy(attention: np.ndarray) -> np.ndarray:
 
 
 LABEL_MARGIN_PX = 56  # right margin that holds a reference line's label
+Y_AXIS_PX = 64  # left of the plot: the y axis' tick labels and title (automargin)
+
+
+def _column_px(width: int, columns: int) -> float:
+    """Pixels between the x positions of ``columns`` tokens in a chart ``width`` pixels wide."""
+    return (width - Y_AXIS_PX - LABEL_MARGIN_PX) / max(columns, 1)
 
 
 def _reference_line(y: float, length: int, name: str) -> tuple[go.Scatter, dict]:
@@ -42,10 +49,10 @@ def _rows_word(names: tuple[str, str], plural: bool = False) -> str:
     return ("queries" if word == "query" else f"{word}s") if plural else word
 
 
-def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES) -> go.Figure:
+def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES, width: int = CHART_PX) -> go.Figure:
     """Entropy (nats) of the attention of each row (a decoding step; a query token of a self map,
     ``names`` = ("key", "query")); the dashed line is log(S), the entropy of uniform attention
-    over the S columns."""
+    over the S columns. ``width``: the chart's expected pixels, for its token labels."""
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     entropy = step_entropy(hyp.attention)
@@ -65,7 +72,7 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, 
         [line, reference],
         title=f"Attention entropy per {_rows_word(names)}",
         subtitle="low: focused; dashed (log S): spread evenly",
-        xaxis=token_axis([tick_label(t) for t in hyp.tokens], title={"text": f"{names[1]} token"}),
+        xaxis=level_token_axis(list(hyp.tokens), [True] * T, _column_px(width, T), title={"text": f"{names[1]} token"}),
         yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
         showlegend=False,
         annotations=[label],
@@ -73,9 +80,9 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, 
     )
 
 
-def coverage_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES) -> go.Figure:
+def coverage_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES, width: int = CHART_PX) -> go.Figure:
     """Total attention each column token (source, or key of a self map) received: the column
-    sums of the (T, S) attention."""
+    sums of the (T, S) attention. ``width``: the chart's expected pixels, for its token labels."""
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     coverage = hyp.attention.sum(axis=0)
@@ -94,7 +101,7 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str,
         title=f"Coverage per {names[0]} token",
         subtitle=f"summed over {T} {rows}; dashed: one {row}'s worth",
         height=matrix_height(8),
-        xaxis=token_axis([tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)], title={"text": f"{names[0]} token"}),
+        xaxis=level_token_axis(list(result.source_tokens), list(result.source_known), _column_px(width, S), title={"text": f"{names[0]} token"}),
         yaxis={"title": {"text": "total attention"}, "range": [0, max(float(coverage.max(initial=0.0)), 1.0) * 1.15]},
         showlegend=False,
         annotations=[label],

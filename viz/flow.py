@@ -16,6 +16,7 @@ from .tokens import hover_token, pick, text_px, tick_label, truncate
 BINS = 5  # line styles: weights are bucketed, one trace per bucket
 STAGGER_ABOVE = 20  # more tokens than this in a row: labels alternate between two heights
 LABELS_MAX = 40  # more tokens than this in a row: only every k-th is labelled
+LABEL_COLUMNS = 10  # a label's most display columns (longer tokens end in an ellipsis)
 
 
 def positions(n: int) -> np.ndarray:
@@ -51,15 +52,27 @@ def row_labels(labels: list[str], above: bool, widths: list[float] | None = None
     return out
 
 
+def label_columns(tokens: list[str], known: list[bool], width: int = CHART_PX) -> int:
+    """How many columns (LABEL_COLUMNS down to 4) a row's labels keep: the most at which
+    staggered labels fit side by side, so that long words are shortened (their hover text stays
+    whole) before any label is left out."""
+    spacing = 0.9 * width / max(len(tokens) - 1, 1)
+    for columns in range(LABEL_COLUMNS, 4, -1):
+        if max(text_px(truncate(t, columns) + ("" if k else "?"), FONT_SIZE) for t, k in zip(tokens, known)) + 6 <= 2 * spacing:
+            return columns
+    return 4
+
+
 def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, name: str, width: int = CHART_PX) -> go.Scatter:
     """Markers at height ``y`` with short escaped tokens above (y > 0.5) or below them."""
     above = y > 0.5
-    widths = [text_px(truncate(t, 10) + ("" if k else "?"), FONT_SIZE) for t, k in zip(tokens, known)]
+    columns = label_columns(tokens, known, width)
+    widths = [text_px(truncate(t, columns) + ("" if k else "?"), FONT_SIZE) for t, k in zip(tokens, known)]
     return go.Scatter(
         x=x,
         y=np.full(len(tokens), y),
         mode="markers+text",
-        text=row_labels([tick_label(t, k, width=10) for t, k in zip(tokens, known)], above, widths, width),
+        text=row_labels([tick_label(t, k, width=columns) for t, k in zip(tokens, known)], above, widths, width),
         textposition="top center" if above else "bottom center",
         textfont={"size": FONT_SIZE},
         marker={"size": 7, "color": weight_color(0.9)},

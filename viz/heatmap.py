@@ -56,10 +56,9 @@ def label_text(token: str, known: bool = True) -> str:
     return truncate(token) + ("" if known else "?")
 
 
-def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool, title: bool = True) -> tuple[dict, float | None]:
+def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend: bool, title: bool = True) -> dict:
     """Margins (l, r, t, b in pixels) that fit the tick labels of a matrix drawn ``width``
-    pixels wide, from estimated label widths (plain text, not markup), and the font size the
-    x axis' last label, the end token, is drawn at (None: the axis' own).
+    pixels wide, from estimated label widths (plain text, not markup).
 
     Plotly's automargin would find them too, but only by drawing the chart twice, which
     doubles the time a new heatmap takes to appear. Given enough room from the start, it
@@ -68,7 +67,7 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     angle would: level when they fit their columns, else at 30 or 90 degrees. When only the
     last label, the end token, would tip them over (Han characters fit a phone's columns; "</s>"
     does not), the axis is kept level and that label drawn small enough to clear its
-    neighbour, so that the characters are not turned sideways.
+    neighbour (:func:`end_label_font`), so that the characters are not turned sideways.
     """
     below = colorbar_below(width)
     right = 10 if below else COLORBAR_PX
@@ -76,13 +75,8 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
     left = 10 + PAD_PX + widest_y + AXIS_TITLE_PX
     spacing = (width - left - right) / max(len(x_labels), 1)
-    end_font = None
-    if len(x_labels) > 1 and x_labels[-1] == END:
-        others = max(text_px(t, FONT_SIZE) for t in x_labels[:-1])
-        if others + 4 <= spacing < END_EM * FONT_SIZE + 4:  # only the end token's label is too wide for its column
-            size = min(FONT_SIZE, (2 * (spacing - 2) - text_px(x_labels[-2], FONT_SIZE)) / END_EM)  # half-widths + 2 px <= spacing
-            if size >= MIN_END_FONT:
-                end_font, widest_x = size // 0.5 * 0.5, others
+    if end_label_font(x_labels, spacing) is not None:
+        widest_x = max(text_px(t, FONT_SIZE) for t in x_labels[:-1])
     if widest_x + 4 <= spacing:
         ticks = TICK_PX
     elif spacing / 2 >= TICK_PX:
@@ -91,7 +85,31 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
         ticks = widest_x + 4
     bottom = 10 + PAD_PX + ticks + AXIS_TITLE_PX + (COLORBAR_BELOW_PX if below else 0)
     top = (TITLE_PX if title else TOOLBAR_PX) + (LEGEND_PX if legend else 0)
-    return {"l": round(left), "r": right, "t": top, "b": round(bottom), "pad": PAD_PX}, end_font
+    return {"l": round(left), "r": right, "t": top, "b": round(bottom), "pad": PAD_PX}
+
+
+def end_label_font(x_labels: list[str], spacing: float) -> float | None:
+    """The font size for the last of ``x_labels`` (plain text, columns ``spacing`` pixels apart)
+    when it is the end token and the only label too wide for its column, so that it clears its
+    neighbour and the axis stays level; None otherwise, or when it would be under MIN_END_FONT."""
+    if len(x_labels) < 2 or x_labels[-1] != END:
+        return None
+    others = max(text_px(t, FONT_SIZE) for t in x_labels[:-1])
+    if not others + 4 <= spacing < END_EM * FONT_SIZE + 4:
+        return None
+    size = min(FONT_SIZE, (2 * (spacing - 2) - text_px(x_labels[-2], FONT_SIZE)) / END_EM)  # half-widths + 2 px <= spacing
+    return size // 0.5 * 0.5 if size >= MIN_END_FONT else None
+
+
+def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **extra) -> dict:
+    """``token_axis`` of the tokens' tick labels, kept level by a smaller end-token label when
+    that alone would turn the axis (:func:`end_label_font`)."""
+    ticks = [tick_label(t, k) for t, k in zip(tokens, known)]
+    font = end_label_font([label_text(t, k) for t, k in zip(tokens, known)], spacing)
+    if font is None:
+        return token_axis(ticks, **extra)
+    ticks[-1] = f'<span style="font-size:{font:g}px">{ticks[-1]}</span>'
+    return token_axis(ticks, tickangle=0, **extra)
 
 
 def colorbar_below(width: int) -> bool:
@@ -133,12 +151,9 @@ def matrix_figure(
     custom[:, :, 0] = np.asarray([hover_token(t) for t in target_tokens], dtype=object).reshape(T, 1)
     custom[:, :, 1] = np.asarray([hover_token(t, k) for t, k in zip(source_tokens, source_known)], dtype=object).reshape(1, S)
     below = colorbar_below(width)
-    margin, end_font = matrix_margins(
+    margin = matrix_margins(
         [label_text(t, k) for t, k in zip(source_tokens, source_known)], [label_text(t) for t in target_tokens], width, bool(overlays), bool(title)
     )
-    x_ticks = [tick_label(t, k) for t, k in zip(source_tokens, source_known)]
-    if end_font is not None:
-        x_ticks[-1] = f'<span style="font-size:{end_font:g}px">{x_ticks[-1]}</span>'
     cell_px = (width - margin["l"] - margin["r"]) / S
     heat = go.Heatmap(
         z=z,
@@ -164,7 +179,7 @@ def matrix_figure(
         height=matrix_height(T) + (COLORBAR_BELOW_PX if below else 0),
         margin=margin,
         # fixed ranges: link markers would otherwise make Plotly pad the axes
-        xaxis=token_axis(x_ticks, title={"text": axis_titles[0]}, range=[-0.5, S - 0.5], **({"tickangle": 0} if end_font else {})),
+        xaxis=level_token_axis(source_tokens, source_known, cell_px, title={"text": axis_titles[0]}, range=[-0.5, S - 0.5]),
         yaxis=token_axis([tick_label(t) for t in target_tokens], title={"text": axis_titles[1]}, range=[T - 0.5, -0.5]),
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
     )
