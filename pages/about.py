@@ -30,7 +30,7 @@ multi-head attention (section 6); their cross-attention plays the same part.
 st.subheader("1. Score every source token")
 st.markdown("A scorer compares the decoder state with each encoder state. The five scorers here:")
 for name, cls in SCORERS.items():
-    left, right = st.columns([1, 3])
+    left, right = st.columns([1, 3], vertical_alignment="center")
     left.markdown(f"**{name.replace('_', ' ')}**")
     with right:
         st.latex(cls.formula)
@@ -124,6 +124,6 @@ st.markdown(
     "self-attention, at every later position (query $t$ sees keys $0..t$), else 0. Each head has its own weights "
     "$\\operatorname{softmax}(\\cdot)$ of shape (queries × keys): Translate → *Heads* draws every one of them, and "
     "the **rollout** (Abnar & Zuidema 2020) follows the encoder's self-attention through the layers, adding the "
-    "residual connection as the identity: $\\tilde A_l = \\operatorname{norm}(\\bar A_l + I)$, "
-    "$R_l = \\tilde A_l R_{l-1}$."
+    "residual connection as the identity:"
 )
+st.latex(r"\tilde A_l = \operatorname{norm}(\bar A_l + I), \qquad R_l = \tilde A_l R_{l-1}")

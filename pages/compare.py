@@ -141,7 +141,7 @@ elif view == "Soft vs hard":
     if not pairs:
         st.info(f"No scorer has both a soft and a hard bundled model for {state.plain(direction)}.")
     else:
-        st.caption("This view takes the soft and the hard model of one scorer from the bundled models, whichever are picked above.")
+        st.caption("This view runs a pair of its own, the soft and the hard bundled model of the scorer chosen here; the models picked above are not used.")
         scorer = st.selectbox("Scorer", list(pairs), key="compare_scorer")
         with state.guarded("Running the soft and the hard model"):
             runs = []

@@ -167,9 +167,13 @@ elif view == "Heads":
             + ("Pick a map, layer and head above the views to draw it large below (outlined in the grid)."
                if heads.worth_picking(translated) else "This model has one layer with one head, drawn large below.")
         )
-        picked_cell = (choice.layer, choice.head) if choice.head >= 0 else None
+        picked_cell = (choice.layer, choice.head) if choice.head >= 0 else heads.alignment_cell(translator) if choice.default else None
         views.chart(views.figure(grid_figure, translated, name, hypothesis_picked, views.chart_width(), picked_cell), "heads_grid")
-        st.subheader(state.plain(result.cells.capitalize()))
+        if choice.default:
+            where = f"layer {picked_cell[0] + 1}, head {picked_cell[1] + 1}" if picked_cell else f"the mean of layer {heads.align_layer(translator) + 1}'s heads"
+            st.subheader(f"Cross-attention: the alignment reading ({where})")
+        else:
+            st.subheader(state.plain(result.cells.capitalize()))
         if st.toggle("Lines between the tokens (head view)", key="heads_lines"):
             threshold = st.slider("Hide lines lighter than", 0.0, 1.0, 0.05, 0.01, key="heads_lines_threshold")
             st.caption("Left: each row's token (a query); right: the tokens it attends to (the keys). The darker a line, the larger the weight.")

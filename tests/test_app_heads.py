@@ -98,6 +98,24 @@ def test_the_heads_view_draws_the_grid_and_the_chosen_head_large(app):
     assert unkeyed(at) == []
 
 
+def test_the_heads_view_names_the_alignment_reading_it_draws_and_outlines_its_head(app):
+    """Found by a fresh user: the large map was titled "Attention" and nothing was outlined."""
+    from dataclasses import replace
+
+    from models.nets import build_model
+    from webapp.heads import alignment_cell
+
+    at = translate(use(app, TRANSFORMER), "I love you .")
+    at.session_state["translate_view"] = "Heads"
+    at.run()
+    assert_clean(at)
+    assert [h.value for h in at.subheader] == ["Cross-attention: the alignment reading (the mean of layer 1's heads)"]  # the penultimate of 2
+    assert not charts(at)[0]["layout"].get("shapes")  # a mean: no one head to outline
+    one_head = make_transformer()
+    one_head.model = build_model(replace(one_head.model.config, align_layer=0, align_head=1))
+    assert alignment_cell(one_head) == (0, 1) and alignment_cell(make_transformer()) is None
+
+
 def test_the_gru_has_no_picker_and_a_one_cell_grid(app):
     at = translate(use(app, GRU), "I love you .")
     assert_clean(at)

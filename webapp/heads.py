@@ -78,6 +78,7 @@ def picker(result: DecodeResult, key: str, align_layer: int = 0) -> Choice:
         layer = row.selectbox(
             "Layer", range(L), index=min(max(align_layer, 0), L - 1),
             format_func=lambda i: f"layer {i + 1}", key=f"{key}_attn_layer_{name}", width=140, disabled=head == ALIGNMENT,
+            help="The alignment reading comes with its own layer; pick a head (or the mean) to choose one." if head == ALIGNMENT else None,
         )
     return Choice(name, layer, head)
 
@@ -115,6 +116,14 @@ def apply(result: DecodeResult, hypothesis: int, choice: Choice) -> tuple[Decode
     if choice.map in result.source_maps or choice.map == "decoder_self":
         return select(result, Selection(choice.map, choice.layer, choice.head), hypothesis), 0
     return select(result, Selection(choice.map, choice.layer, choice.head)), hypothesis
+
+
+def alignment_cell(translator: Translator) -> tuple[int, int] | None:
+    """The (layer, head) a Transformer reads its alignment from; None for a mean of heads or a
+    family without heads."""
+    config = getattr(translator.model, "config", None)
+    head = getattr(config, "align_head", -1)
+    return (align_layer(translator), head) if isinstance(head, int) and head >= 0 else None
 
 
 def align_layer(translator: Translator) -> int:
