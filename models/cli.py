@@ -88,6 +88,9 @@ def _corpus(args) -> tuple[dict, str, str, str]:
 
     if args.pairs and getattr(args, "distilled", None):
         raise ValueError("--distilled replaces the HSK training targets; it cannot be used with --pairs")
+    added = [f"--{name}" for name in ("lexicon", "cedict", "tatoeba") if getattr(args, name, False)]
+    if args.pairs and added:
+        raise ValueError(f"{', '.join(added)}: extra training data for the HSK corpus, not for a --pairs corpus")
     if args.pairs and getattr(args, "stream_corpus", None) is not None:
         sc = args.stream_corpus
         return {"train": [], "dev": sc.dev, "test": []}, args.src_lang or "xx", args.tgt_lang or "yy", f"tsv:{Path(args.pairs).name} (streamed)"
