@@ -21,8 +21,9 @@ st.markdown(
     """
 The translators are sequence-to-sequence models: a bidirectional GRU **encoder** reads the source sentence
 into one vector per token, $h_1, \\dots, h_S$ (the last is the end token `</s>`), and a GRU **decoder** writes
-the translation one token at a time. Before writing token $t$ the decoder, in state $s_{t-1}$, scores every
-source position, turns the scores into weights, and reads a **context** vector from the encoder states.
+the translation one token at a time. Before writing token $t$ the decoder reads the token it wrote last,
+$y_{t-1}$, into its state $s_t$; with that state it scores every source position, turns the scores into
+weights, and reads a **context** vector from the encoder states.
 Those weights are what every page of this app draws. The bundled Transformers swap the GRUs for layers of
 multi-head attention (section 6); their cross-attention plays the same part.
 """
