@@ -24,6 +24,13 @@ def opposite(direction: str) -> str:
     return "-".join(reversed(direction.split("-")))
 
 
+def extract_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, tab-separated fields) of each line of a committed extract (``assets/``),
+    '#' comments and blank lines left out."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [(n, line.split("\t")) for n, line in enumerate(lines, 1) if line.strip() and not line.startswith("#")]
+
+
 def orient(item: L, natural: str, direction: str) -> L:
     """``item`` (links, a sure/possible reference or a pair), stored in the corpus's ``natural``
     order ("en-zh"), in ``direction``'s (source, target) order."""

@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from .corpus import orient
+from .corpus import extract_rows, orient
 from .data import Example, Pair, gloss_sense, hsk_splits
 from .paths import ASSETS
 
@@ -65,13 +65,7 @@ def write_extract(cedict: str | Path, out: Path = EXTRACT) -> int:
 
 def cedict_lexicon(direction: str, path: Path = EXTRACT) -> list[Pair]:
     """The extract as word-level pairs in ``direction`` (ids 'cedict:WORD')."""
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        word, sense = line.split("\t")
-        out.append(orient(Pair(sense, word, f"cedict:{word}"), "en-zh", direction))
-    return out
+    return [orient(Pair(sense, word, f"cedict:{word}"), "en-zh", direction) for _, (word, sense) in extract_rows(path)]
 
 
 if __name__ == "__main__":

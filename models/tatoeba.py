@@ -23,7 +23,7 @@ import re
 import sys
 from pathlib import Path
 
-from .corpus import orient
+from .corpus import extract_rows, orient
 from .data import Pair, _norm, hsk_splits
 from .paths import ASSETS
 from .tokenize import tokenizer_for
@@ -95,13 +95,7 @@ def write_extract(tatoeba: str | Path, cedict: str | Path, out: Path = EXTRACT) 
 
 def tatoeba_pairs(direction: str, path: Path = EXTRACT) -> list[Pair]:
     """The extract as sentence pairs in ``direction`` (ids 'tatoeba:LINE')."""
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("#") or not line.strip():
-            continue
-        en, zh = line.split("\t")
-        out.append(orient(Pair(en, zh, f"tatoeba:{n}"), "en-zh", direction))
-    return out
+    return [orient(Pair(en, zh, f"tatoeba:{n}"), "en-zh", direction) for n, (en, zh) in extract_rows(path)]
 
 
 if __name__ == "__main__":
