@@ -88,6 +88,8 @@ def _corpus(args) -> tuple[dict, str, str, str]:
 
     if args.pairs and getattr(args, "distilled", None):
         raise ValueError("--distilled replaces the HSK training targets; it cannot be used with --pairs")
+    if getattr(args, "tatoeba_epochs", None) and not getattr(args, "tatoeba", False):
+        raise ValueError("--tatoeba-epochs says for how long the Tatoeba pairs are trained on: give --tatoeba too")
     added = [f"--{name}" for name in ("lexicon", "cedict", "tatoeba") if getattr(args, name, False)]
     if args.pairs and added:
         raise ValueError(f"{', '.join(added)}: extra training data for the HSK corpus, not for a --pairs corpus")
@@ -130,9 +132,8 @@ def _corpus(args) -> tuple[dict, str, str, str]:
     if args.tatoeba:
         from .tatoeba import tatoeba_pairs
 
-        extra = tatoeba_pairs(args.direction)
-        pairs["train"] = pairs["train"] + extra
-        corpus += f" + {len(extra):,} Tatoeba sentence pairs"
+        pairs["extra"] = tatoeba_pairs(args.direction)
+        corpus += f" + {len(pairs['extra']):,} Tatoeba sentence pairs" + (f" (the first {args.tatoeba_epochs} epochs)" if args.tatoeba_epochs else "")
     return pairs, src, tgt, corpus
 
 
@@ -160,6 +161,7 @@ def cmd_train(args) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
         warmup=args.warmup, word_dropout=args.word_dropout, label_smoothing=args.label_smoothing, rdrop=args.rdrop, amp=args.amp, select=args.select,
+        extra_epochs=args.tatoeba_epochs,
     )
     model_args = {"family": args.family, "scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
     if args.family == "transformer":
@@ -206,6 +208,7 @@ def train_summary(out: str | Path, meta: dict) -> str:
         lines.append(
             f"  trained {t.get('epochs_run', '?')} epochs (best {t.get('best_epoch', '?')}) in {float(t.get('seconds', 0)):.0f} s"
             + (f" on {pairs.get('train')} sentence pairs" if pairs.get("train") else "")
+            + (f" and {pairs['extra']} extra ones" if pairs.get("extra") else "")
         )
     for split, m in (meta.get("metrics") or {}).items():
         shown = []
@@ -467,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--cedict", action="store_true", help="hsk: add CC-CEDICT senses of the training split's words (assets/lexicon, CC BY-SA)")
     t.add_argument("--tatoeba", action="store_true", help="hsk: add Tatoeba's Mandarin-English sentence pairs, dev/test held out (assets/tatoeba, CC BY)")
+    t.add_argument("--tatoeba-epochs", type=positive_int, metavar="N",
+                   help="with --tatoeba: train on the Tatoeba pairs for the first N epochs only, then on the HSK data alone (default: every epoch)")
     t.add_argument("--guided-alignment", type=non_negative_float, default=0.0, metavar="LAMBDA", help="weight of the guided-alignment loss")
     t.add_argument(
         "--guided-context", type=non_negative_float, default=0.0, metavar="LAMBDA",

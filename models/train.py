@@ -61,6 +61,9 @@ class TrainConfig:
     clip: float = 1.0
     device: str = "auto"
     amp: bool = False  # mixed precision on CUDA (bf16 where supported); refused on CPU
+    # pairs["extra"] (out-of-domain data such as Tatoeba) join the training pairs for the first
+    # extra_epochs epochs, then the corpus trains alone (fine-tuning on its domain); None: every epoch
+    extra_epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -197,10 +200,12 @@ def train_model(
     state_path: str | os.PathLike | None = None,
     resume: str | os.PathLike | None = None,
 ) -> Translator:
-    """Train on pairs["train"], stop early on pairs["dev"] loss; return the best epoch's model.
+    """Train on pairs["train"] (and pairs["extra"] for ``cfg.extra_epochs``), stop early on
+    pairs["dev"]; return the best epoch's model.
 
     ``model_args`` are ModelConfig fields other than the vocabulary sizes. ``alignments`` maps
-    pair ids to links (source index, target index) used by the guided-alignment loss.
+    pair ids to links (source index, target index) used by the guided-alignment loss. The
+    vocabularies cover the extra pairs too, so that they stay the same when those stop.
     """
     if cfg.select not in SELECT:
         raise ValueError(f"select must be one of {', '.join(SELECT)}, not {cfg.select!r}")
@@ -234,8 +239,9 @@ def train_model(
         src_vocab, tgt_vocab = stream.src_vocab, stream.tgt_vocab
     else:
         tokenized = {k: [(src_tok.tokenize(p.src), tgt_tok.tokenize(p.tgt)) for p in v] for k, v in pairs.items()}
-        src_vocab = Vocab.build((s for s, _ in tokenized["train"]), lowercase=src_tok.lowercase)
-        tgt_vocab = Vocab.build((t for _, t in tokenized["train"]), lowercase=tgt_tok.lowercase)
+        seen = tokenized["train"] + tokenized.get("extra", [])
+        src_vocab = Vocab.build((s for s, _ in seen), lowercase=src_tok.lowercase)
+        tgt_vocab = Vocab.build((t for _, t in seen), lowercase=tgt_tok.lowercase)
     saved = None
     if resume:
         saved = load_state(resume)
@@ -256,7 +262,9 @@ def train_model(
             for (s, t), p in zip(tokenized[split], pairs[split])
         ]
 
-    train = encode("train", cfg.guided_alignment > 0 or cfg.guided_context > 0) if stream is None else []
+    guided = cfg.guided_alignment > 0 or cfg.guided_context > 0
+    train = encode("train", guided) if stream is None else []
+    extra = encode("extra", guided) if stream is None and pairs.get("extra") else []
     dev = encode("dev", False)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
@@ -297,9 +305,10 @@ def train_model(
     for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
         total, n_batches, n_tokens, epoch_start = 0.0, 0, 0, time.perf_counter()
+        pool = train + extra if extra and (cfg.extra_epochs is None or epoch <= cfg.extra_epochs) else train
         if stream is None:
-            batches = ([train[i] for i in idx] for idx in _batches(train, cfg.batch_size, True, rng))
-            n_total = math.ceil(len(train) / cfg.batch_size)
+            batches = ([pool[i] for i in idx] for idx in _batches(pool, cfg.batch_size, True, rng))
+            n_total = math.ceil(len(pool) / cfg.batch_size)
         else:
             batches = stream.batches(cfg.batch_size, rng, encode_stream)
             n_total = stream.n_batches(cfg.batch_size)
@@ -387,7 +396,7 @@ def train_model(
         if steps >= cfg.warmup:  # the plateau schedule takes over once warm-up is done
             sched.step(criterion)
         history.append({"epoch": epoch, "train_loss": round(total / max(n_batches, 1), 4), "dev_loss": round(dev_loss, 4), "dev_bleu": round(dev_bleu, 2),
-                        "train_s": round(train_s, 2), "tokens": n_tokens})
+                        "train_s": round(train_s, 2), "tokens": n_tokens, "pairs": len(pool) if stream is None else stream.n_train})
         mark = ""
         if criterion < best[0]:
             best = (criterion, epoch, copy.deepcopy(model.state_dict()))

@@ -53,6 +53,28 @@ def test_the_epoch_kept_is_the_best_by_the_selected_dev_figure(tmp_path, select)
     assert tr.meta["training"]["select"] == select
 
 
+def test_extra_pairs_train_for_their_epochs_then_the_corpus_alone_with_one_vocabulary(tmp_path):
+    from models.data import Pair
+
+    pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
+    pairs["extra"] = [Pair("zebra crossing", "斑马线", f"extra:{i}") for i in range(6)]
+    tr = train_model(
+        pairs, {"emb_dim": 16, "hidden": 16, "dropout": 0.0}, "en", "zh",
+        TrainConfig(epochs=3, batch_size=4, patience=10, word_dropout=0.0, device="cpu", extra_epochs=1),
+        progress=False, log=lambda m: None,
+    )
+    n = len(pairs["train"])
+    assert [h["pairs"] for h in tr.meta["training"]["history"]] == [n + 6, n, n]
+    assert "zebra" in tr.src_vocab.itos and "斑" in tr.tgt_vocab.itos  # kept after the extra pairs stop
+
+
+def test_tatoeba_epochs_without_tatoeba_is_refused(capsys, tmp_path):
+    from models.cli import main
+
+    assert main(["train", "--corpus", "hsk", "--tatoeba-epochs", "3", "--out", str(tmp_path / "m.safetensors")]) != 0
+    assert "give --tatoeba too" in capsys.readouterr().err
+
+
 def test_an_unknown_selection_figure_is_refused(tmp_path):
     with pytest.raises(ValueError, match="select must be one of loss, bleu"):
         train_model(tsv_splits(read_tsv(_tsv(tmp_path))), {"emb_dim": 16, "hidden": 16}, "en", "zh", TrainConfig(epochs=1, select="chrf"), progress=False)
