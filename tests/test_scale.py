@@ -121,6 +121,31 @@ def test_a_resumed_run_reaches_the_weights_of_an_uninterrupted_one(tmp_path):
         torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
 
 
+def test_extra_pairs_for_an_epoch_then_a_resume_without_them_is_the_run_with_extra_epochs(tmp_path):
+    """``train --tatoeba --tatoeba-epochs N`` equals training with the extra pairs, stopping after
+    epoch N and resuming on the corpus alone (how a run can be cut over to fine-tuning)."""
+    from models.data import Pair
+
+    pairs = tsv_splits(read_tsv(_corpus(tmp_path / "c.tsv", 60)))
+    with_extra = pairs | {"extra": [Pair(f"w{i} w{i + 1}", f"w{i + 1} w{i}", f"extra:{i}") for i in range(24)]}
+    args = dict(model_args=TINY, src_lang="en", tgt_lang="en", progress=False)
+    full = train_model(with_extra, log=lambda m: None, cfg=TrainConfig(epochs=3, batch_size=8, seed=3, patience=10, extra_epochs=1), **args)
+
+    state = tmp_path / "run.state.safetensors"
+
+    def stop_after_epoch_1(message: str) -> None:
+        if message.startswith("epoch  1"):
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_model(with_extra, log=stop_after_epoch_1, state_path=state, cfg=TrainConfig(epochs=3, batch_size=8, seed=3, patience=10), **args)
+    resumed = train_model(pairs, log=lambda m: None, resume=state, cfg=TrainConfig(epochs=3, batch_size=8, seed=3, patience=10), **args)
+    assert [h["pairs"] for h in resumed.meta["training"]["history"]] == [len(pairs["train"]) + 24, *[len(pairs["train"])] * 2]
+    sa, sb = full.model.state_dict(), resumed.model.state_dict()
+    for k in sa:
+        torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
+
+
 def test_streaming_reads_a_gz_file_with_a_capped_vocabulary_and_a_bounded_buffer(tmp_path):
     gz = _corpus(tmp_path / "big.tsv.gz", 400, words=200)
     sc = StreamCorpus(gz, Tokenizer(), Tokenizer(), max_vocab=25, shuffle_buffer=64, count_limit=60).scan()
