@@ -44,6 +44,7 @@ class Spec:
     distilled: bool = False  # trained on the references plus the teacher's translations in DISTILLED/<direction>
     rdrop: float = 0.0  # R-Drop's alpha (train --rdrop); 0: off
     length_alpha: float | None = None  # the model's own beam ranking (train --length-alpha); None: the default
+    tatoeba_epochs: int = 0  # Tatoeba's pairs join the training data for this many epochs (train --tatoeba --tatoeba-epochs); 0: never
 
     @property
     def name(self) -> str:
@@ -58,6 +59,7 @@ class Spec:
         a += ["--distilled", str(DISTILLED / self.direction), "--with-references"] if self.distilled else []
         a += ["--rdrop", str(self.rdrop)] if self.rdrop else []
         a += ["--length-alpha", str(self.length_alpha)] if self.length_alpha is not None else []
+        a += ["--tatoeba", "--tatoeba-epochs", str(self.tatoeba_epochs)] if self.tatoeba_epochs else []
         return a + (["--guided-context", str(self.guided_context)] if self.guided_context else [])
 
 
@@ -72,9 +74,10 @@ BUNDLED = [  # in training order
     Spec(family="transformer"),  # unguided, beside the guided one: what guided alignment adds (docs/2026-12-05-seeds-speed-load.md)
     # one head of the penultimate layer supervised (Garg et al. 2019); distilled: the references plus the
     # translations of nine en-zh models (GRU and Transformer seeds; docs/2026-12-05-fifth-session.md);
-    # R-Drop with alpha 1 (Liang et al. 2021; docs/2026-12-05-seventh-session.md); beams ranked by
-    # score / length ** 1.5, the best on dev over its three seeds (docs/2026-12-05-eighth-session.md)
-    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0, length_alpha=1.5),
+    # Tatoeba's 33,460 sentence pairs for the first 15 epochs, then the HSK data alone
+    # (docs/2026-12-06-tenth-session.md); beams ranked by score / length ** 1.5, the best on dev
+    # over the three seeds of the recipe before Tatoeba (docs/2026-12-05-eighth-session.md)
+    Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, length_alpha=1.5, tatoeba_epochs=15),
     # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
     # of an ensemble of three zh-en Transformers, the seeds of the previous round of this recipe (a
     # third round: docs/2026-12-05-ninth-session.md); R-Drop with alpha 1; seed 3, the best of three on

@@ -161,6 +161,7 @@ def test_every_bundled_checkpoint_was_trained_with_its_recipe(spec, tmp_path):
     defaults = asdict(TrainConfig())  # what a file from an older trainer, without the field, was trained with
     assert {k: meta.get(k, defaults[k]) for k in recipe} == recipe
     assert ("distillation" in meta["corpus"]) == spec.distilled  # trained on a teacher's translations exactly when its recipe says so
+    assert ("Tatoeba" in meta["corpus"]) == bool(spec.tatoeba_epochs) and meta.get("extra_epochs") == args.tatoeba_epochs
     ranking = load_checkpoint(CHECKPOINTS / f"{spec.name}.safetensors").ranking
     assert ranking == {"length_alpha": args.length_alpha, "coverage_beta": args.coverage}  # and ranks its beams as the recipe says
 
