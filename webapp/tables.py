@@ -53,6 +53,7 @@ TRAINING = {  # the training summary's keys (models/train.py) as the model card 
     "warmup": "Warm-up (steps)",
     "processes": "Processes",
     "amp": "Mixed precision (CUDA)",
+    "extra_epochs": "Epochs with the extra pairs (Tatoeba)",
 }
 MISSING = "—"  # how a missing value shows in every table
 HISTORY = {"train_loss": "Training loss", "dev_loss": "Dev loss", "dev_bleu": "Dev BLEU"}
