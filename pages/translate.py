@@ -62,8 +62,13 @@ translated = result  # before the attention picker's selection
 
 views.input_notes(result)
 hypothesis = hypothesis_picked = views.hypothesis_picker(result, f"translate_hypothesis_{inference.model_key(entry, translator)}")
+training = translator.meta.get("training")
+pairs = training.get("pairs") if isinstance(training, dict) else None
+extra = pairs.get("extra") if isinstance(pairs, dict) else None  # an upload's record may hold anything
 st.caption(
-    "A small model trained on a few thousand graded (HSK) sentences: wrong translations are expected. "
+    "A small model trained on a few thousand graded (HSK) sentences"
+    + (f" and {extra:,} everyday ones from Tatoeba" if isinstance(extra, int) else "")
+    + ": wrong translations are expected. "
     f"On a test-split example, *{views.ROWS_REFERENCE}* rows show its attention on a correct translation. "
     "The warmer a token below, the less sure the model was of it."
 )
