@@ -31,13 +31,24 @@ def segments(start: np.ndarray, end: np.ndarray) -> list[float | None]:
     return out.tolist()
 
 
+def _spacing(n: int, width: int) -> float:
+    """Pixels between neighbouring markers of a row of ``n`` in a chart ``width`` pixels wide
+    (the plot spans about 90% of the chart)."""
+    return 0.9 * width / max(n - 1, 1)
+
+
+def _label_px(token: str, known: bool, columns: int) -> float:
+    """Estimated width of a token's label cut to ``columns``, with the unknown-word mark."""
+    return text_px(truncate(token, columns) + ("" if known else "?"), FONT_SIZE)
+
+
 def row_labels(labels: list[str], above: bool, widths: list[float] | None = None, width: int = CHART_PX) -> list[str]:
     """Labels for one row of markers in a chart ``width`` pixels wide, ``widths`` the labels'
     estimated pixel widths. When neighbours would overlap (or past STAGGER_ABOVE tokens) every
     other label sits a line further out; when even that is too tight (or past LABELS_MAX) only
     every k-th is written (all keep their hover text)."""
     n = len(labels)
-    spacing = 0.9 * width / max(n - 1, 1)  # the plot spans about 90% of the chart
+    spacing = _spacing(n, width)
     widest = max(widths or [0.0], default=0.0) + 6
     every = max(math.ceil(n / LABELS_MAX), math.ceil(widest / (2 * spacing)))
     stagger = n > STAGGER_ABOVE or widest > spacing * every
@@ -56,9 +67,9 @@ def label_columns(tokens: list[str], known: list[bool], width: int = CHART_PX) -
     """How many columns (LABEL_COLUMNS down to 4) a row's labels keep: the most at which
     staggered labels fit side by side, so that long words are shortened (their hover text stays
     whole) before any label is left out."""
-    spacing = 0.9 * width / max(len(tokens) - 1, 1)
+    spacing = _spacing(len(tokens), width)
     for columns in range(LABEL_COLUMNS, 4, -1):
-        if max(text_px(truncate(t, columns) + ("" if k else "?"), FONT_SIZE) for t, k in zip(tokens, known)) + 6 <= 2 * spacing:
+        if max(_label_px(t, k, columns) for t, k in zip(tokens, known)) + 6 <= 2 * spacing:
             return columns
     return 4
 
@@ -67,7 +78,7 @@ def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, na
     """Markers at height ``y`` with short escaped tokens above (y > 0.5) or below them."""
     above = y > 0.5
     columns = label_columns(tokens, known, width)
-    widths = [text_px(truncate(t, columns) + ("" if k else "?"), FONT_SIZE) for t, k in zip(tokens, known)]
+    widths = [_label_px(t, k, columns) for t, k in zip(tokens, known)]
     return go.Scatter(
         x=x,
         y=np.full(len(tokens), y),
