@@ -85,7 +85,7 @@ def round_trip(page, page_key: str, chart_keys: list[str], sentence: str, grid_c
 
 def choose_compare_models(page, wanted: list[str]) -> None:
     """Add models to Compare's multiselect through the widget, as a user would."""
-    box = page.locator(".st-key-compare_models input")
+    box = page.locator(".st-key-compare_models_en_zh input")
     for label in wanted:
         box.fill(label)
         box.press("Enter")

@@ -53,7 +53,7 @@ def session(sentences: list[str], compare: list[str], upload: Path | None):
     for text in sentences:
         at.text_input(key="translate_sentence").input(text).run()
     at.switch_page("pages/compare.py").run()
-    at.multiselect(key="compare_models").set_value(compare).run()
+    at.multiselect(key="compare_models_en_zh").set_value(compare).run()
     if upload is not None:
         at.switch_page("pages/checkpoints.py").run()
         at.file_uploader(key="checkpoint_upload").set_value((f"mine-{upload.name}", upload.read_bytes(), "application/octet-stream")).run()

@@ -21,13 +21,15 @@ if len(entries) < 2:
     st.info("Comparing needs at least two models: upload more on the Checkpoints page.")
     st.stop()
 by_id = {e.id: e for e in entries}
+sidebar = state.current()  # the models offered first read the language of the sidebar's model
+sidebar_direction = sidebar[1].direction if sidebar else "en-zh"
 chosen = st.multiselect(
     f"Models (2 to {MAX_MODELS})",
     list(by_id),
-    default=registry.default_compare(entries) or list(by_id)[:5],
+    default=registry.default_compare(entries, sidebar_direction) or list(by_id)[:5],
     format_func=lambda i: by_id[i].label,
     max_selections=MAX_MODELS,
-    key="compare_models",
+    key=f"compare_models_{sidebar_direction.replace('-', '_')}",  # one choice per direction: switching the sidebar's model to another direction switches it
     persist_state="session",
 )
 loaded = [(by_id[i], state.attempt(f"Loading {by_id[i].label}", state.load, by_id[i])) for i in chosen]

@@ -353,7 +353,7 @@ def test_checkpoint_and_file_name_strings_reach_every_page_as_text(app: AppTest,
     for view in VIEWS:
         at.session_state["translate_view"] = view
         check(f"Translate {view}", at.run())
-    at.session_state["compare_models"] = [e.id for e in at.session_state["_uploads"].entries()] + ["bundled/en-zh-dot-soft.safetensors"]
+    at.session_state["compare_models_en_zh"] = [e.id for e in at.session_state["_uploads"].entries()] + ["bundled/en-zh-dot-soft.safetensors"]
     check("Compare", at.switch_page("pages/compare.py").run())
     check("Evaluate", at.switch_page("pages/evaluate.py").run())
     assert reached["Checkpoints with the card"] >= 5 and reached["Translate Heatmap"] >= 2, reached  # the strings did reach the pages

@@ -147,7 +147,7 @@ def test_the_heads_page_measures_on_demand_and_keeps_the_result(app, model):
 
 def test_compare_shows_a_gru_beside_a_chosen_transformer_head(app):
     at = app.switch_page("pages/compare.py").run()
-    at.multiselect(key="compare_models").set_value([GRU, TRANSFORMER]).run()
+    at.multiselect(key="compare_models_en_zh").set_value([GRU, TRANSFORMER]).run()
     at.text_input(key="compare_sentence").input("I love you .").run()
     assert_clean(at)
     pickers = [w for w in at.selectbox if w.key and w.key.endswith("_cross_head")]
@@ -203,7 +203,7 @@ def test_alignment_controls_are_offered_on_cross_attention_only(app):
 
 def test_compare_leaves_a_transformer_out_of_the_alignment_posterior_and_says_so(app):
     at = app.switch_page("pages/compare.py").run()
-    at.multiselect(key="compare_models").set_value([GRU, TRANSFORMER]).run()
+    at.multiselect(key="compare_models_en_zh").set_value([GRU, TRANSFORMER]).run()
     at.text_input(key="compare_sentence").input("I love you .").run()
     at.segmented_control(key="compare_cells").set_value("Alignment posterior").run()
     assert_clean(at)

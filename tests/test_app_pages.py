@@ -300,10 +300,19 @@ def test_the_example_pickers_show_the_example_the_sentence_is_and_nothing_once_i
 def test_the_sentence_carries_over_to_compare_with_a_heatmap_per_model(app):
     at = translate(app, "I love you.").switch_page("pages/compare.py").run()
     assert_clean(at)
-    chosen = at.multiselect(key="compare_models").value
+    chosen = at.multiselect(key="compare_models_en_zh").value
     assert len(chosen) == 3  # the en-zh soft scorers among the tiny models: dot, general, additive
     assert len(at.get("plotly_chart")) == len(chosen)
     assert all(matrix(fig["data"][0]).shape[1] == 5 for fig in charts(at))
+
+
+def test_compare_offers_first_the_models_of_the_sidebar_model_s_direction(app):
+    at = app.selectbox(key="model").set_value("bundled/zh-en-additive-soft.safetensors").run()
+    at = at.switch_page("pages/compare.py").run()
+    assert_clean(at)
+    assert at.multiselect(key="compare_models_zh_en").value == ["bundled/zh-en-additive-soft.safetensors"]
+    at = at.selectbox(key="model").set_value("bundled/en-zh-dot-soft.safetensors").run()  # the sidebar, on Compare
+    assert "bundled/en-zh-dot-soft.safetensors" in at.multiselect(key="compare_models_en_zh").value
 
 
 def test_compare_can_show_every_model_s_alignment_posterior(app):
