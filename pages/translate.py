@@ -153,11 +153,11 @@ elif view == "Diagnostics":
         shown = stat_names(names)
         for col, (name, value) in zip(st.columns(len(shown)), ((n, summary[k]) for k, n in shown.items())):
             col.metric(name, views.number(value))
-        left, right = st.columns(2)
+        left, right = st.columns(2)  # side by side: each chart gets half the width for its token labels
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis, names, views.chart_width()), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
+            views.chart(views.figure(entropy_figure, result, hypothesis, names, views.chart_width(2)), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
-            views.chart(views.figure(coverage_figure, result, hypothesis, names, views.chart_width()), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
+            views.chart(views.figure(coverage_figure, result, hypothesis, names, views.chart_width(2)), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
         views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
         if len(result.hypotheses) > 1 and st.toggle(f"Every finished beam hypothesis ({len(result.hypotheses)}), each with its heatmap", key="diagnostics_beams"):
             for n, hyp in enumerate(result.hypotheses):

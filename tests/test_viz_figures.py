@@ -134,6 +134,14 @@ def test_the_entropy_chart_of_a_chinese_translation_on_a_phone_keeps_its_charact
     assert entropy_figure(en_zh, width=CHART_PX).layout.xaxis.tickangle is None
 
 
+def test_a_fifteen_character_translation_keeps_its_characters_level_in_half_the_wide_layout():
+    """Diagnostics draws its two charts side by side: each gets half the width (found on the
+    default example, whose characters were turned sideways when sized for the full width)."""
+    en_zh = make_result(["There", "is", "a", "test", "tomorrow", "."], list("明天有一个考试，我需要做准备。") + ["</s>"])
+    axis = entropy_figure(en_zh, width=expected_width("", 2)).layout.xaxis
+    assert axis.tickangle == 0 and axis.ticktext[-1].endswith("&lt;/s&gt;</span>")
+
+
 def test_heatmap_prints_cell_values_only_when_small():
     small = make_result(["a", "b"], ["x", "</s>"])
     big = make_result([f"w{i}" for i in range(40)], [f"t{i}" for i in range(TEXT_CELLS_MAX // 40)])
