@@ -185,14 +185,19 @@ class Selection:
     layer: int = 0
     head: int = MEAN
 
-    @property
-    def label(self) -> str:
+    def label(self, m: AttentionMap) -> str:
+        """What the selection draws, for titles and file names; the layer and head are named only
+        when the map ``m`` has more than one of them (a GRU's maps have one of each)."""
         if self.map == "alignment":
             return "attention"
         if self.map == "posterior":
             return "posterior"
-        head = "mean of heads" if self.head == MEAN else f"head {self.head + 1}"
-        return f"{self.map.replace('_', ' ')} · layer {self.layer + 1} · {head}"
+        parts = [self.map.replace("_", " ")]
+        if m.layers > 1:
+            parts.append(f"layer {self.layer + 1}")
+        if m.heads > 1:
+            parts.append("mean of heads" if self.head == MEAN else f"head {self.head + 1}")
+        return " · ".join(parts)
 
 
 def select(result: DecodeResult, selection: Selection, hypothesis: int = 0) -> DecodeResult:
@@ -206,25 +211,28 @@ def select(result: DecodeResult, selection: Selection, hypothesis: int = 0) -> D
     if selection.map == "alignment":
         return result
     if selection.map in result.source_maps:
-        m = result.source_maps[selection.map].matrix(selection.layer, selection.head)
+        named = result.source_maps[selection.map]
+        m = named.matrix(selection.layer, selection.head)
         hyps = [replace(h, tokens=list(result.source_tokens), attention=m) for h in result.hypotheses[:1]]
     elif MAP_KINDS.get(selection.map) == DECODER_SELF:
         h = result.hypotheses[hypothesis]
         if selection.map not in h.maps:
             raise ValueError(f"this result has no {selection.map!r} attention")
         T = len(h.tokens)
-        m = h.maps[selection.map].matrix(selection.layer, selection.head)[:T, :T]
+        named = h.maps[selection.map]
+        m = named.matrix(selection.layer, selection.head)[:T, :T]
         inputs = [START, *h.tokens[: T - 1]]
-        return replace(result, source_tokens=inputs, source_known=[True] * T, hypotheses=[replace(h, attention=m)], cells=selection.label)
+        return replace(result, source_tokens=inputs, source_known=[True] * T, hypotheses=[replace(h, attention=m)], cells=selection.label(named))
     else:
         hyps = [
             replace(h, attention=h.maps[selection.map].matrix(selection.layer, selection.head)[: len(h.tokens)])
             for h in result.hypotheses
             if selection.map in h.maps
         ]
-    if not hyps:
-        raise ValueError(f"this result has no {selection.map!r} attention")
-    return replace(result, hypotheses=hyps, cells=selection.label)
+        if not hyps:
+            raise ValueError(f"this result has no {selection.map!r} attention")
+        named = next(h.maps[selection.map] for h in result.hypotheses if selection.map in h.maps)
+    return replace(result, hypotheses=hyps, cells=selection.label(named))
 
 
 def attention_stats(attention: np.ndarray) -> dict[str, float]:

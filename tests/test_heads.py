@@ -249,3 +249,11 @@ def test_align_reads_one_chosen_cross_attention_head(transformer, tmp_path, caps
                          (["--head", "1"], "--head needs --layer"), (["--layer", "0", "--reading", "posterior"], "not posterior")):
         assert main(["align", "--checkpoint", str(ckpt), "--pairs", str(pairs), *bad, "--out", str(out)]) != 0
         assert message in capsys.readouterr().err
+
+
+def test_a_selection_names_the_layer_and_head_only_where_the_map_has_several():
+    gru = make_translator(seed=0).translate("I love you .")
+    assert select(gru, Selection("cross")).cells == "cross"  # a GRU: one layer, one head
+    two_by_two = make_transformer().translate("I love you .")
+    assert select(two_by_two, Selection("cross", 1, MEAN)).cells == "cross · layer 2 · mean of heads"
+    assert select(make_transformer(layers=1, heads=2).translate("I love you ."), Selection("cross", 0, 1)).cells == "cross · head 2"
