@@ -103,12 +103,13 @@ def test_segmented_controls_cannot_be_switched_off(app, view):
     assert all(c.proto.required for c in controls), [c.key for c in controls if not c.proto.required]
 
 
-def test_token_probabilities_can_be_shown_without_hovering(app):
+def test_token_probabilities_can_be_shown_without_hovering_numbered_from_step_1(app):
     at = translate(app, "I love you.")
     at.toggle(key="translate_probs").set_value(True).run()
     assert_clean(at)
     table = at.dataframe[0].value
     assert list(table.columns) == ["Token", "Probability"] and len(table) >= 1
+    assert list(table.index) == list(range(1, len(table) + 1))  # as Step through and Highlight number them
 
 
 def test_two_uploads_with_one_file_name_get_distinct_labels(tmp_path):
@@ -161,6 +162,7 @@ def test_hard_attention_shows_the_distribution_it_picked_from(app):
     picks = at.dataframe[0].value
     assert "Probability of the pick" in picks.columns
     assert ((picks["Probability of the pick"] > 0) & (picks["Probability of the pick"] <= 1)).all()
+    assert picks.index[0] == 1
     rows = matrix(charts(at)[1]["data"][0])
     assert np.allclose(rows.sum(axis=1), 1.0, atol=1e-3) and (rows.max(axis=1) < 1.0).any()
 

@@ -211,11 +211,19 @@ def table(data: pd.DataFrame | Styler, key: str, every_row: bool = False) -> Non
     st.dataframe(data, key=key, placeholder=tables.MISSING, height="content" if every_row else "auto")
 
 
+def steps_table(columns: dict[str, list], key: str) -> None:
+    """One row per decoding step, numbered from 1 as the other views number them, probabilities
+    (the columns named "Probability…") with three decimals; as tall as its rows, so the last
+    step ("</s>") is not hidden behind a scroll bar."""
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(1, len(next(iter(columns.values()))) + 1, name="Step"))
+    table(frame.style.format("{:.3f}", subset=[c for c in columns if c.startswith("Probability")]), key, every_row=True)
+
+
 def token_probabilities(result: DecodeResult, hypothesis: int, key: str) -> None:
     """The probability of each token written, in a table behind a toggle (hover is out of reach on touch screens)."""
     if st.toggle("Show token probabilities", key=key):
         hyp = result.hypotheses[hypothesis]
-        table(pd.DataFrame({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}).rename_axis("Step"), f"{key}_table")
+        steps_table({"Token": list(hyp.tokens), "Probability": [float(p) for p in hyp.token_probs]}, f"{key}_table")
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
@@ -303,14 +311,7 @@ def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str
     title = chart_title(model, sentence)
     fig = figure(heatmap_figure, dist, 0 if len(dist.hypotheses) == 1 else hypothesis, None, None, title, chart_width())
     chart(fig, key, file_stem(model, sentence, kind="distribution"))
-    table(
-        pd.DataFrame({
-            "Token": list(hyp.tokens),
-            "Picked source token": [result.source_tokens[i] for i in picked],
-            "Probability of the pick": probs,
-        }).rename_axis("Step"),
-        f"{key}_picks",
-    )
+    steps_table({"Token": list(hyp.tokens), "Picked source token": [result.source_tokens[i] for i in picked], "Probability of the pick": probs}, f"{key}_picks")
     export_buttons(dist, 0 if len(dist.hypotheses) == 1 else hypothesis, fig, key, model, sentence, kind="distribution")
 
 
