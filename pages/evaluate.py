@@ -33,7 +33,7 @@ if not loaded:
     st.stop()
 
 st.subheader("Stored in the checkpoints")
-st.caption("Measured when each model was trained (test split, greedy decoding, on the training machine).")
+st.caption("Measured when each model was trained (test split, on the training machine): greedy decoding, except the beam-5 column (ranked by each model's own length exponent).")
 stored = {e.label: (t.meta.get("metrics") or {}).get("test") for e, t in loaded}
 if any(stored.values()):
     views.table(tables.styled(tables.metrics({k: v for k, v in stored.items() if v})), "evaluate_stored", every_row=True)

@@ -72,8 +72,10 @@ for start in range(0, len(items), 2):
         outline = (best[1], best[2]) if best is not None and name == best[0] else None
         zrange = None if name == "entropy" else (0.0, 1.0)  # entropy: its own range (nats)
         with col:
-            views.chart(stats_figure(stats.values[name], title + (" ↓" if lower else " ↑"), lower, outline, zrange), f"heads_{name}")
+            views.chart(stats_figure(stats.values[name], title + (" ↓" if name.startswith("aer") else ""), lower, outline, zrange), f"heads_{name}")
 st.caption(
-    "↓ lower is better, ↑ higher is more confident; darker cells are better, on a 0 to 1 scale (entropy: from its "
-    "lowest to its highest value here). The best aligner is outlined."
+    "AER (↓): lower is better, darker cells align better; the best aligner is outlined. The other charts describe a head "
+    "rather than grade it: darker cells are a more focused head (less attention on </s> or punctuation, lower entropy, "
+    "higher confidence). A head dark in entropy and confidence but light in a share chart is focused on </s> or "
+    "punctuation: a sink, not an aligner. Scales run from 0 to 1 (entropy: from its lowest to its highest value here)."
 )
