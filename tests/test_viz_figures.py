@@ -463,8 +463,21 @@ def test_flow_labels_every_word_of_a_ten_word_sentence_on_a_phone_shortening_lon
     from viz.flow import flow_figure
     from viz.heatmap import PHONE_PX
 
-    words = ["My", "sister", "bought", "a", "new", "red", "bicycle", "yesterday", "."]
-    result = make_result([*words, "</s>"], ["我", "妹妹", "昨天", "买", "了", "自行车", "。", "</s>"])
-    labels = flow_figure(result, width=PHONE_PX).data[-2].text
-    assert all(t.replace("<br>", "").replace("&nbsp;", "") for t in labels)
-    assert any("…" in t for t in labels) and "bought" in "".join(labels)
+    def labels(words: list[str]) -> list[str]:
+        result = make_result(words, ["我", "妹妹", "昨天", "买", "了", "自行车", "。", "</s>"])  # the source's "</s>" is added
+        return [t.replace("<br>", "").replace("&nbsp;", "") for t in flow_figure(result, width=PHONE_PX).data[-2].text]
+
+    everyday = labels(["My", "sister", "bought", "a", "new", "red", "bicycle", "yesterday", "."])
+    assert all(everyday) and "yesterday" in everyday  # staggered, its neighbours short: room enough whole
+    long = labels(["Unfortunately", "international", "transportation", "was", "extraordinarily", "complicated", "yesterday", "."])
+    assert all(long) and any(t.endswith("…") for t in long) and "was" in long
+
+
+def test_flow_rows_are_staggered_by_their_neighbours_widths_not_the_widest_label():
+    """Found on a phone: a zh→en source row was split over two lines only because "</s>", at
+    its end, is wider than a character's column."""
+    from viz.flow import flow_figure
+    from viz.heatmap import PHONE_PX
+
+    result = make_result(list("我明天要去北京看朋友。"), ["I", "will", "see", "a", "friend", "."], direction="zh-en")
+    assert all("<br>" not in t for t in flow_figure(result, width=PHONE_PX).data[-2].text)

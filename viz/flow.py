@@ -42,6 +42,14 @@ def _label_px(token: str, known: bool, columns: int) -> float:
     return text_px(truncate(token, columns) + ("" if known else "?"), FONT_SIZE)
 
 
+def _pair_px(widths: list[float], d: int) -> float:
+    """Room that labels ``d`` markers apart need between their centres: the widest such pair's
+    half-widths plus the heatmap axis's 4-pixel gap (the end tokens have a neighbour on one side
+    only, so a wide "</s>" beside narrow characters does not make the whole row look crowded);
+    0 with no such pair."""
+    return max(((a + b) / 2 + 4 for a, b in zip(widths, widths[d:])), default=0.0)
+
+
 def row_labels(labels: list[str], above: bool, widths: list[float] | None = None, width: int = CHART_PX) -> list[str]:
     """Labels for one row of markers in a chart ``width`` pixels wide, ``widths`` the labels'
     estimated pixel widths. When neighbours would overlap (or past STAGGER_ABOVE tokens) every
@@ -49,9 +57,11 @@ def row_labels(labels: list[str], above: bool, widths: list[float] | None = None
     every k-th is written (all keep their hover text)."""
     n = len(labels)
     spacing = _spacing(n, width)
-    widest = max(widths or [0.0], default=0.0) + 6
-    every = max(math.ceil(n / LABELS_MAX), math.ceil(widest / (2 * spacing)))
-    stagger = n > STAGGER_ABOVE or widest > spacing * every
+    widths = widths or [0.0] * n
+    every = math.ceil(n / LABELS_MAX)
+    while _pair_px(widths, 2 * every) > 2 * every * spacing:
+        every += 1
+    stagger = n > STAGGER_ABOVE or _pair_px(widths, every) > spacing * every
     out = []
     for k, label in enumerate(labels):
         if k % every:
@@ -69,7 +79,7 @@ def label_columns(tokens: list[str], known: list[bool], width: int = CHART_PX) -
     whole) before any label is left out."""
     spacing = _spacing(len(tokens), width)
     for columns in range(LABEL_COLUMNS, 4, -1):
-        if max(_label_px(t, k, columns) for t, k in zip(tokens, known)) + 6 <= 2 * spacing:
+        if _pair_px([_label_px(t, k, columns) for t, k in zip(tokens, known)], 2) <= 2 * spacing:
             return columns
     return 4
 
@@ -87,6 +97,7 @@ def _token_row(tokens: list[str], known: list[bool], x: np.ndarray, y: float, na
         textposition="top center" if above else "bottom center",
         textfont={"size": FONT_SIZE},
         marker={"size": 7, "color": weight_color(0.9)},
+        cliponaxis=False,  # a staggered label's outer line may reach past the plot (a phone's legend takes height)
         name=name,
         showlegend=False,
         customdata=[f"{name} #{i}: {hover_token(t, k)}" for i, (t, k) in enumerate(zip(tokens, known))],
