@@ -134,6 +134,14 @@ def test_the_entropy_chart_of_a_chinese_translation_on_a_phone_keeps_its_charact
     assert entropy_figure(en_zh, width=CHART_PX).layout.xaxis.tickangle is None
 
 
+def test_a_long_sentence_on_a_phone_labels_every_kth_source_token_only():
+    """Found on a phone: 60 source columns drew 60 turned labels into one smear."""
+    long = make_result([f"w{i}" for i in range(59)], ["我", "</s>"])
+    ticks = heatmap_figure(long, width=PHONE_PX).layout.xaxis.ticktext
+    assert len(ticks) == 60 and 5 <= sum(bool(t) for t in ticks) <= 30 and ticks[0] == "w0"
+    assert all(heatmap_figure(long, width=4000).layout.xaxis.ticktext)  # wide enough: every label
+
+
 def test_a_fifteen_character_translation_keeps_its_characters_level_in_half_the_wide_layout():
     """Diagnostics draws its two charts side by side: each gets half the width (found on the
     default example, whose characters were turned sideways when sized for the full width)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -103,8 +105,13 @@ def end_label_font(x_labels: list[str], spacing: float) -> float | None:
 
 def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **extra) -> dict:
     """``token_axis`` of the tokens' tick labels, kept level by a smaller end-token label when
-    that alone would turn the axis (:func:`end_label_font`)."""
+    that alone would turn the axis (:func:`end_label_font`). Columns narrower than a line of
+    text (a long sentence on a phone) label every k-th token only, as even turned labels would
+    run into each other; every column keeps its hover text."""
     ticks = [tick_label(t, k) for t, k in zip(tokens, known)]
+    if spacing < TICK_PX:
+        every = math.ceil(TICK_PX / max(spacing, 1.0))
+        return token_axis([t if i % every == 0 else "" for i, t in enumerate(ticks)], **extra)
     font = end_label_font([label_text(t, k) for t, k in zip(tokens, known)], spacing)
     if font is None:
         return token_axis(ticks, **extra)
