@@ -257,3 +257,15 @@ def test_a_selection_names_the_layer_and_head_only_where_the_map_has_several():
     two_by_two = make_transformer().translate("I love you .")
     assert select(two_by_two, Selection("cross", 1, MEAN)).cells == "cross · layer 2 · mean of heads"
     assert select(make_transformer(layers=1, heads=2).translate("I love you ."), Selection("cross", 0, 1)).cells == "cross · head 2"
+
+
+def test_grid_key_labels_stay_level_where_they_fit_their_columns(transformer):
+    r = transformer.translate("I love you .")
+    assert grid_figure(r, "decoder_self", width=1000).layout.xaxis3.tickangle == 0  # the bottom row's keys
+    crowded = transformer.translate("I love you . I love you . I love you .")
+    assert grid_figure(crowded, "cross", width=400).layout.xaxis3.tickangle == -60
+
+
+def test_the_head_view_names_its_map_in_a_subtitle_that_fits_a_phone(transformer):
+    fig = head_view_figure(select(transformer.translate("I love you ."), Selection("decoder_self", 0, MEAN)))
+    assert fig.layout.title.text == "Head view" and fig.layout.title.subtitle.text == "decoder self · layer 1 · mean of heads"

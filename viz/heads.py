@@ -58,7 +58,9 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     cell_w = plot_w * (1 - GRID_GAP * (H - 1)) / H
     cell_h = min(max(cell_w * Q / max(K, 1), 60), 260)
     show_x, show_y = cell_w / K >= MIN_TICK_PX, cell_h / Q >= MIN_TICK_PX
-    bottom_px = max(text_px(truncate(t, 8), SMALL_FONT) for t in keys) + 10 if show_x else 10
+    widest_key = max(text_px(truncate(t, 8), SMALL_FONT) for t in keys)
+    level = widest_key + 4 <= cell_w / K  # single Chinese characters fit their columns: keep them upright
+    bottom_px = (SMALL_FONT + 10 if level else widest_key + 10) if show_x else 10
     # rows apart by at least ROW_GAP_PX, room for the next row's "L2 H1" above its cells
     row_gap = max(GRID_GAP * 1.5 * L * cell_h, ROW_GAP_PX)
     plot_h = L * cell_h + (L - 1) * row_gap
@@ -81,7 +83,7 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
             bottom, left = layer == L - 1, head == 0
             layout[xa] = LOOK["xaxis"] | token_axis(
                 [tick_label(t, k, 8) for t, k in zip(keys, known)], domain=xd[head], anchor=yr,
-                showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=-60, zeroline=False,
+                showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=0 if level else -60, zeroline=False,
             )
             layout[ya] = LOOK["yaxis"] | token_axis(
                 [tick_label(t, True, 8) for t in queries], domain=yd[L - 1 - layer], anchor=xr, autorange="reversed",
@@ -142,10 +144,10 @@ def head_view_figure(result: DecodeResult, hypothesis: int = 0, threshold: float
     ))
     pad = 0.6
     return styled_figure(
-        traces, title=plotly_text(f"Head view: {result.cells}"), height=min(max(26 * n + 120, 300), 2000),
+        traces, title="Head view", subtitle=plotly_text(result.cells), height=min(max(26 * n + 120, 300), 2000),
         xaxis={"visible": False, "range": [-pad, 1 + pad], "fixedrange": True},
         yaxis={"visible": False, "autorange": "reversed", "fixedrange": True},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
     )
 
 
