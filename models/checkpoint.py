@@ -167,6 +167,11 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
     if len(data) < 8:
         raise CheckpointError("not a checkpoint: too short to be a safetensors file")
     (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER_BYTES and data[8:9] != b"{":  # a safetensors header is a JSON object after its 8-byte length
+        raise CheckpointError(
+            "not a checkpoint: a .safetensors file written by `python -m models train` starts with a header that this file "
+            "lacks (another kind of file, renamed, or a damaged download?)"
+        )
     if n > MAX_HEADER_BYTES:
         raise CheckpointError(
             f"not a usable safetensors file: its first 8 bytes declare a {n:,}-byte header, over the {_size(MAX_HEADER_BYTES)} allowed"

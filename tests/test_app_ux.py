@@ -15,6 +15,7 @@ from tests.test_app_pages import APP, TIMEOUT_S, assert_clean, charts, hypothesi
 from viz.heatmap import PHONE_PX
 from webapp import registry, views
 from webapp.registry import CHECKPOINTS_ENV
+from webapp.text import plain
 
 
 def with_metrics(scorer: str, mode: str, bleu: float | None, aer: float | None):
@@ -221,3 +222,17 @@ def test_the_heatmap_title_fits_a_phone(monkeypatch, app):
     at = translate(app, "There is a test tomorrow, I need to prepare.")
     title = charts(at)[0]["layout"]["title"]["text"]
     assert len(title) <= views.TITLE_CHARS_PHONE and title.endswith("…")
+
+
+def test_a_shared_address_naming_a_model_that_is_not_here_says_so(monkeypatch, tiny_checkpoint_dir):
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(tiny_checkpoint_dir))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S)
+    at.query_params.update({"model": "upload/1-*mine*.safetensors", "s": "the cat"})
+    at.run()
+    assert_clean(at)
+    shown = plain("upload/1-*mine*.safetensors")  # as text: the stars are not Markdown
+    assert any(shown in w.value and "not have" in w.value for w in at.sidebar.warning)
+    picker = at.sidebar.selectbox(key="model")
+    other = next(m for m in ("bundled/en-zh-dot-soft.safetensors", "bundled/en-zh-general-soft.safetensors") if m != picker.value)
+    picker.set_value(other).run()
+    assert not at.sidebar.warning  # gone once the user picks a model

@@ -121,3 +121,8 @@ def test_evaluate_store_with_a_ranking_makes_it_the_models_own_and_keeps_other_s
     err = capsys.readouterr().err
     assert "now ranks its beams by log-prob / tokens^1.3 + 0.2 × coverage penalty; its stored test metrics were made with the previous ranking" in err
     assert load_checkpoint(path).ranking == {"length_alpha": 1.3, "coverage_beta": 0.2}  # one option given: the other kept
+
+
+def test_a_text_file_named_safetensors_is_refused_in_plain_words():
+    with pytest.raises(CheckpointError, match="not a checkpoint: a .safetensors file written by"):
+        load_checkpoint(b"I am a text file, renamed to model.safetensors by mistake.\n")

@@ -63,6 +63,8 @@ def draw():
                 key=state.MODEL_KEY,
                 help="Your uploads from the Checkpoints page come first, then the bundled models. The app starts on the bundled model with the best stored test BLEU.",
             )
+            if notice := state.missing_model_notice():
+                st.warning(state.plain(notice), icon=":material/link_off:")
         else:
             st.caption("No models yet: upload one on the Checkpoints page.")
         cuda = torch.cuda.is_available()

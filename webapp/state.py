@@ -27,6 +27,7 @@ DEVICE_KEY = "device"  # sidebar device picker: "auto" | "cpu" | "cuda"
 UPLOADER_KEY = "checkpoint_upload"
 _UPLOADS = "_uploads"
 _UPLOAD_NOTICE = "_upload_notice"
+_URL_MISSING = "_url_missing_model"  # (model id the address named, the id shown instead)
 log = logging.getLogger("attnviz")
 T = TypeVar("T")
 
@@ -79,10 +80,23 @@ def restore_from_url(sentence_key: str, view_key: str) -> None:
     params = st.query_params
     if params.get(URL_MODEL) and params[URL_MODEL] in {e.id for e in entries()}:
         st.session_state[MODEL_KEY] = params[URL_MODEL]
+    elif params.get(URL_MODEL):
+        keep_valid_choice()
+        st.session_state[_URL_MISSING] = (params[URL_MODEL], st.session_state.get(MODEL_KEY))
     if URL_SENTENCE in params:
         st.session_state[sentence_key] = params[URL_SENTENCE][:MAX_URL_SENTENCE]
     if params.get(URL_VIEW):
         st.session_state[view_key] = params[URL_VIEW]
+
+
+def missing_model_notice() -> str | None:
+    """While the sidebar still shows the model taken instead of one the address named that is
+    not here (an upload, which stays with the session that made it; a renamed file), a line
+    saying so; None otherwise."""
+    missing = st.session_state.get(_URL_MISSING)
+    if not missing or st.session_state.get(MODEL_KEY) != missing[1]:
+        return None
+    return f"The link named the model {missing[0]!r}, which this server does not have (uploads stay with the session that made them); the model below is shown instead."
 
 
 def keep_in_url(**values: str | None) -> None:
