@@ -84,3 +84,12 @@ def tokenizer_for(lang: str | None) -> Tokenizer:
     """The source-side tokeniser for a language code: English looks words up lowercased;
     others as typed. (Targets always keep case: the model has to write it.)"""
     return Tokenizer(lowercase=(lang or "").lower().startswith("en"))
+
+
+def written_in_han(tokens: list[str]) -> bool | None:
+    """Whether most of ``tokens``' words are Han characters (True) or other letters (False);
+    None without words. Tells a Chinese sentence typed into a model that reads English, and
+    the other way round."""
+    han = sum(1 for t in tokens if _HAN_RE.match(t))
+    other = sum(1 for t in tokens if is_word(t) and not _HAN_RE.match(t) and any(c.isalpha() for c in t))
+    return None if han == other == 0 else han > other

@@ -157,6 +157,13 @@ def test_a_paste_longer_than_the_box_keeps_is_cut_there_with_a_note(app):
 def test_unknown_words_are_named(app):
     at = translate(app, "I love zebras.")
     assert any("zebras" in c.value and "vocabulary" in c.value for c in at.caption)
+    assert not at.warning
+
+
+def test_a_chinese_sentence_typed_into_a_model_that_reads_english_gets_a_warning(app):
+    at = translate(app, "我爱北京。")
+    assert_clean(at)
+    assert any("reads English" in w.value and "Chinese characters" in w.value for w in at.warning)
 
 
 def test_translate_and_compare_pick_their_view_with_a_segmented_control_that_starts_on_the_heatmaps(app):

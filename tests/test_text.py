@@ -4,7 +4,7 @@ import pytest
 
 from models.corpus import HSK
 from models.data import hsk_splits, load_hsk, read_tsv, tsv_splits
-from models.tokenize import Tokenizer
+from models.tokenize import Tokenizer, written_in_han
 from models.vocab import UNK, Vocab
 
 
@@ -75,3 +75,10 @@ def test_tsv_with_a_bad_line_names_the_line(tmp_path):
     f.write_text("a\tb\nno tab here\n", encoding="utf-8")
     with pytest.raises(ValueError, match=":2:"):
         read_tsv(f)
+
+
+def test_written_in_han_tells_a_chinese_sentence_from_an_english_one():
+    tok = Tokenizer()
+    assert written_in_han(tok.tokenize("我❤️北京😀！！")) is True
+    assert written_in_han(tok.tokenize("I love Beijing, 北京!")) is False
+    assert written_in_han(tok.tokenize("!!! 123 😀")) is None

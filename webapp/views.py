@@ -20,6 +20,7 @@ from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult, Selection, select
 from models.search import ranking_text
+from models.tokenize import written_in_han
 from models.translator import MAX_BEAM, REPORTED_BEAM, Translator
 from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
 from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
@@ -171,6 +172,12 @@ def input_notes(result: DecodeResult) -> None:
         st.warning(
             f"The input has {result.truncated_from} tokens; only the first {len(result.source_tokens) - 1} were translated."
         )
+    han = written_in_han(result.source_tokens[:-1])
+    src = result.direction.split("-")[0]
+    if han is not None and han != (src == "zh"):
+        written = "is written in Chinese characters" if han else "is not written in Chinese characters"
+        st.warning(f"This model reads {language(src)}, but the sentence {written}: most of its words are unknown to the model. "
+                   "Pick a model that reads it in the sidebar.")
     unknown = list(dict.fromkeys(t for t, k in zip(result.source_tokens, result.source_known) if not k))  # each once, in order
     if unknown:
         st.caption("Not in the model's vocabulary (read as an unknown word, marked *?* in the figures): " + ", ".join(plain(t) for t in unknown))
