@@ -155,10 +155,9 @@ def stats_figure(
     values: np.ndarray, title: str, lower_is_better: bool = True, best: tuple[int, int] | None = None, zrange: tuple[float, float] | None = (0.0, 1.0)
 ) -> go.Figure:
     """A layer × head matrix of one statistic per head (rows: layers), values printed in the
-    cells; ``best`` (layer, head) outlined. Colours run light to dark towards the better AER or the more
-    focused head (``lower_is_better``: the low end is dark), over
-    ``zrange`` (shares and weights: 0 to 1, so that small differences look small), or over the
-    values' own range (None)."""
+    cells; ``best`` (layer, head) outlined. Colours run light to dark towards the better AER or
+    the more focused head (``lower_is_better``: the low end is dark), over ``zrange`` (shares and
+    weights: 0 to 1, so that small differences look small), or over the values' own range (None)."""
     v = np.asarray(values, dtype=float)
     L, H = v.shape
     scale = "Blues_r" if lower_is_better else "Blues"
