@@ -169,8 +169,7 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict]:
     (n,) = struct.unpack("<Q", data[:8])
     if n > MAX_HEADER_BYTES and data[8:9] != b"{":  # a safetensors header is a JSON object after its 8-byte length
         raise CheckpointError(
-            "not a checkpoint: a .safetensors file written by `python -m models train` starts with a header that this file "
-            "lacks (another kind of file, renamed, or a damaged download?)"
+            "the file has no safetensors header: it is another kind of file (renamed?) or a damaged download"
         )
     if n > MAX_HEADER_BYTES:
         raise CheckpointError(

@@ -243,3 +243,10 @@ def test_aer_frame_puts_each_model_s_attention_and_posterior_beside_eflomal_and_
     assert frame.loc["b", "attention"] == 0.4 and frame.loc["a", "posterior"] == 0.21
     assert frame.loc["en-zh: eflomal (union)", "baseline"] == 0.2 and frame.loc["en-zh: diagonal", "baseline"] == 0.54
     assert tables.aer_frame({"c": ("en-zh", {"bleu": 1.0})}).empty
+
+
+def test_compare_takes_a_guided_scorer_where_no_unguided_one_is_bundled():
+    """The bundled zh→en models are a guided GRU and a guided Transformer: both open Compare."""
+    labels = ["en-zh-dot-soft", "zh-en-additive-soft-guided", "zh-en-transformer-guided", "en-zh-transformer-guided"]
+    entries = [registry.ModelEntry(id=label, label=label, origin="bundled", fingerprint=label) for label in labels]
+    assert registry.default_compare(entries, "zh-en") == ["zh-en-additive-soft-guided", "zh-en-transformer-guided"]

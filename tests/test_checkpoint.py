@@ -124,5 +124,5 @@ def test_evaluate_store_with_a_ranking_makes_it_the_models_own_and_keeps_other_s
 
 
 def test_a_text_file_named_safetensors_is_refused_in_plain_words():
-    with pytest.raises(CheckpointError, match="not a checkpoint: a .safetensors file written by"):
+    with pytest.raises(CheckpointError, match="the file has no safetensors header: it is another kind of file"):
         load_checkpoint(b"I am a text file, renamed to model.safetensors by mistake.\n")

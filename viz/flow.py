@@ -11,7 +11,7 @@ from models.result import DecodeResult
 
 from .heatmap import CHART_PX
 from .style import FONT_SIZE, styled_figure, weight_color
-from .tokens import hover_token, pick, text_px, tick_label, truncate
+from .tokens import hover_token, pair_px, pick, text_px, tick_label, truncate
 
 BINS = 5  # line styles: weights are bucketed, one trace per bucket
 STAGGER_ABOVE = 20  # more tokens than this in a row: labels alternate between two heights
@@ -42,14 +42,6 @@ def _label_px(token: str, known: bool, columns: int) -> float:
     return text_px(truncate(token, columns) + ("" if known else "?"), FONT_SIZE)
 
 
-def _pair_px(widths: list[float], d: int) -> float:
-    """Room that labels ``d`` markers apart need between their centres: the widest such pair's
-    half-widths plus the heatmap axis's 4-pixel gap (the end tokens have a neighbour on one side
-    only, so a wide "</s>" beside narrow characters does not make the whole row look crowded);
-    0 with no such pair."""
-    return max(((a + b) / 2 + 4 for a, b in zip(widths, widths[d:])), default=0.0)
-
-
 def row_labels(labels: list[str], above: bool, widths: list[float] | None = None, width: int = CHART_PX) -> list[str]:
     """Labels for one row of markers in a chart ``width`` pixels wide, ``widths`` the labels'
     estimated pixel widths. When neighbours would overlap (or past STAGGER_ABOVE tokens) every
@@ -59,9 +51,9 @@ def row_labels(labels: list[str], above: bool, widths: list[float] | None = None
     spacing = _spacing(n, width)
     widths = widths or [0.0] * n
     every = math.ceil(n / LABELS_MAX)
-    while _pair_px(widths, 2 * every) > 2 * every * spacing:
+    while pair_px(widths, 2 * every) > 2 * every * spacing:
         every += 1
-    stagger = n > STAGGER_ABOVE or _pair_px(widths, every) > spacing * every
+    stagger = n > STAGGER_ABOVE or pair_px(widths, every) > spacing * every
     out = []
     for k, label in enumerate(labels):
         if k % every:
@@ -79,7 +71,7 @@ def label_columns(tokens: list[str], known: list[bool], width: int = CHART_PX) -
     whole) before any label is left out."""
     spacing = _spacing(len(tokens), width)
     for columns in range(LABEL_COLUMNS, 4, -1):
-        if _pair_px([_label_px(t, k, columns) for t, k in zip(tokens, known)], 2) <= 2 * spacing:
+        if pair_px([_label_px(t, k, columns) for t, k in zip(tokens, known)], 2) <= 2 * spacing:
             return columns
     return 4
 

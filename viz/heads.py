@@ -11,12 +11,13 @@ from models.result import START, DecodeResult
 
 from .heatmap import CHART_PX
 from .style import COLORSCALE, FONT_SIZE, LOOK, styled_figure, token_axis, weight_color
-from .tokens import hover_token, plotly_text, text_px, tick_label, truncate
+from .tokens import every_kth, hover_token, pair_px, plotly_text, text_px, tick_label, truncate
 
 MAP_TITLES = {"cross": "cross-attention", "encoder_self": "encoder self-attention", "decoder_self": "decoder self-attention"}
 GRID_GAP = 0.04  # between cells, as a share of the plot
 SMALL_FONT = 10  # tick labels in grid cells
 MIN_TICK_PX = 12  # a cell's tick labels are drawn only when each token gets this many pixels
+TURNED_LINE_PX = (SMALL_FONT + 3) / 0.87  # labels turned by 60 degrees closer than this run into each other: every k-th only
 ROW_GAP_PX = 24  # at least this between rows of the grid: a cell title's height
 NARROW_PX = 500  # charts narrower than this put the colour bar under the grid
 HEAD_VIEW_BINS = 10  # lines of a head view are drawn in this many opacity steps (one trace each)
@@ -58,9 +59,9 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     cell_w = plot_w * (1 - GRID_GAP * (H - 1)) / H
     cell_h = min(max(cell_w * Q / max(K, 1), 60), 260)
     show_x, show_y = cell_w / K >= MIN_TICK_PX, cell_h / Q >= MIN_TICK_PX
-    widest_key = max(text_px(truncate(t, 8), SMALL_FONT) for t in keys)
-    level = widest_key + 4 <= cell_w / K  # single Chinese characters fit their columns: keep them upright
-    bottom_px = (SMALL_FONT + 10 if level else widest_key + 10) if show_x else 10
+    key_px = [text_px(truncate(t, 8), SMALL_FONT) for t in keys]
+    level = pair_px(key_px) <= cell_w / K  # neighbours fit side by side (Chinese characters): keep them upright
+    bottom_px = (SMALL_FONT + 10 if level else max(key_px) + 10) if show_x else 10
     # rows apart by at least ROW_GAP_PX, room for the next row's "L2 H1" above its cells
     row_gap = max(GRID_GAP * 1.5 * L * cell_h, ROW_GAP_PX)
     plot_h = L * cell_h + (L - 1) * row_gap
@@ -82,7 +83,7 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
             ))
             bottom, left = layer == L - 1, head == 0
             layout[xa] = LOOK["xaxis"] | token_axis(
-                [tick_label(t, k, 8) for t, k in zip(keys, known)], domain=xd[head], anchor=yr,
+                every_kth([tick_label(t, k, 8) for t, k in zip(keys, known)], cell_w / K, TURNED_LINE_PX), domain=xd[head], anchor=yr,
                 showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=0 if level else -60, zeroline=False,
             )
             layout[ya] = LOOK["yaxis"] | token_axis(

@@ -8,6 +8,7 @@ through :func:`plotly_text` before it reaches a figure; HTML output uses ``html.
 from __future__ import annotations
 
 import html
+import math
 import unicodedata
 
 from models.result import DecodeResult, Hypothesis
@@ -42,6 +43,22 @@ def text_px(text: str, size: float) -> float:
     character, 1.05 em per wide (CJK) one, whose glyphs are one em. Meant to err wide for the
     app's sans-serif fonts."""
     return size * sum(1.05 if unicodedata.east_asian_width(c) in "WF" else 0.62 for c in text)
+
+
+def pair_px(widths: list[float], d: int = 1) -> float:
+    """Room that labels ``d`` positions apart need between their centres: the widest such pair's
+    half-widths plus a 4-pixel gap (an end token has a neighbour on one side only, so a wide
+    "</s>" beside narrow characters does not make a whole row look crowded); 0 with no pair."""
+    return max(((a + b) / 2 + 4 for a, b in zip(widths, widths[d:])), default=0.0)
+
+
+def every_kth(labels: list[str], spacing: float, line_px: float) -> list[str]:
+    """``labels`` (``spacing`` pixels apart) with only every k-th kept when they are closer than
+    one line of text, ``line_px``: even turned labels would run into each other there."""
+    if spacing >= line_px:
+        return labels
+    every = math.ceil(line_px / max(spacing, 1.0))
+    return [t if i % every == 0 else "" for i, t in enumerate(labels)]
 
 
 def truncate(token: str, width: int = LABEL_WIDTH) -> str:

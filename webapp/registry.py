@@ -119,11 +119,13 @@ def best_bundled(entries: list[ModelEntry]) -> ModelEntry | None:
 
 
 def default_compare(entries: list[ModelEntry], direction: str = "en-zh", mode: str = "soft") -> list[str]:
-    """Ids of the five ``direction`` ``mode`` scorers when they are there (else what is), then
-    the direction's Transformer (the guided one first: it translates better here), so that GRU
-    scorers and Transformer heads open side by side."""
+    """Ids of the five ``direction`` ``mode`` scorers when they are there (each unguided, else
+    guided; else what is), then the direction's Transformer (the guided one first: it translates
+    better here), so that GRU scorers and Transformer heads open side by side."""
     by_label = {e.label: e.id for e in entries}
-    grus = [by_label[x] for x in (f"{direction}-{s}-{mode}" for s in SCORER_ORDER) if x in by_label]
+    grus = [next(by_label[x] for x in names if x in by_label)
+            for names in ((f"{direction}-{s}-{mode}", f"{direction}-{s}-{mode}-guided") for s in SCORER_ORDER)
+            if any(x in by_label for x in names)]
     transformers = [by_label[x] for x in (f"{direction}-transformer-guided", f"{direction}-transformer") if x in by_label]
     return grus + transformers[:1]
 
