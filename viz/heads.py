@@ -145,7 +145,7 @@ def head_view_figure(result: DecodeResult, hypothesis: int = 0, threshold: float
     ))
     pad = 0.6
     return styled_figure(
-        traces, title="Head view", subtitle=plotly_text(result.cells), height=min(max(26 * n + 120, 300), 2000),
+        traces, title="Head view", subtitle=plotly_text("cross-attention as the model reads it as alignment" if result.cells == "attention" else result.cells), height=min(max(26 * n + 120, 300), 2000),
         xaxis={"visible": False, "range": [-pad, 1 + pad], "fixedrange": True},
         yaxis={"visible": False, "autorange": "reversed", "fixedrange": True},
         margin={"l": 10, "r": 10, "t": 90, "b": 10},
