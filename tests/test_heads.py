@@ -259,11 +259,13 @@ def test_a_selection_names_the_layer_and_head_only_where_the_map_has_several():
     assert select(make_transformer(layers=1, heads=2).translate("I love you ."), Selection("cross", 0, 1)).cells == "cross · head 2"
 
 
-def test_grid_key_labels_stay_level_where_they_fit_and_thin_out_where_even_turned_ones_would_touch(transformer):
+def test_grid_key_labels_stay_level_where_every_label_or_every_second_or_third_fits_else_turn_and_thin(transformer):
     r = transformer.translate("I love you .")
     assert grid_figure(r, "decoder_self", width=1000).layout.xaxis3.tickangle == 0  # the bottom row's keys
     crowded = transformer.translate("I love you . I love you . I love you .")
     axis = grid_figure(crowded, "cross", width=400).layout.xaxis3
+    assert axis.tickangle == 0 and axis.ticktext[:3] == ("I", "", "you")  # every second label fits upright
+    axis = grid_figure(crowded, "cross", width=300).layout.xaxis3
     assert axis.tickangle == -60 and "" in axis.ticktext and axis.ticktext[0]  # too close even turned: every k-th label
 
 

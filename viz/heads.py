@@ -11,7 +11,7 @@ from models.result import START, DecodeResult
 
 from .heatmap import CHART_PX
 from .style import COLORSCALE, FONT_SIZE, LOOK, styled_figure, token_axis, weight_color
-from .tokens import every_kth, hover_token, pair_px, plotly_text, text_px, tick_label, truncate
+from .tokens import hover_token, keep_every, pair_px, plotly_text, text_px, tick_label, truncate, turned_step
 
 MAP_TITLES = {"cross": "cross-attention", "encoder_self": "encoder self-attention", "decoder_self": "decoder self-attention"}
 GRID_GAP = 0.04  # between cells, as a share of the plot
@@ -59,8 +59,11 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     cell_w = plot_w * (1 - GRID_GAP * (H - 1)) / H
     cell_h = min(max(cell_w * Q / max(K, 1), 60), 260)
     show_x, show_y = cell_w / K >= MIN_TICK_PX, cell_h / Q >= MIN_TICK_PX
-    key_px = [text_px(truncate(t, 8), SMALL_FONT) for t in keys]
-    level = pair_px(key_px) <= cell_w / K  # neighbours fit side by side (Chinese characters): keep them upright
+    # Key labels upright when every label, or every second or third, fits beside its neighbour
+    # (Chinese characters); else turned, every k-th where even turned ones would touch.
+    key_px, column = [text_px(truncate(t, 8), SMALL_FONT) for t in keys], cell_w / K
+    level = next((k for k in (1, 2, 3) if pair_px(key_px, k) <= k * column), None)
+    key_step = level or turned_step(column, TURNED_LINE_PX)
     bottom_px = (SMALL_FONT + 10 if level else max(key_px) + 10) if show_x else 10
     # rows apart by at least ROW_GAP_PX, room for the next row's "L2 H1" above its cells
     row_gap = max(GRID_GAP * 1.5 * L * cell_h, ROW_GAP_PX)
@@ -83,7 +86,7 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
             ))
             bottom, left = layer == L - 1, head == 0
             layout[xa] = LOOK["xaxis"] | token_axis(
-                every_kth([tick_label(t, k, 8) for t, k in zip(keys, known)], cell_w / K, TURNED_LINE_PX), domain=xd[head], anchor=yr,
+                keep_every([tick_label(t, k, 8) for t, k in zip(keys, known)], key_step), domain=xd[head], anchor=yr,
                 showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=0 if level else -60, zeroline=False,
             )
             layout[ya] = LOOK["yaxis"] | token_axis(

@@ -20,7 +20,7 @@ from .style import (
     styled_figure,
     token_axis,
 )
-from .tokens import END, every_kth, hover_token, pick, plotly_text, text_px, tick_label, truncate
+from .tokens import END, hover_token, keep_every, pick, plotly_text, text_px, tick_label, truncate, turned_step
 
 CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the app's wide layout)
 PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
@@ -108,7 +108,7 @@ def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **ext
     run into each other; every column keeps its hover text."""
     ticks = [tick_label(t, k) for t, k in zip(tokens, known)]
     if spacing < TICK_PX:
-        return token_axis(every_kth(ticks, spacing, TICK_PX), **extra)
+        return token_axis(keep_every(ticks, turned_step(spacing, TICK_PX)), **extra)
     font = end_label_font([label_text(t, k) for t, k in zip(tokens, known)], spacing)
     if font is None:
         return token_axis(ticks, **extra)

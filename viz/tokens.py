@@ -52,13 +52,15 @@ def pair_px(widths: list[float], d: int = 1) -> float:
     return max(((a + b) / 2 + 4 for a, b in zip(widths, widths[d:])), default=0.0)
 
 
-def every_kth(labels: list[str], spacing: float, line_px: float) -> list[str]:
-    """``labels`` (``spacing`` pixels apart) with only every k-th kept when they are closer than
-    one line of text, ``line_px``: even turned labels would run into each other there."""
-    if spacing >= line_px:
-        return labels
-    every = math.ceil(line_px / max(spacing, 1.0))
-    return [t if i % every == 0 else "" for i, t in enumerate(labels)]
+def keep_every(labels: list[str], k: int) -> list[str]:
+    """``labels`` with every k-th kept and the others blank (their positions keep hover text)."""
+    return [t if i % k == 0 else "" for i, t in enumerate(labels)]
+
+
+def turned_step(spacing: float, line_px: float) -> int:
+    """Every how many labels to keep when they are ``spacing`` pixels apart and turned: one line
+    of text (``line_px``) apart at least, else they run into each other."""
+    return 1 if spacing >= line_px else math.ceil(line_px / max(spacing, 1.0))
 
 
 def truncate(token: str, width: int = LABEL_WIDTH) -> str:
