@@ -166,15 +166,19 @@ def beam_picker(row, key: str) -> int:
     return row.slider("Beam size k", 2, MAX_BEAM, REPORTED_BEAM, key=f"{key}_beam", persist_state="session", width=240)
 
 
+HAN_LANGUAGES = {"zh", "cmn", "yue", "wuu", "lzh", "ja", "jpn"}  # written mostly in Han characters (Japanese with kana, which count as such)
+
+
 def input_notes(result: DecodeResult) -> None:
-    """Say when the input was cut and which words the model does not know."""
+    """Say when the input was cut, when it is not written in the script of the language the model
+    reads, and which words the model does not know."""
     if result.truncated_from:
         st.warning(
             f"The input has {result.truncated_from} tokens; only the first {len(result.source_tokens) - 1} were translated."
         )
     han = written_in_han(result.source_tokens[:-1])
     src = result.direction.split("-")[0]
-    if han is not None and han != (src == "zh"):
+    if han is not None and han != (src.lower() in HAN_LANGUAGES):
         written = "is written in Chinese characters" if han else "is not written in Chinese characters"
         st.warning(f"This model reads {language(src)}, but the sentence {written}: most of its words are unknown to the model. "
                    "Pick a model that reads it in the sidebar.")
