@@ -180,7 +180,7 @@ def input_notes(result: DecodeResult) -> None:
     src = result.direction.split("-")[0]
     if han is not None and han != (src.lower() in HAN_LANGUAGES):
         written = "is written in Chinese characters" if han else "is not written in Chinese characters"
-        st.warning(f"This model reads {language(src)}, but the sentence {written}: most of its words are unknown to the model. "
+        st.warning(f"This model reads {plain(language(src))}, but the sentence {written}: most of its words are unknown to the model. "
                    "Pick a model that reads it in the sidebar.")
     unknown = list(dict.fromkeys(t for t, k in zip(result.source_tokens, result.source_known) if not k))  # each once, in order
     if unknown:
