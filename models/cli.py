@@ -18,6 +18,7 @@ from .nets import FAMILIES
 from .nets.scorers import SCORERS
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA, ranking_text
+from .tokenize import in_another_script
 from .train import SELECT
 from .translator import MAX_BEAM, MAX_RANKING, MAX_SOURCE_TOKENS, RANKING_DEFAULTS, REPORTED_BEAM, resolve_device
 
@@ -229,12 +230,13 @@ def cmd_translate(args) -> int:
         _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)))
         return 0
     fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
-    skipped = cut = 0
+    skipped = cut = other_script = 0
     with fh:
         for first, block in _blocks(fh, LINES_PER_BLOCK):
             lines = [line.rstrip("\r\n") for line in block]
             sources = [tr.source_tokens(line) for line in lines]  # (tokens with "</s>", the count before a cut)
             readable = [i for i, (tokens, _) in enumerate(sources) if len(tokens) > 1]
+            other_script += sum(1 for i in readable if in_another_script(sources[i][0][:-1], tr.src_lang))
             texts = [lines[i] for i in readable]
             if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
                 out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
@@ -255,6 +257,9 @@ def cmd_translate(args) -> int:
         say(f"note: {cut} line(s) were cut to their first {MAX_SOURCE_TOKENS} tokens", file=sys.stderr)
     if skipped and not args.json:
         say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
+    if other_script:
+        say(f"note: {other_script} line(s) are not in the script of {tr.src_lang!r}, the language this model reads: "
+            "most of their words are unknown to it", file=sys.stderr)
     return 0
 
 

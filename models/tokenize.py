@@ -86,10 +86,20 @@ def tokenizer_for(lang: str | None) -> Tokenizer:
     return Tokenizer(lowercase=(lang or "").lower().startswith("en"))
 
 
+HAN_LANGUAGES = {"zh", "cmn", "yue", "wuu", "lzh", "ja", "jpn"}  # written mostly in Han characters (Japanese: with kana, which count as such)
+
+
 def written_in_han(tokens: list[str]) -> bool | None:
     """Whether most of ``tokens``' words are Han characters (True) or other letters (False);
-    None without words. Tells a Chinese sentence typed into a model that reads English, and
-    the other way round."""
+    None without words."""
     han = sum(1 for t in tokens if _HAN_RE.match(t))
     other = sum(1 for t in tokens if is_word(t) and not _HAN_RE.match(t) and any(c.isalpha() for c in t))
     return None if han == other == 0 else han > other
+
+
+def in_another_script(tokens: list[str], lang: str) -> bool:
+    """True when ``tokens`` are mostly Han characters and ``lang`` is not written in them, or the
+    other way round: a Chinese sentence given to a model that reads English, or English to one
+    that reads Chinese (most of its words are then unknown to the model)."""
+    han = written_in_han(tokens)
+    return han is not None and han != (lang.lower() in HAN_LANGUAGES)

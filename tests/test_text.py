@@ -4,7 +4,7 @@ import pytest
 
 from models.corpus import HSK
 from models.data import hsk_splits, load_hsk, read_tsv, tsv_splits
-from models.tokenize import Tokenizer, written_in_han
+from models.tokenize import Tokenizer, in_another_script, written_in_han
 from models.vocab import UNK, Vocab
 
 
@@ -82,3 +82,10 @@ def test_written_in_han_tells_a_chinese_sentence_from_an_english_one():
     assert written_in_han(tok.tokenize("我❤️北京😀！！")) is True
     assert written_in_han(tok.tokenize("I love Beijing, 北京!")) is False
     assert written_in_han(tok.tokenize("!!! 123 😀")) is None
+
+
+def test_a_sentence_is_in_another_script_when_its_words_are_not_written_as_the_model_s_language_is():
+    tok = Tokenizer()
+    assert in_another_script(tok.tokenize("我爱北京。"), "en") and in_another_script(tok.tokenize("I love Beijing."), "zh")
+    assert not in_another_script(tok.tokenize("我爱北京。"), "zh") and not in_another_script(tok.tokenize("私は北京が好きです。"), "ja")
+    assert not in_another_script(tok.tokenize("123 !!"), "en")

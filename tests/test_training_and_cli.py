@@ -248,6 +248,16 @@ def test_replace_block_rewrites_only_between_the_markers(tmp_path):
         replace_block(readme, "<!-- y:start -->", "<!-- y:end -->", "t")
 
 
+def test_translate_notes_lines_in_the_script_of_another_language(tiny_checkpoint, tmp_path, capsys):
+    from models.cli import main
+
+    src = tmp_path / "in.txt"
+    src.write_text("I love you .\n我爱你。\n北京很大。\n", encoding="utf-8")
+    assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src)]) == 0
+    err = capsys.readouterr().err
+    assert "note: 2 line(s) are not in the script of 'en'" in err
+
+
 def test_translate_reads_a_file_and_writes_one_line_per_line(tiny_checkpoint, tmp_path, capsys):
     from models.cli import main
 

@@ -20,7 +20,7 @@ from models.alignments import Reference
 from models.nets.rnn import PRIOR_POWER
 from models.result import DecodeResult, Selection, select
 from models.search import ranking_text
-from models.tokenize import written_in_han
+from models.tokenize import HAN_LANGUAGES, in_another_script
 from models.translator import MAX_BEAM, REPORTED_BEAM, Translator
 from viz.export import attention_csv, attention_json, figure_image, file_stem, image_title, json_text, matrix_csv
 from viz.heatmap import PHONE_PX, expected_width, heatmap_figure
@@ -166,9 +166,6 @@ def beam_picker(row, key: str) -> int:
     return row.slider("Beam size k", 2, MAX_BEAM, REPORTED_BEAM, key=f"{key}_beam", persist_state="session", width=240)
 
 
-HAN_LANGUAGES = {"zh", "cmn", "yue", "wuu", "lzh", "ja", "jpn"}  # written mostly in Han characters (Japanese with kana, which count as such)
-
-
 def input_notes(result: DecodeResult) -> None:
     """Say when the input was cut, when it is not written in the script of the language the model
     reads, and which words the model does not know."""
@@ -176,10 +173,9 @@ def input_notes(result: DecodeResult) -> None:
         st.warning(
             f"The input has {result.truncated_from} tokens; only the first {len(result.source_tokens) - 1} were translated."
         )
-    han = written_in_han(result.source_tokens[:-1])
     src = result.direction.split("-")[0]
-    if han is not None and han != (src.lower() in HAN_LANGUAGES):
-        written = "is written in Chinese characters" if han else "is not written in Chinese characters"
+    if in_another_script(result.source_tokens[:-1], src):
+        written = "is not written in Chinese characters" if src.lower() in HAN_LANGUAGES else "is written in Chinese characters"
         st.warning(f"This model reads {plain(language(src))}, but the sentence {written}: most of its words are unknown to the model. "
                    "Pick a model that reads it in the sidebar.")
     unknown = list(dict.fromkeys(t for t, k in zip(result.source_tokens, result.source_known) if not k))  # each once, in order
