@@ -177,8 +177,13 @@ def cmd_train(args) -> int:
         pairs, model_args, src, tgt, cfg, alignments, corpus, progress=not args.no_progress, log=log,
         stream=args.stream_corpus, state_path=state, resume=args.resume,
     )
-    if not dist_from_env().main:
-        return 0  # rank 0 evaluates and writes the checkpoint
+    if not dist_from_env().main:  # rank 0 evaluates and writes the checkpoint
+        # A worker has nothing left to write. It leaves without running C++ destructors: torch's
+        # distributed teardown at interpreter exit, after the process group is destroyed, now and
+        # then aborts the process (std::terminate), which made torchrun stop rank 0 too.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     tr.meta["name"] = Path(args.out).stem
     tr.meta["decoding"] = _ranking(args)
     gold, gloss = (None, None) if args.pairs else (HSK.gold(args.direction), HSK.automatic_links(args.direction))
