@@ -17,7 +17,7 @@ MAP_TITLES = {"cross": "cross-attention", "encoder_self": "encoder self-attentio
 GRID_GAP = 0.04  # between cells, as a share of the plot
 SMALL_FONT = 10  # tick labels in grid cells
 MIN_TICK_PX = 12  # a cell's tick labels are drawn only when each token gets this many pixels
-TURNED_LINE_PX = (SMALL_FONT + 3) / 0.87  # labels turned by 60 degrees closer than this run into each other: every k-th only
+KEY_ANGLE = 60  # degrees the grid's key labels are turned by where they do not fit upright
 ROW_GAP_PX = 24  # at least this between rows of the grid: a cell title's height
 NARROW_PX = 500  # charts narrower than this put the colour bar under the grid
 HEAD_VIEW_BINS = 10  # lines of a head view are drawn in this many opacity steps (one trace each)
@@ -63,7 +63,7 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
     # (Chinese characters); else turned, every k-th where even turned ones would touch.
     key_px, column = [text_px(truncate(t, 8), SMALL_FONT) for t in keys], cell_w / K
     level = next((k for k in (1, 2, 3) if pair_px(key_px, k) <= k * column), None)
-    key_step = level or turned_step(column, TURNED_LINE_PX)
+    key_step = level or turned_step(column, SMALL_FONT, KEY_ANGLE)
     bottom_px = (SMALL_FONT + 10 if level else max(key_px) + 10) if show_x else 10
     # rows apart by at least ROW_GAP_PX, room for the next row's "L2 H1" above its cells
     row_gap = max(GRID_GAP * 1.5 * L * cell_h, ROW_GAP_PX)
@@ -87,7 +87,7 @@ def grid_figure(result: DecodeResult, name: str = "cross", hypothesis: int = 0, 
             bottom, left = layer == L - 1, head == 0
             layout[xa] = LOOK["xaxis"] | token_axis(
                 keep_every([tick_label(t, k, 8) for t, k in zip(keys, known)], key_step), domain=xd[head], anchor=yr,
-                showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=0 if level else -60, zeroline=False,
+                showticklabels=bottom and show_x, tickfont={"size": SMALL_FONT}, tickangle=0 if level else -KEY_ANGLE, zeroline=False,
             )
             layout[ya] = LOOK["yaxis"] | token_axis(
                 [tick_label(t, True, 8) for t in queries], domain=yd[L - 1 - layer], anchor=xr, autorange="reversed",

@@ -26,7 +26,6 @@ CHART_PX = 1000  # width a heatmap is expected to get (a full-width chart in the
 PHONE_PX = 340  # the width a chart gets on a phone, where Streamlit stacks columns
 NARROW_PX = CHART_PX // 2  # a chart this narrow or narrower has its colour bar under the plot
 TICK_PX = FONT_SIZE + 5  # height of one line of tick labels
-TURNED_PX = FONT_SIZE + 2  # labels turned on their side closer than this run into each other
 AXIS_TITLE_PX = 15 + FONT_SIZE + 6  # standoff, the title's line, padding
 COLORBAR_PX = 105  # room right of the plot for the colour bar, its ticks and title
 COLORBAR_BELOW_PX = 60  # room under the plot for the colour bar when it lies below (narrow charts)
@@ -108,8 +107,9 @@ def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **ext
     text (a long sentence on a phone) label every k-th token only, as even turned labels would
     run into each other; every column keeps its hover text."""
     ticks = [tick_label(t, k) for t, k in zip(tokens, known)]
-    if spacing < TURNED_PX:
-        return token_axis(keep_every(ticks, turned_step(spacing, TURNED_PX)), **extra)
+    step = turned_step(spacing, FONT_SIZE)
+    if step > 1:
+        return token_axis(keep_every(ticks, step), **extra)
     font = end_label_font([label_text(t, k) for t, k in zip(tokens, known)], spacing)
     if font is None:
         return token_axis(ticks, **extra)

@@ -57,10 +57,12 @@ def keep_every(labels: list[str], k: int) -> list[str]:
     return [t if i % k == 0 else "" for i, t in enumerate(labels)]
 
 
-def turned_step(spacing: float, line_px: float) -> int:
-    """Every how many labels to keep when they are ``spacing`` pixels apart and turned: one line
-    of text (``line_px``) apart at least, else they run into each other."""
-    return 1 if spacing >= line_px else math.ceil(line_px / max(spacing, 1.0))
+def turned_step(spacing: float, size: float, angle: float = 90.0) -> int:
+    """Every how many labels to keep when they are ``spacing`` pixels apart, in a font of ``size``
+    pixels turned by ``angle`` degrees: a turned line of text takes (size + 2) / sin(angle) along
+    the axis, and labels closer than that run into each other."""
+    line = (size + 2) / math.sin(math.radians(angle))
+    return 1 if spacing >= line else math.ceil(line / max(spacing, 1.0))
 
 
 def truncate(token: str, width: int = LABEL_WIDTH) -> str:
