@@ -231,8 +231,8 @@ def test_a_shared_address_naming_a_model_that_is_not_here_says_so(monkeypatch, t
     at.run()
     assert_clean(at)
     shown = plain("upload/1-*mine*.safetensors")  # as text: the stars are not Markdown
-    assert any(shown in w.value and "not have" in w.value for w in at.sidebar.warning)
+    assert any(shown in w.value and "not have" in w.value for w in at.main.warning)
     picker = at.sidebar.selectbox(key="model")
     other = next(m for m in ("bundled/en-zh-dot-soft.safetensors", "bundled/en-zh-general-soft.safetensors") if m != picker.value)
     picker.set_value(other).run()
-    assert not at.sidebar.warning  # gone once the user picks a model
+    assert not any("not have" in w.value for w in at.warning)  # gone once the user picks a model

@@ -63,8 +63,6 @@ def draw():
                 key=state.MODEL_KEY,
                 help="Your uploads from the Checkpoints page come first, then the bundled models. The app starts on the bundled model with the best stored test BLEU.",
             )
-            if notice := state.missing_model_notice():
-                st.warning(state.plain(notice), icon=":material/link_off:")
         else:
             st.caption("No models yet: upload one on the Checkpoints page.")
         cuda = torch.cuda.is_available()
@@ -74,6 +72,8 @@ def draw():
         st.caption(
             f"Running on **{used.type}** ({name})." + ("" if cuda else " CUDA is not available on this machine, so it is not offered.")
         )
+    if notice := state.missing_model_notice():  # above the page, where a phone (its sidebar folded away) shows it too
+        st.container(key="url_notice").warning(state.plain(notice), icon=":material/link_off:")
     return page
 
 

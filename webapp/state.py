@@ -96,7 +96,7 @@ def missing_model_notice() -> str | None:
     missing = st.session_state.get(_URL_MISSING)
     if not missing or st.session_state.get(MODEL_KEY) != missing[1]:
         return None
-    return f"The link named the model {missing[0]!r}, which this server does not have (uploads stay with the session that made them); the model below is shown instead."
+    return f"The link named the model {missing[0]!r}, which this server does not have (uploads stay with the session that made them); the sidebar's model is shown instead."
 
 
 def keep_in_url(**values: str | None) -> None:
