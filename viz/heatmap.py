@@ -34,7 +34,8 @@ TITLE_PX = 60  # room above the plot for a title (and the toolbar beside it)
 TOOLBAR_PX = 30  # room above the plot for Plotly's toolbar when there is no title
 TEXT_CELL_PX = 32  # print values in cells at least this wide (narrower ones showed "0.000.000.00")
 PAD_PX = 8  # between the plot and its tick labels
-MIN_END_FONT = 8  # the end token's label may shrink to this size so that the source tokens stay level
+MIN_LEVEL_FONT = 10  # tick labels may shrink to this size to stay level
+MIN_END_FONT = 8  # the end token's label may shrink to this size so that the tokens beside it stay level
 END_EM = 1.9  # width of the end token's label "</s>" in em (measured 1.75 in the app's font)
 
 
@@ -63,11 +64,9 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     Plotly's automargin would find them too, but only by drawing the chart twice, which
     doubles the time a new heatmap takes to appear. Given enough room from the start, it
     draws once; when the estimate falls short (another width, a wider font), automargin still
-    widens the margins, so labels are never cut. x labels are laid out as Plotly's automatic
-    angle would: level when they fit their columns, else at 30 or 90 degrees. When only the
-    last label, the end token, would tip them over (Han characters fit a phone's columns; "</s>"
-    does not), the axis is kept level and that label drawn small enough to clear its
-    neighbour (:func:`end_label_font`), so that the characters are not turned sideways.
+    widens the margins, so labels are never cut. x labels are laid out by :func:`label_layout`
+    (level where they fit, smaller if need be), else as Plotly's automatic angle would turn
+    them, at 30 or 90 degrees.
     """
     below = colorbar_below(width)
     right = 10 if below else COLORBAR_PX
@@ -75,9 +74,7 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
     left = 10 + PAD_PX + widest_y + AXIS_TITLE_PX
     spacing = (width - left - right) / max(len(x_labels), 1)
-    if end_label_font(x_labels, spacing) is not None:
-        widest_x = max(text_px(t, FONT_SIZE) for t in x_labels[:-1])
-    if widest_x + 4 <= spacing:
+    if label_layout(x_labels, spacing)[1] is not None:  # level
         ticks = TICK_PX
     elif spacing / 2 >= TICK_PX:
         ticks = widest_x / 2 + TICK_PX
@@ -88,33 +85,59 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     return {"l": round(left), "r": right, "t": top, "b": round(bottom), "pad": PAD_PX}
 
 
-def end_label_font(x_labels: list[str], spacing: float) -> float | None:
-    """The font size for the last of ``x_labels`` (plain text, columns ``spacing`` pixels apart)
-    when it is the end token and the only label too wide for its column, so that it clears its
-    neighbour and the axis stays level; None otherwise, or when it would be under MIN_END_FONT."""
-    if len(x_labels) < 2 or x_labels[-1] != END:
+def level_fonts(x_labels: list[str], spacing: float) -> tuple[float, float] | None:
+    """Font sizes (of the labels, of the last one) at which ``x_labels`` (plain text, centres
+    ``spacing`` pixels apart) stand level without running into each other; None when they
+    cannot. The labels shrink from FONT_SIZE to no less than MIN_LEVEL_FONT (Han characters
+    turned sideways read poorly, and a phone's columns are a little narrower than a character);
+    an end token "</s>", wider than the characters beside it, may shrink further, to MIN_END_FONT,
+    so that it alone does not turn the axis."""
+    if not x_labels:
         return None
-    others = max(text_px(t, FONT_SIZE) for t in x_labels[:-1])
-    if not others + 4 <= spacing < END_EM * FONT_SIZE + 4:
+    end = len(x_labels) >= 2 and x_labels[-1] == END
+    body = x_labels[:-1] if end else x_labels
+    em = max(max(text_px(t, 1.0) for t in body), 1e-9)
+    size = min(FONT_SIZE, (spacing - 4) / em) // 0.5 * 0.5
+    if size < MIN_LEVEL_FONT:
         return None
-    size = min(FONT_SIZE, (2 * (spacing - 2) - text_px(x_labels[-2], FONT_SIZE)) / END_EM)  # half-widths + 2 px <= spacing
-    return size // 0.5 * 0.5 if size >= MIN_END_FONT else None
+    if not end:
+        return size, size
+    last = min(size, (2 * (spacing - 2) - text_px(x_labels[-2], size)) / END_EM) // 0.5 * 0.5  # half-widths + 2 px <= spacing
+    return (size, last) if last >= MIN_END_FONT else None
+
+
+def label_layout(x_labels: list[str], spacing: float) -> tuple[int, tuple[float, float] | None]:
+    """How to draw ``x_labels`` (plain text) centred ``spacing`` pixels apart: every how many to
+    draw (1: all), and their :func:`level_fonts` when they stand level, None when they are
+    turned. Every label level if it can be; else every k-th label level, when k is no more than
+    turned labels would need (Chinese characters); else turned, every k-th when columns are
+    narrower than a turned line of text (a long sentence on a phone)."""
+    fonts = level_fonts(x_labels, spacing)
+    if fonts is not None:
+        return 1, fonts
+    turned = turned_step(spacing, FONT_SIZE)
+    for k in range(2, turned + 1):
+        fonts = level_fonts(x_labels[::k], spacing * k)
+        if fonts is not None:
+            return k, fonts
+    return turned, None
 
 
 def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **extra) -> dict:
-    """``token_axis`` of the tokens' tick labels, kept level by a smaller end-token label when
-    that alone would turn the axis (:func:`end_label_font`). Columns narrower than a line of
-    text (a long sentence on a phone) label every k-th token only, as even turned labels would
-    run into each other; every column keeps its hover text."""
+    """``token_axis`` of the tokens' tick labels laid out by :func:`label_layout`: level where
+    they fit (smaller if need be), else turned; every column keeps its hover text."""
     ticks = [tick_label(t, k) for t, k in zip(tokens, known)]
-    step = turned_step(spacing, FONT_SIZE)
-    if step > 1:
+    plain = [label_text(t, k) for t, k in zip(tokens, known)]
+    step, fonts = label_layout(plain, spacing)
+    if fonts is None:
         return token_axis(keep_every(ticks, step), **extra)
-    font = end_label_font([label_text(t, k) for t, k in zip(tokens, known)], spacing)
-    if font is None:
+    size, last = fonts
+    if step == 1 and max(text_px(t, FONT_SIZE) for t in plain) + 4 <= spacing:  # Plotly's own layout keeps them level
         return token_axis(ticks, **extra)
-    ticks[-1] = f'<span style="font-size:{font:g}px">{ticks[-1]}</span>'
-    return token_axis(ticks, tickangle=0, **extra)
+    kept = step * ((len(ticks) - 1) // step)  # the last label drawn
+    if last < size:
+        ticks[kept] = f'<span style="font-size:{last:g}px">{ticks[kept]}</span>'
+    return token_axis(keep_every(ticks, step), tickangle=0, tickfont={"size": size}, **extra)
 
 
 def colorbar_below(width: int) -> bool:
