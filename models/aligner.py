@@ -179,7 +179,9 @@ def best_method(scores: dict[str, AlignmentScore]) -> str:
     return min(SYMMETRISATIONS, key=lambda m: scores[m].aer)
 
 
-def load_training_alignments(path: str | None, train_pairs: list[Pair], direction: str | None, corpus: Corpus | None = None) -> dict[str, Links]:
+def load_training_alignments(
+    path: str | None, train_pairs: list[Pair], direction: str | None, corpus: Corpus | None = None, corpus_lines: int | None = None
+) -> dict[str, Links]:
     """Links for the guided-alignment loss, keyed by Pair.id, in (source index, target index)
     order of the model's tokens.
 
@@ -187,14 +189,21 @@ def load_training_alignments(path: str | None, train_pairs: list[Pair], directio
     ``{split}.ids`` file beside it (``models.alignments.read_pharaoh_with_ids``); None means the bundled
     ``assets/alignments/train.eflomal-gdfa.en-zh``. Links are flipped for zh-en.
     User TSV corpus (``direction`` None): ``path`` is required, a Pharaoh file in the TSV's
-    source-target order with line n holding the links of TSV line n (blank for blank lines).
+    source-target order with line n holding the links of TSV line n (blank for blank lines); a file
+    that ends before the last training pair's line, or has links past ``corpus_lines`` (the TSV's
+    line count, when it was read whole), belongs to another corpus.
     ``corpus`` orients the links (default: the HSK corpus).
     Raises ValueError when a link is outside its sentence or no training pair has links.
     """
     if direction is None:
         if path is None:
             raise ValueError("--guided-alignment on a TSV corpus needs --alignments FILE (Pharaoh, one line per TSV line)")
-        by_id = {f"line{n}": links for n, links in enumerate(read_pharaoh(path), 1)}
+        lines = read_pharaoh(path)
+        last = max((int(p.id.removeprefix("line")) for p in train_pairs if p.id.startswith("line")), default=0)
+        if len(lines) < last or (corpus_lines is not None and any(lines[corpus_lines:])):
+            have = f"the corpus has {corpus_lines:,}" if corpus_lines is not None else f"training pairs reach line {last:,}"
+            raise ValueError(f"{path}: {len(lines):,} lines of links, but {have}: it needs one line per corpus line, in order")
+        by_id = {f"line{n}": links for n, links in enumerate(lines, 1)}
     else:
         file = Path(path) if path else ALIGNMENTS_DIR / TRAIN_FILE
         by_id = {k: orient(v, (corpus or HskCorpus()).natural, direction) for k, v in read_pharaoh_with_ids(file).items()}

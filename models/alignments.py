@@ -123,13 +123,17 @@ def read_pharaoh_with_ids(path: str | Path) -> dict[str, Links]:
     return dict(zip(ids, links))
 
 
+_PHARAOH_LINK = re.compile(r"([0-9]+)-([0-9]+)")
+
+
 def read_pharaoh(path: str | Path) -> list[Links]:
+    """One set of (i, j) links per line of a Pharaoh file ("0-0 1-2 ..."; ASCII digits only)."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            out.append({(int(a), int(b)) for a, b in (p.split("-") for p in line.split())})
-        except ValueError:
-            raise ValueError(f"{path}:{n}: not Pharaoh 'i-j' format") from None
+        found = [_PHARAOH_LINK.fullmatch(p) for p in line.split()]
+        if not all(found):
+            raise ValueError(f"{path}:{n}: not Pharaoh 'i-j' format")
+        out.append({(int(m[1]), int(m[2])) for m in found if m})
     return out
 
 

@@ -122,11 +122,11 @@ COLUMNS = [  # (column, metric key); AER columns show their 95% bootstrap interv
 
 def _cell(m: dict, key: str) -> str:
     v = m.get(key)
-    if v is None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):  # missing, or not a figure (a checkpoint's metadata is untrusted)
         return "–"
     if key in ("bleu", "bleu_beam5", "chrf"):
         return f"{v:.2f}"
-    if f"{key}_low" in m:
+    if all(isinstance(m.get(f"{key}_{end}"), (int, float)) for end in ("low", "high")):
         return f"{v:.3f} [{m[key + '_low']:.3f}, {m[key + '_high']:.3f}]"
     return f"{v:.3f}"
 

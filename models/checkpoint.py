@@ -39,7 +39,7 @@ from .nets import build_model
 from .nets.base import Family
 from .tokenize import Tokenizer
 from .translator import MAX_RANKING, RANKING_DEFAULTS, Translator
-from .vocab import Vocab
+from .vocab import MAX_TOKEN_CHARS, Vocab
 
 FORMAT = "attnviz-seq2seq"
 FORMAT_VERSION = 2  # 2: config.family names the network (version 1 files are GRU models)
@@ -47,8 +47,8 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_HEADER_BYTES = 8 * 1024 * 1024  # metadata: config, vocabularies, training summary (~100 KB in practice)
 MAX_VOCAB = 200_000
 MAX_JSON_VALUES = 2 * MAX_VOCAB + 50_000  # values in the metadata JSON: two vocabularies plus the rest
-MAX_TOKEN_CHARS = 200
 MAX_NAME_CHARS = 200
+MAX_LANG_CHARS = 20
 MAX_DIM = 4096
 MAX_LAYERS = 32  # transformer: encoder and decoder layers each (the feed-forward size is bounded by 4 * MAX_DIM)
 MAX_SHOWN_CHARS = 60  # of a value from the file quoted in an error message
@@ -70,9 +70,9 @@ def _defaults(meta: dict, version: int) -> dict:
     return meta
 
 
-def save_checkpoint(translator: Translator, path: str | Path) -> Path:
-    """Write ``translator`` to ``path`` (a .safetensors file)."""
-    meta = {
+def _meta(translator: Translator) -> dict:
+    """The metadata a checkpoint of ``translator`` holds."""
+    return {
         "config": translator.model.config.to_json(),
         "src_lang": translator.src_lang,
         "tgt_lang": translator.tgt_lang,
@@ -85,10 +85,22 @@ def save_checkpoint(translator: Translator, path: str | Path) -> Path:
         "name": translator.meta.get("name", ""),
         "decoding": translator.ranking,
     }
+
+
+def save_checkpoint(translator: Translator, path: str | Path) -> Path:
+    """Write ``translator`` to ``path`` (a .safetensors file)."""
     # The output layer shares the embedding matrix; store it once.
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in _own_state(translator.model).items()}
-    data = st_save(state, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta, ensure_ascii=False)})
+    data = st_save(state, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(_meta(translator), ensure_ascii=False)})
     return atomic_write_bytes(path, data)  # temp file beside it, fsync, os.replace: never half-written
+
+
+def check_savable(translator: Translator) -> None:
+    """Raise CheckpointError when a checkpoint of ``translator`` would be refused on loading (its
+    configuration, vocabularies, languages or name): the trainer asks before its first epoch."""
+    meta = _parse_meta(FORMAT_VERSION, json.dumps(_meta(translator), ensure_ascii=False))
+    _check_config(meta["config"])
+    _checked_meta(meta)
 
 
 def _own_state(model: Family) -> dict[str, torch.Tensor]:
@@ -303,7 +315,8 @@ def _vocab(meta: dict, side: str) -> Vocab:
         raise CheckpointError(f"{side}_vocab: {exc}") from None
 
 
-def _build(tensors: dict, meta: dict) -> Translator:
+def _checked_meta(meta: dict) -> tuple[Vocab, Vocab, ModelConfig, list[Tokenizer], list[str]]:
+    """(source and target vocabularies, config, tokenisers, languages) of checked metadata."""
     src_vocab, tgt_vocab = _vocab(meta, "src"), _vocab(meta, "tgt")
     cfg = meta.get("config")
     if not isinstance(cfg, dict):
@@ -327,8 +340,13 @@ def _build(tensors: dict, meta: dict) -> Translator:
             f"vocabularies have {len(src_vocab)}/{len(tgt_vocab)}"
         )
     langs = [meta.get("src_lang"), meta.get("tgt_lang")]
-    if not all(isinstance(x, str) and 0 < len(x) <= 20 for x in langs):
-        raise CheckpointError("metadata needs src_lang and tgt_lang (short strings)")
+    if not all(isinstance(x, str) and 0 < len(x) <= MAX_LANG_CHARS for x in langs):
+        raise CheckpointError(f"metadata needs src_lang and tgt_lang (strings of 1 to {MAX_LANG_CHARS} characters)")
+    return src_vocab, tgt_vocab, config, tokenizers, langs
+
+
+def _build(tensors: dict, meta: dict) -> Translator:
+    src_vocab, tgt_vocab, config, tokenizers, langs = _checked_meta(meta)
     with torch.device("meta"):
         expected = {k: v.shape for k, v in _own_state(build_model(config)).items()}
     missing, unexpected = expected.keys() - tensors.keys(), tensors.keys() - expected.keys()

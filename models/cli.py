@@ -10,9 +10,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from .checkpoint import MAX_DIM, CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import MAX_DIM, MAX_NAME_CHARS, CheckpointError, load_checkpoint, save_checkpoint
 from .config import MODES
+from .data import bounded_lines, count_lines
 from .model_aligner import READINGS
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
@@ -144,10 +146,16 @@ def cmd_train(args) -> int:
     from .train import TrainConfig, dist_from_env, train_model
     from .train_state import state_path_for
 
+    if len(Path(args.out).stem) > MAX_NAME_CHARS:
+        raise ValueError(f"--out: a model's file name can be at most {MAX_NAME_CHARS} characters before its extension")
+    guided = args.guided_alignment > 0 or args.guided_context > 0
+    if guided and _streamed(args):
+        raise ValueError("guided training (--guided-alignment, --guided-context) needs the corpus in memory, "
+                         "and this one is read as a stream (--stream, a .gz file, or a large file: see --stream)")
     args.stream_corpus = _stream_corpus(args) if _streamed(args) else None
     pairs, src, tgt, corpus = _corpus(args)
     alignments = None
-    if args.guided_alignment > 0 or args.guided_context > 0:
+    if guided:
         from .aligner import load_training_alignments
 
         if args.distilled:
@@ -157,7 +165,10 @@ def cmd_train(args) -> int:
             if args.with_references:
                 alignments |= load_training_alignments(args.alignments, pairs["train"], args.direction)
         else:
-            alignments = load_training_alignments(args.alignments, pairs["train"], args.direction if not args.pairs else None)
+            whole = args.pairs and not args.max_pairs  # then the links must end with the corpus
+            alignments = load_training_alignments(
+                args.alignments, pairs["train"], args.direction if not args.pairs else None, corpus_lines=count_lines(args.pairs) if whole else None
+            )
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
@@ -234,11 +245,11 @@ def cmd_translate(args) -> int:
     if args.text is not None:
         _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)))
         return 0
-    fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    fh = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
     skipped = cut = other_script = 0
-    with fh:
-        for first, block in _blocks(fh, LINES_PER_BLOCK):
-            lines = [line.rstrip("\r\n") for line in block]
+    with fh:  # read in bounded lines: a file without line ends (/dev/zero) cannot fill the memory
+        for first, block in _blocks(bounded_lines(fh, args.input), LINES_PER_BLOCK):
+            lines = [text for _, text, _ in block]
             sources = [tr.source_tokens(line) for line in lines]  # (tokens with "</s>", the count before a cut)
             readable = [i for i, (tokens, _) in enumerate(sources) if len(tokens) > 1]
             other_script += sum(1 for i in readable if in_another_script(sources[i][0][:-1], tr.src_lang))
@@ -268,10 +279,11 @@ def cmd_translate(args) -> int:
     return 0
 
 
+T = TypeVar("T")
 LINES_PER_BLOCK = 1024  # --input is read, translated and printed this many lines at a time: memory stays bounded
 
 
-def _blocks(lines: Iterable[str], n: int) -> Iterator[tuple[int, list[str]]]:
+def _blocks(lines: Iterable[T], n: int) -> Iterator[tuple[int, list[T]]]:
     """(index of the first line, the next n lines) until the input ends."""
     it, first = iter(lines), 0
     while block := list(itertools.islice(it, n)):
@@ -331,7 +343,8 @@ def cmd_evaluate(args) -> int:
         if changed and other in tr.meta["metrics"]:
             say(f"note: the model now ranks its beams by {ranking_text(**tr.ranking)}; its stored {other} metrics were made with the previous "
                 f"ranking (run evaluate --store --split {other})", file=sys.stderr)
-    m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode, "split": args.split}
+    m |= {"checkpoint": str(args.checkpoint), "direction": tr.direction, "scorer": tr.model.config.scorer, "mode": tr.model.config.mode}
+    m |= {"pairs": str(args.pairs)} if args.pairs else {"split": args.split}
     if args.json:
         say(json.dumps(m))
     else:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .tokenize import Tokenizer, readable
+
 SPLIT_SEED = 2024
 SPLIT_FRACTIONS = (0.90, 0.05, 0.05)  # train, dev, test
 MAX_TSV_PAIRS = 2_000_000
@@ -78,14 +80,15 @@ def read_tsv(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3)
     return read_tsv_counted(path, max_pairs, min_pairs)[0]
 
 
-def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_bytes: int | None = None) -> Iterator[tuple[int, str, str]]:
-    """(line number, source, target) of each ``source<TAB>target`` line of the binary file ``fh``
-    (named ``path`` in errors); blank lines skipped.
+def bounded_lines(fh: BinaryIO, path: str | Path, max_bytes: int | None = None) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, whole) of each line of the binary file ``fh`` (named ``path`` in
+    errors), without its line end.
 
-    Bounded before anything grows: a line is read at most ``MAX_LINE_BYTES`` at a time, and one
-    longer than that is skipped (``on_skip`` is called). A NUL byte (a binary file, /dev/zero),
-    text that is not UTF-8, a malformed line, or more than ``max_bytes`` read in all (an endless
-    stream) raise ValueError naming the line."""
+    Bounded before anything grows: a line is read at most ``MAX_LINE_BYTES`` at a time; of a
+    longer one, the text is its first ``MAX_LINE_BYTES`` bytes, ``whole`` is False, and the rest
+    is read past a bounded chunk at a time. A NUL byte (a binary file, /dev/zero), text that is
+    not UTF-8, or more than ``max_bytes`` read in all (an endless stream) raise ValueError naming
+    the line."""
     n = read = 0
 
     def chunk() -> bytes:
@@ -95,25 +98,49 @@ def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_b
         if max_bytes is not None and read > max_bytes:
             raise ValueError(f"{path}: stopped after {max_bytes // 2**20:,} MB without reaching its end; a corpus can be at most that")
         if b"\0" in raw:
-            raise ValueError(f"{path}:{n + 1}: holds a NUL byte: this is a binary file, not 'source<TAB>target' text")
+            if n == 0 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                raise ValueError(f"{path}: is UTF-16 text: save it as UTF-8")
+            raise ValueError(f"{path}:{n + 1}: holds a NUL byte: this is a binary file, not text")
         return raw
 
     while raw := chunk():
         n += 1
-        if len(raw) > MAX_LINE_BYTES:  # skip the rest of the line, a bounded chunk at a time
-            while raw and not raw.endswith(b"\n"):
-                raw = chunk()
+        whole = len(raw) <= MAX_LINE_BYTES
+        head = raw if whole else raw[:MAX_LINE_BYTES]
+        while raw and not raw.endswith(b"\n"):  # the rest of a long line
+            raw = chunk()
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if whole or exc.start < len(head) - 3:  # not just a character cut in two at the end
+                raise ValueError(f"{path}:{n}: is not UTF-8 text") from None
+            text = head[: exc.start].decode("utf-8")
+        yield n, text.rstrip("\r\n"), whole
+
+
+def count_lines(path: str | Path) -> int:
+    """Lines in the text file ``path``, as ``bounded_lines`` numbers them."""
+    with open(path, "rb") as fh:
+        return sum(1 for _ in bounded_lines(fh, path, MAX_TSV_BYTES))
+
+
+def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_bytes: int | None = None) -> Iterator[tuple[int, str, str]]:
+    """(line number, source, target) of each ``source<TAB>target`` line of the binary file ``fh``
+    (``bounded_lines``); blank lines skipped, a line longer than ``MAX_LINE_BYTES`` skipped too
+    (``on_skip`` is called). A malformed line, or a side with nothing a model could read (only
+    spaces, controls or invisible characters), raises ValueError naming the line."""
+    for n, line, whole in bounded_lines(fh, path, max_bytes):
+        if not whole:
             on_skip()
             continue
-        try:
-            line = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}:{n}: is not UTF-8 text") from None
         if not line.strip():
             continue
         parts = line.split("\t")
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
             raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
+        for side, text in zip(("source", "target"), parts):
+            if not readable(text):
+                raise ValueError(f"{path}:{n}: the {side} has no readable characters (only spaces, controls or invisible characters)")
         yield n, parts[0].strip(), parts[1].strip()
 
 
@@ -122,8 +149,6 @@ def read_tsv_counted(path: str | Path, max_pairs: int | None = None, min_pairs: 
     reading, at most ``MAX_TSV_BYTES`` in all), blank lines skipped; a pair with more than
     ``MAX_SENTENCE_TOKENS`` tokens on a side is skipped and counted too (training on it would take
     memory in T × S per batch, and the translator reads 60 tokens at most)."""
-    from .tokenize import Tokenizer
-
     tokens = Tokenizer().tokenize  # the same split for every language (case only changes lookups)
     pairs: list[Pair] = []
     skipped = 0

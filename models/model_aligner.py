@@ -76,7 +76,7 @@ def reading_maps(group: Sequence[Translator], src: list[str], tgt: list[str], re
         else:
             cross = f.maps["cross"]
             if not (-cross.layers <= layer < cross.layers and MEAN <= head < cross.heads):
-                raise ValueError(f"--layer must be 0 to {cross.layers - 1} and --head -1 (the mean) to {cross.heads - 1}: "
+                raise ValueError(f"--layer must be 0 to {cross.layers - 1} (or -{cross.layers} to -1, from the last) and --head -1 (the mean) to {cross.heads - 1}: "
                                  f"the model has {cross.layers} cross-attention layer(s) of {cross.heads} head(s)")
             maps.append(cross.matrix(layer, head))
     return [m[1:] if reading == "shift" else m for m in maps]

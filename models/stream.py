@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .data import MAX_SENTENCE_TOKENS, Pair, tsv_lines
 from .tokenize import Tokenizer
-from .vocab import SPECIALS, Vocab
+from .vocab import SPECIALS, Vocab, storable
 
 STREAM_THRESHOLD_BYTES = 64 * 2**20  # files over this (or any .gz) are streamed by the CLI
 DEV_PERCENT = 5
@@ -68,7 +68,7 @@ class BoundedCounter:
             self.pruned += 1
 
     def vocab(self, max_size: int, lowercase: bool) -> Vocab:
-        kept = sorted((t for t in self.counts if t not in SPECIALS), key=lambda t: (-self.counts[t], t))[:max_size]
+        kept = sorted((t for t in self.counts if storable(t)), key=lambda t: (-self.counts[t], t))[:max_size]
         return Vocab(SPECIALS + tuple(kept), lowercase)
 
 

@@ -75,6 +75,14 @@ class Tokenizer:
         return cls(kind=str(data.get("kind", "unicode")), lowercase=bool(data.get("lowercase", False)))
 
 
+def readable(text: str) -> bool:
+    """Whether ``text`` has a token: a character that is not whitespace, a control, an invisible
+    format character or a variation selector (what :meth:`Tokenizer.tokenize` drops or splits on)."""
+    return any(
+        not (ch.isspace() or unicodedata.category(ch)[0] == "C" or _VARIATION_SELECTORS.match(ch)) for ch in unicodedata.normalize("NFC", text)
+    )
+
+
 def is_word(token: str) -> bool:
     """True for tokens made of letters or digits (not punctuation or symbols)."""
     return any(ch.isalnum() for ch in token)

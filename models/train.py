@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from .alignments import Links
 from .budget import over_budget
+from .checkpoint import CheckpointError, check_savable
 from .config import ModelConfig
 from .data import Pair
 from .evaluate import bleu_chrf
@@ -255,6 +256,10 @@ def train_model(
         raise ValueError(f"{len(src_vocab):,} source and {len(tgt_vocab):,} target words: {reason}; train a smaller model (--hidden, --emb-dim, --max-pairs)")
     model = build_model(config).to(device)
     translator = Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, src_lang, tgt_lang)
+    try:
+        check_savable(translator)  # what the loader would refuse, refused before the first epoch
+    except CheckpointError as exc:
+        raise ValueError(f"the trained model could not be loaded: {exc}") from None
 
     def encode(split: str, with_align: bool):
         return [

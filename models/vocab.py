@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
+MAX_TOKEN_CHARS = 200  # a longer token (a URL, a base64 blob) is kept out of vocabularies: it reads as <unk>
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Vocab:
     @classmethod
     def build(cls, sentences: Iterable[list[str]], lowercase: bool = False, min_freq: int = 1) -> Vocab:
         counts = Counter(t.lower() if lowercase else t for sent in sentences for t in sent)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in SPECIALS), key=lambda t: (-counts[t], t))
+        kept = sorted((t for t, c in counts.items() if c >= min_freq and storable(t)), key=lambda t: (-counts[t], t))
         return cls(SPECIALS + tuple(kept), lowercase)
 
     def __len__(self) -> int:
@@ -41,3 +42,9 @@ class Vocab:
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.itos[i] for i in ids]
+
+
+def storable(token: str) -> bool:
+    """Whether ``token`` may be a vocabulary entry: not a special, at most MAX_TOKEN_CHARS long
+    (what a checkpoint stores; models.checkpoint refuses longer entries)."""
+    return token not in SPECIALS and len(token) <= MAX_TOKEN_CHARS

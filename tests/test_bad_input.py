@@ -19,6 +19,7 @@ import torch
 
 from bench.tiny import EN, ZH, make_translator
 from models import cli, data
+from models.alignments import read_pharaoh
 from models.nets import build_model
 from models.translator import MAX_SOURCE_TOKENS, Translator
 from models.vocab import Vocab
@@ -178,13 +179,16 @@ def test_an_endless_line_is_read_in_bounded_chunks_and_refused(tmp_path: Path, m
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 4 * data.MAX_LINE_BYTES
+    assert peak < 6 * data.MAX_LINE_BYTES  # the chunk read, the one before it, the first one kept (translate reads it)
 
 
 def test_text_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.tsv"
     path.write_bytes("a\tb\nç\tb\n".encode("latin-1"))
     with pytest.raises(ValueError, match="latin1.tsv:2: is not UTF-8 text"):
+        data.read_tsv(path)
+    path.write_bytes("a\tb\n".encode("utf-16"))  # a byte-order mark, then NUL bytes: said for what it is
+    with pytest.raises(ValueError, match="latin1.tsv: is UTF-16 text: save it as UTF-8"):
         data.read_tsv(path)
 
 
@@ -224,3 +228,104 @@ def test_the_trainer_refuses_a_model_over_the_budget_before_training(monkeypatch
     pairs = {"train": [Pair(e, z) for e, z in zip(EN, ZH)], "dev": [Pair(EN[0], ZH[0])], "test": []}
     with pytest.raises(ValueError, match=r"over the 1 MB budget per model \(ATTNVIZ_MODEL_BUDGET_MB\); train a smaller model"):
         train_model(pairs, {"emb_dim": 512, "hidden": 512}, "en", "zh", TrainConfig(epochs=1), progress=False)
+
+
+# Found by a hostile pass over the command line: what used to be written, or read, before failing.
+
+
+@pytest.mark.parametrize("side", ["\u200b", "\u0007 \ufe0f", "\ue000"])
+def test_a_corpus_line_with_nothing_readable_on_one_side_is_refused_when_read(tmp_path: Path, side: str) -> None:
+    """Such a pair passed the reader and failed the trainer after its first epoch, with nothing saved."""
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"{e}\t{z}\n" for e, z in zip(EN, ZH)) + f"hello\t{side}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"c.tsv:{len(EN) + 1}: the target has no readable characters"):
+        data.read_tsv(corpus)
+
+
+def test_the_trainer_refuses_before_its_first_epoch_what_the_loader_would_refuse() -> None:
+    """Language codes over 20 characters, or a Transformer over the loader's bounds, trained to
+    the end and wrote a checkpoint no command could load."""
+    from models.data import Pair
+    from models.train import TrainConfig, train_model
+
+    pairs = {"train": [Pair(e, z) for e, z in zip(EN, ZH)], "dev": [Pair(EN[0], ZH[0])], "test": []}
+    epochs = []
+    with pytest.raises(ValueError, match="could not be loaded: metadata needs src_lang and tgt_lang"):
+        train_model(pairs, {"emb_dim": 16, "hidden": 16}, "english-united-kingdom-oxford", "zh", TrainConfig(epochs=1), progress=False, log=epochs.append)
+    with pytest.raises(ValueError, match="could not be loaded: transformers of over 32 layers"):
+        train_model(pairs, {"family": "transformer", "emb_dim": 16, "hidden": 16, "heads": 2, "ff_dim": 16, "layers": 33}, "en", "zh",
+                    TrainConfig(epochs=1), progress=False, log=epochs.append)
+    assert not [m for m in epochs if m.startswith("epoch")]
+
+
+def test_a_model_file_name_the_loader_would_refuse_is_refused_before_training(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert cli.main(["train", "--epochs", "1", "--out", str(tmp_path / ("m" * 201 + ".safetensors"))]) == 2
+    assert "--out: a model's file name can be at most 200 characters" in capsys.readouterr().err
+
+
+def test_a_token_too_long_for_a_checkpoint_is_left_out_of_the_vocabulary_and_the_model_loads(tmp_path: Path) -> None:
+    """One URL of 250 characters in a corpus made the trained checkpoint unloadable."""
+    from models.checkpoint import load_checkpoint, save_checkpoint
+    from models.data import Pair
+    from models.train import TrainConfig, train_model
+
+    url = "http://example.com/" + "x" * 231
+    pairs = {"train": [Pair(e, z) for e, z in zip(EN, ZH)] + [Pair(f"see {url}", "看")], "dev": [Pair(EN[0], ZH[0])], "test": []}
+    tr = train_model(pairs, {"emb_dim": 16, "hidden": 16}, "en", "zh", TrainConfig(epochs=1), progress=False, log=lambda _m: None)
+    assert url not in tr.src_vocab.itos and "see" in tr.src_vocab.itos
+    assert load_checkpoint(save_checkpoint(tr, tmp_path / "m.safetensors")).src_vocab.itos == tr.src_vocab.itos
+
+
+def test_translate_input_without_line_ends_is_read_in_bounded_lines(tmp_path: Path) -> None:
+    """``translate --input /dev/zero`` grew one line until memory ran out; a 10 MB line is cut."""
+    ckpt = make_translator()
+    from models.checkpoint import save_checkpoint
+
+    path = save_checkpoint(ckpt, tmp_path / "m.safetensors")
+    run, peak = _cli("translate", "--checkpoint", str(path), "--device", "cpu", "--input", "/dev/zero", timeout=120)
+    assert run.returncode == 2 and run.stderr.startswith("error: /dev/zero:1: holds a NUL byte") and "Traceback" not in run.stderr
+    long = tmp_path / "long.txt"
+    long.write_text("I love you . " * 800_000 + "\nI love you .\n", encoding="utf-8")
+    run, peak = _cli("translate", "--checkpoint", str(path), "--device", "cpu", "--input", str(long), timeout=120)
+    assert run.returncode == 0 and len(run.stdout.splitlines()) == 2 and "cut to their first" in run.stderr
+    assert peak < CLI_PEAK_BOUND
+
+
+def test_guided_training_on_a_streamed_corpus_says_why_before_reading_the_links(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    corpus = tmp_path / "c.tsv"
+    corpus.write_text("".join(f"{e}\t{z}\n" for e, z in zip(EN, ZH)), encoding="utf-8")
+    links = tmp_path / "a.txt"
+    links.write_text("0-0\n" * len(EN), encoding="utf-8")
+    args = ["train", "--pairs", str(corpus), "--stream", "--guided-alignment", "1", "--alignments", str(links), "--out", str(tmp_path / "m.safetensors")]
+    assert cli.main(args) == 2
+    assert "guided training (--guided-alignment, --guided-context) needs the corpus in memory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lines", [3, 40])
+def test_links_for_a_corpus_of_another_length_are_refused(tmp_path: Path, lines: int) -> None:
+    """A Pharaoh file of 3 or 40 lines for a 12-line corpus trained as if it fitted."""
+    from models.aligner import load_training_alignments
+    from models.data import Pair
+
+    path = tmp_path / "a.txt"
+    path.write_text("0-0\n" * lines, encoding="utf-8")
+    pairs = [Pair("a b", "x y", f"line{n}") for n in range(1, 12)]
+    with pytest.raises(ValueError, match="a.txt: .* lines of links, but .*: it needs one line per corpus line"):
+        load_training_alignments(str(path), pairs, None, corpus_lines=12)
+    path.write_text("0-0\n" * 12 + "\n\n", encoding="utf-8")  # blank lines past the end are no links
+    assert len(load_training_alignments(str(path), pairs, None, corpus_lines=12)) == 11
+
+
+def test_pharaoh_links_are_ascii_digits(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    for bad in ("1_0-1", "０-０", "1-2p", "a-b"):
+        path.write_text(bad + "\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="not Pharaoh 'i-j' format"):
+            read_pharaoh(path)
+
+
+def test_the_results_table_shows_a_dash_for_a_metric_that_is_not_a_number() -> None:
+    from models.bundle import _cell
+
+    assert _cell({"bleu": "=1+1"}, "bleu") == "–" and _cell({"aer": 0.5, "aer_low": "x", "aer_high": 0.6}, "aer") == "0.500"
+    assert _cell({"bleu": True}, "bleu") == "–" and _cell({"bleu": 12.345}, "bleu") == "12.35"
