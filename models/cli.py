@@ -56,6 +56,16 @@ def say(text: str, file=None) -> None:
     print(printable(text, keep="\n"), file=file or sys.stdout)
 
 
+def check_out(path: str | Path) -> None:
+    """Refuse an --out that could not be written (a folder, or in a folder that does not exist)
+    before the work that would end by writing it."""
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder: give a file name")
+    if not out.resolve().parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+
+
 def _streamed(args) -> bool:
     """--pairs is streamed with --stream, for a .gz file, or past STREAM_THRESHOLD_BYTES."""
     from .stream import STREAM_THRESHOLD_BYTES
@@ -146,6 +156,7 @@ def cmd_train(args) -> int:
     from .train import TrainConfig, dist_from_env, train_model
     from .train_state import state_path_for
 
+    check_out(args.out)
     if len(Path(args.out).stem) > MAX_NAME_CHARS:
         raise ValueError(f"--out: a model's file name can be at most {MAX_NAME_CHARS} characters before its extension")
     guided = args.guided_alignment > 0 or args.guided_context > 0
@@ -400,6 +411,7 @@ def cmd_align(args) -> int:
     from .data import read_tsv
     from .model_aligner import check_models, model_alignments
 
+    check_out(args.out)
     device = resolve_device(args.device)
     translators = [load_checkpoint(c, device) for c in args.checkpoint]
     reverse = [load_checkpoint(c, device) for c in args.reverse or ()]

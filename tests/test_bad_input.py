@@ -329,3 +329,13 @@ def test_the_results_table_shows_a_dash_for_a_metric_that_is_not_a_number() -> N
 
     assert _cell({"bleu": "=1+1"}, "bleu") == "–" and _cell({"aer": 0.5, "aer_low": "x", "aer_high": 0.6}, "aer") == "0.500"
     assert _cell({"bleu": True}, "bleu") == "–" and _cell({"bleu": 12.345}, "bleu") == "12.35"
+
+
+@pytest.mark.parametrize("command", ["train", "align"])
+def test_an_out_path_that_cannot_be_written_is_refused_before_the_work(tmp_path: Path, capsys: pytest.CaptureFixture, command: str) -> None:
+    rest = {"train": ["--epochs", "1"], "align": ["--checkpoint", "x.safetensors"]}[command]
+    assert cli.main([command, *rest, "--out", str(tmp_path)]) == 2
+    assert f"--out {tmp_path} is a folder" in capsys.readouterr().err
+    assert cli.main([command, *rest, "--out", str(tmp_path / "no" / "m.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert f"the folder {tmp_path / 'no'} does not exist" in err
