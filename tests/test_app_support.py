@@ -177,6 +177,8 @@ def test_training_keys_the_card_does_not_know_show_as_stored_and_history_columns
     meta = {"training": {"my_flag": 1, "history": [{"epoch": 1, "train_loss": 3.0, "dev_bleu": 1.5, "train_s": 41.2, "tokens": 65000}]}}
     assert list(tables.training(meta)["Setting"]) == ["my_flag"]
     assert list(tables.history(meta).columns) == ["Training loss", "Dev BLEU"]  # seconds and tokens would flatten the BLEU curve
+    never = {"training": {"history": [{"epoch": e, "train_loss": 3.0 / e, "dev_bleu": None} for e in (1, 2)]}}
+    assert list(tables.history(never).columns) == ["Training loss"]  # a column never measured draws no empty chart
 
 
 def test_shown_metrics_have_fixed_decimals_and_a_dash_for_gaps():

@@ -170,6 +170,7 @@ def test_hard_attention_shows_the_distribution_it_picked_from(app):
 
 def test_statistics_never_show_minus_zero():
     assert views.number(-1e-9) == "0.000" and views.number(-0.5) == "-0.500" and views.number(3) == "3"
+    assert views.number("?") == "“?”"  # a token: quoted, not taken for a missing value
 
 
 def test_evaluate_on_few_sentences_says_how_many_and_shows_intervals(app):

@@ -31,7 +31,7 @@ from viz import (
 from viz.compare import aer_figure, bar_figure
 from viz.diagnostics import stat_names
 from viz.flow import BINS
-from viz.heatmap import CHART_PX, MIN_LEVEL_FONT, PHONE_PX, expected_width
+from viz.heatmap import CHART_PX, MIN_LEVEL_FONT, PHONE_PX, expected_width, ordinal
 from viz.style import FONT_SIZE, LOOK, TEXT_CELLS_MAX, merged
 from viz.tokens import plotly_text
 
@@ -157,6 +157,9 @@ def test_a_long_sentence_on_a_phone_labels_every_kth_source_token_only():
     ticks = heatmap_figure(long, width=PHONE_PX).layout.xaxis.ticktext
     assert len(ticks) == 60 and 5 <= sum(bool(t) for t in ticks) <= 30 and ticks[0] == "w0"
     assert heatmap_figure(long, width=PHONE_PX).layout.xaxis.tickangle is None  # words are turned, not shrunk to fit
+    assert heatmap_figure(long, width=PHONE_PX).layout.xaxis.title.text.startswith("source (every ")  # said, for touch screens
+    assert heatmap_figure(long, width=4000).layout.xaxis.title.text == "source"
+    assert [ordinal(k) for k in (2, 3, 4, 11, 12, 21, 22)] == ["2nd", "3rd", "4th", "11th", "12th", "21st", "22nd"]
     assert all(heatmap_figure(long, width=4000).layout.xaxis.ticktext)  # wide enough: every label
 
 
@@ -166,6 +169,15 @@ def test_a_fifteen_character_translation_keeps_its_characters_level_in_half_the_
     en_zh = make_result(["There", "is", "a", "test", "tomorrow", "."], list("明天有一个考试，我需要做准备。") + ["</s>"])
     axis = entropy_figure(en_zh, width=expected_width("", 2)).layout.xaxis
     assert axis.tickangle == 0 and all(axis.ticktext)
+
+
+def test_step_charts_keep_a_chinese_source_level_and_leave_room_for_the_last_label():
+    """Found on Step through: the last label, "</s>" turned, was cut at the chart's right edge."""
+    zh = make_result(list("虽然外面下着大雨但是他还是坚持每天早上去跑步"), ["Although", "it", "rains", "</s>"], direction="zh-en")
+    for fig in (step_figure(zh, 0, width=PHONE_PX), animation_figure(zh, width=PHONE_PX)):
+        assert fig.layout.xaxis.tickangle == 0 and fig.layout.margin.r >= 40  # characters level, smaller or every k-th
+    assert all(step_figure(zh, 0, width=CHART_PX).layout.xaxis.ticktext)
+    assert animation_figure(zh, width=PHONE_PX).layout.margin.b == 180  # the buttons' and slider's room stays
 
 
 def test_heatmap_prints_cell_values_only_when_small():

@@ -129,6 +129,9 @@ def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **ext
     ticks = [tick_label(t, k) for t, k in zip(tokens, known)]
     plain = [label_text(t, k) for t, k in zip(tokens, known)]
     step, fonts = label_layout(plain, spacing)
+    title = extra.get("title") or {}
+    if step > 1 and title.get("text"):  # say so: on a touch screen there is no hover to name the others
+        extra = extra | {"title": title | {"text": f"{title['text']} (every {ordinal(step)} labelled)"}}
     if fonts is None:
         return token_axis(keep_every(ticks, step), **extra)
     size, last = fonts
@@ -138,6 +141,11 @@ def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **ext
     if last < size:
         ticks[kept] = f'<span style="font-size:{last:g}px">{ticks[kept]}</span>'
     return token_axis(keep_every(ticks, step), tickangle=0, tickfont={"size": size}, **extra)
+
+
+def ordinal(k: int) -> str:
+    """2 -> "2nd", 11 -> "11th", 23 -> "23rd"."""
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
 def colorbar_below(width: int) -> bool:

@@ -6,11 +6,14 @@ import plotly.graph_objects as go
 
 from models.result import DecodeResult, Hypothesis
 
-from .style import COLORSCALE, matrix_height, styled_figure, token_axis, weight_color
+from .diagnostics import Y_AXIS_PX
+from .heatmap import CHART_PX, level_token_axis
+from .style import COLORSCALE, matrix_height, styled_figure, weight_color
 from .tokens import hover_token, pick, plotly_text, target_joiner, tick_label, truncate
 
 CONTEXT_TOKENS = 12  # output tokens shown before the current one in a step's title
 FRAME_MS = 700
+RIGHT_PX = 40  # right of the plot: room for the last token's label, which a turned axis draws past its bar
 SLIDER_LABELS_MAX = 20  # more steps than this: slider ticks unlabelled (the current one is shown above)
 
 
@@ -49,35 +52,48 @@ def _alternatives(hyp: Hypothesis, step: int, k: int = 3) -> str:
 
 
 def _figure(
-    result: DecodeResult, hyp: Hypothesis, step: int, frames: list | None = None, extra_height: int = 0, x_title: str = "source token", **layout
+    result: DecodeResult,
+    hyp: Hypothesis,
+    step: int,
+    width: int,
+    frames: list | None = None,
+    extra_height: int = 0,
+    x_title: str = "source token",
+    margin: dict | None = None,
+    **layout,
 ) -> go.Figure:
-    """Step ``step``'s bars with the shared axes and titles; ``layout`` adds to it."""
-    labels = [tick_label(t, k) for t, k in zip(result.source_tokens, result.source_known)]
+    """Step ``step``'s bars with the shared axes and titles, token labels laid out for a chart
+    ``width`` pixels wide (``viz.heatmap.level_token_axis``); ``layout`` adds to it."""
+    S = len(result.source_tokens)
+    spacing = (width - Y_AXIS_PX - RIGHT_PX) / max(S, 1)
     return styled_figure(
         [_bar(result, hyp, step)],
         title=_title(result, hyp, step),
         subtitle=_alternatives(hyp, step),
         height=matrix_height(8) + extra_height,
         frames=frames,
-        xaxis=token_axis(labels, title={"text": x_title}),
+        xaxis=level_token_axis(list(result.source_tokens), list(result.source_known), spacing, title={"text": x_title}),
         yaxis={"range": [0, 1], "title": {"text": "attention"}},
         showlegend=False,
+        margin={"r": RIGHT_PX} | (margin or {}),
         **layout,
     )
 
 
-def step_figure(result: DecodeResult, step: int, hypothesis: int = 0, x_title: str = "source token") -> go.Figure:
+def step_figure(result: DecodeResult, step: int, hypothesis: int = 0, x_title: str = "source token", width: int = CHART_PX) -> go.Figure:
     """Attention over the source tokens at decoding step ``step`` (0-based): bars on 0..1,
     the output so far in the title with the step's token in bold and its probability, the
-    model's top alternatives as subtitle; ``x_title`` names the bars' tokens."""
+    model's top alternatives as subtitle; ``x_title`` names the bars' tokens; ``width``: the
+    chart's expected pixels, for its token labels."""
     hyp = pick(result, hypothesis)
     _check_step(hyp, step)
-    return _figure(result, hyp, step, x_title=x_title)
+    return _figure(result, hyp, step, width, x_title=x_title)
 
 
-def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
+def animation_figure(result: DecodeResult, hypothesis: int = 0, width: int = CHART_PX) -> go.Figure:
     """All decoding steps as Plotly frames (one per target token) with play/pause buttons and
-    a slider labelled with the target tokens; the y range stays 0..1."""
+    a slider labelled with the target tokens; the y range stays 0..1. ``width``: the chart's
+    expected pixels, for its token labels."""
     hyp = pick(result, hypothesis)
     T = len(hyp.tokens)
     frames = [
@@ -94,6 +110,7 @@ def animation_figure(result: DecodeResult, hypothesis: int = 0) -> go.Figure:
         result,
         hyp,
         0,
+        width,
         frames,
         extra_height=170,
         x_title="",  # the play buttons and the slider sit where its title would (and covered it); the tick labels are the source tokens

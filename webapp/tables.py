@@ -107,6 +107,7 @@ def history(meta: dict) -> pd.DataFrame | None:
         frame = frame.set_index("epoch")
     known = [c for c in HISTORY if c in frame]  # not the epoch's seconds or token count: another scale on the same chart
     frame = (frame[known].apply(pd.to_numeric, errors="coerce") if known else frame.select_dtypes("number")).rename(columns=HISTORY)
+    frame = frame.dropna(axis=1, how="all")  # a column never measured (dev BLEU when epochs were picked by loss): no empty chart
     return frame if not frame.empty else None
 
 

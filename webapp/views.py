@@ -293,11 +293,12 @@ def difference_exports(a: DecodeResult, b: DecodeResult, model_a: str, model_b: 
 
 
 def number(value: object) -> str:
-    """A statistic as shown: floats to 3 decimals, never "-0.000" (a tiny negative rounding error)."""
+    """A statistic as shown: floats to 3 decimals, never "-0.000" (a tiny negative rounding error);
+    a token in quotes, so that a "?" or a "." is not read as a missing value."""
     if isinstance(value, float):
         text = f"{value:.3f}"
         return text[1:] if text.startswith("-") and float(text) == 0 else text
-    return str(value)
+    return f"“{value}”" if isinstance(value, str) else str(value)
 
 
 def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str, key: str) -> None:
