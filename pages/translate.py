@@ -140,11 +140,11 @@ elif view == "Step through":
             step = st.select_slider(
                 "Decoding step", range(len(tokens)), format_func=lambda j: f"{j + 1}. {plain(tokens[j])}", key="step_slider"
             ) if len(tokens) > 1 else 0
-            views.chart(views.figure(step_figure, result, step, hypothesis, f"{token_names(result.cells)[0]} token", views.chart_width()), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
+            views.chart(views.figure(step_figure, result, step, hypothesis, f"{token_names(result.cells)[0]} token", views.chart_width(2)), "step_chart", file_stem(entry.label, text, kind=f"step-{step + 1}"))
         with right:
             st.subheader("Attention over time")
             st.caption("Press ▶ Play under the chart to watch the attention move from step to step.")
-            views.chart(views.figure(animation_figure, result, hypothesis, views.chart_width()), "animation_chart", file_stem(entry.label, text, kind="steps"))
+            views.chart(views.figure(animation_figure, result, hypothesis, views.chart_width(2)), "animation_chart", file_stem(entry.label, text, kind="steps"))
         views.export_buttons(result, hypothesis, None, "steps", entry.label, text, kind="steps")
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
