@@ -43,6 +43,7 @@ class Spec:
     family: str = "rnn"
     distilled: bool = False  # trained on the references plus the teacher's translations in DISTILLED/<direction>
     rdrop: float = 0.0  # R-Drop's alpha (train --rdrop); 0: off
+    rdrop_from: int = 1  # the first epoch with R-Drop (train --rdrop-from)
     length_alpha: float | None = None  # the model's own beam ranking (train --length-alpha); None: the default
     tatoeba_epochs: int = 0  # Tatoeba's pairs join the training data for this many epochs (train --tatoeba --tatoeba-epochs); 0: never
 
@@ -58,6 +59,7 @@ class Spec:
         a += ["--guided-alignment", str(self.guided)] if self.guided else []
         a += ["--distilled", str(DISTILLED / self.direction), "--with-references"] if self.distilled else []
         a += ["--rdrop", str(self.rdrop)] if self.rdrop else []
+        a += ["--rdrop-from", str(self.rdrop_from)] if self.rdrop and self.rdrop_from > 1 else []
         a += ["--length-alpha", str(self.length_alpha)] if self.length_alpha is not None else []
         a += ["--tatoeba", "--tatoeba-epochs", str(self.tatoeba_epochs)] if self.tatoeba_epochs else []
         return a + (["--guided-context", str(self.guided_context)] if self.guided_context else [])

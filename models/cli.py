@@ -183,7 +183,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device,
         guided_alignment=args.guided_alignment, guided_context=args.guided_context, patience=args.patience, ema=args.ema,
-        warmup=args.warmup, word_dropout=args.word_dropout, label_smoothing=args.label_smoothing, rdrop=args.rdrop, amp=args.amp, select=args.select,
+        warmup=args.warmup, word_dropout=args.word_dropout, label_smoothing=args.label_smoothing, rdrop=args.rdrop, rdrop_from=args.rdrop_from, amp=args.amp, select=args.select,
         extra_epochs=args.tatoeba_epochs,
     )
     model_args = {"family": args.family, "scorer": args.scorer, "mode": args.mode, "emb_dim": args.emb_dim, "hidden": args.hidden, "dropout": args.dropout}
@@ -522,6 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--rdrop", type=non_negative_float, default=0.0, metavar="ALPHA",
         help="R-Drop: run each batch twice and add ALPHA/2 times the two passes' symmetric KL to the loss (0: off)",
+    )
+    t.add_argument(
+        "--rdrop-from", type=positive_int, default=1, metavar="EPOCH",
+        help="R-Drop from this epoch on (with --tatoeba-epochs N, N + 1 keeps it out of the Tatoeba epochs, whose time it would double)",
     )
     _add_ranking(t, training=True)
     t.add_argument("--stream", action="store_true", help="stream --pairs from disk in bounded memory (automatic for .gz and large files)")

@@ -59,6 +59,7 @@ class TrainConfig:
     warmup: int = 0  # steps over which the learning rate rises linearly to lr (then ReduceLROnPlateau); 0: none
     ema: float = 0.0  # decay of an exponential moving average of the weights, evaluated and kept instead of them; 0 turns it off
     rdrop: float = 0.0  # alpha of R-Drop (rdrop_loss): each batch runs twice under dropout; 0 turns it off
+    rdrop_from: int = 1  # the first epoch R-Drop runs in (after the extra pairs' epochs: in the fine-tuning only)
     clip: float = 1.0
     device: str = "auto"
     amp: bool = False  # mixed precision on CUDA (bf16 where supported); refused on CPU
@@ -311,6 +312,7 @@ def train_model(
         model.train()
         total, n_batches, n_tokens, epoch_start = 0.0, 0, 0, time.perf_counter()
         pool = train + extra if extra and (cfg.extra_epochs is None or epoch <= cfg.extra_epochs) else train
+        rdrop = cfg.rdrop if epoch >= cfg.rdrop_from else 0.0
         if stream is None:
             batches = ([pool[i] for i in idx] for idx in _batches(pool, cfg.batch_size, True, rng))
             n_total = math.ceil(len(pool) / cfg.batch_size)
@@ -324,14 +326,14 @@ def train_model(
                     continue  # every rank skips it alike: each needs at least one pair
                 items = items[ws.rank :: ws.world]
             src, lengths, tgt, align = _tensors(items, device, cfg.word_dropout, gen)
-            if cfg.rdrop > 0:  # the batch twice in one pass: the halves differ only by dropout
+            if rdrop > 0:  # the batch twice in one pass: the halves differ only by dropout
                 src, lengths, tgt = src.repeat(2, 1), lengths.repeat(2), tgt.repeat(2, 1)
                 align = None if align is None else align.repeat(2, 1, 1)
             with torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None else contextlib.nullcontext():
                 out = net(src, lengths, tgt, align if cfg.guided_context > 0 else None)
                 loss = ce(out.logits.reshape(-1, out.logits.size(-1)).float(), tgt.reshape(-1))
-                if cfg.rdrop > 0:
-                    loss = loss + cfg.rdrop / 2 * rdrop_loss(out.logits, tgt[: len(items)])
+                if rdrop > 0:
+                    loss = loss + rdrop / 2 * rdrop_loss(out.logits, tgt[: len(items)])
                 if align is not None and cfg.guided_alignment > 0:
                     loss = loss + cfg.guided_alignment * guided_alignment_loss(model.alignment_of(out.maps), align)
                 if align is not None and out.linked_logits is not None:

@@ -146,6 +146,29 @@ def test_extra_pairs_for_an_epoch_then_a_resume_without_them_is_the_run_with_ext
         torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
 
 
+def test_r_drop_from_an_epoch_on_is_the_run_resumed_with_r_drop_after_that_epoch(tmp_path):
+    """``--rdrop 1 --rdrop-from 2`` equals training without R-Drop, stopping after epoch 1 and
+    resuming with it (the zh-en Tatoeba recipe: R-Drop in the fine-tuning epochs only)."""
+    pairs = tsv_splits(read_tsv(_corpus(tmp_path / "c.tsv", 60)))
+    args = dict(model_args=TINY, src_lang="en", tgt_lang="en", progress=False)
+    full = train_model(pairs, log=lambda m: None, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10, rdrop=1.0, rdrop_from=2), **args)
+    state = tmp_path / "run.state.safetensors"
+
+    def stop_after_epoch_1(message: str) -> None:
+        if message.startswith("epoch  1"):
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_model(pairs, log=stop_after_epoch_1, state_path=state, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10), **args)
+    resumed = train_model(pairs, log=lambda m: None, resume=state, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10, rdrop=1.0), **args)
+    plain = train_model(pairs, log=lambda m: None, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10), **args)
+    sa, sb, sc = full.model.state_dict(), resumed.model.state_dict(), plain.model.state_dict()
+    for k in sa:
+        torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
+    assert any(not torch.equal(sa[k], sc[k]) for k in sa)  # R-Drop did run in epoch 2
+    assert full.meta["training"]["rdrop_from"] == 2
+
+
 def test_streaming_reads_a_gz_file_with_a_capped_vocabulary_and_a_bounded_buffer(tmp_path):
     gz = _corpus(tmp_path / "big.tsv.gz", 400, words=200)
     sc = StreamCorpus(gz, Tokenizer(), Tokenizer(), max_vocab=25, shuffle_buffer=64, count_limit=60).scan()

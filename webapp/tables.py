@@ -49,6 +49,7 @@ TRAINING = {  # the training summary's keys (models/train.py) as the model card 
     "guided_context": "Linked-context weight",
     "ema": "Weight averaging (EMA decay)",
     "rdrop": "R-Drop weight (alpha)",
+    "rdrop_from": "R-Drop from epoch",
     "clip": "Gradient clipping (norm)",
     "warmup": "Warm-up (steps)",
     "processes": "Processes",
