@@ -83,9 +83,11 @@ BUNDLED = [  # in training order
     Spec(family="transformer", guided=GUIDED_LAMBDA, distilled=True, length_alpha=1.5, tatoeba_epochs=15, seed=3),
     # unguided: dev loss stalled at 4.4, dev BLEU ~1. Distilled: the references plus the translations
     # of an ensemble of three zh-en Transformers, the seeds of the previous round of this recipe (a
-    # third round: docs/2026-12-05-ninth-session.md); R-Drop with alpha 1; seed 3, the best of three on
-    # dev; beams ranked by score / length ** 2, the best on dev over the three seeds
-    Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0, length_alpha=2.0, seed=3),
+    # third round: docs/2026-12-05-ninth-session.md); Tatoeba's pairs for the first 15 epochs, then the
+    # HSK data alone with R-Drop (alpha 1), the best on dev (docs/2026-12-06-twelfth-session.md); beams
+    # ranked by score / length ** 2, the best on dev over the three seeds of the recipe before Tatoeba
+    Spec(family="transformer", direction="zh-en", guided=GUIDED_LAMBDA, distilled=True, rdrop=1.0, rdrop_from=16, length_alpha=2.0,
+         tatoeba_epochs=15),
 ]
 
 

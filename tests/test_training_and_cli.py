@@ -157,7 +157,7 @@ def test_every_bundled_recipe_is_a_valid_train_command(spec, tmp_path):
 def test_every_bundled_checkpoint_was_trained_with_its_recipe(spec, tmp_path):
     args = build_parser().parse_args(spec.args(tmp_path))
     meta = load_checkpoint(CHECKPOINTS / f"{spec.name}.safetensors").meta["training"]
-    recipe = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "lr", "warmup", "batch_size", "guided_alignment", "guided_context", "select", "rdrop")}
+    recipe = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "lr", "warmup", "batch_size", "guided_alignment", "guided_context", "select", "rdrop", "rdrop_from")}
     defaults = asdict(TrainConfig())  # what a file from an older trainer, without the field, was trained with
     assert {k: meta.get(k, defaults[k]) for k in recipe} == recipe
     assert ("distillation" in meta["corpus"]) == spec.distilled  # trained on a teacher's translations exactly when its recipe says so
