@@ -29,6 +29,8 @@ chosen = st.multiselect(
 )
 loaded = [(by_id[i], state.attempt(f"Loading {by_id[i].label}", state.load, by_id[i])) for i in chosen]
 loaded = [(e, t) for e, t in loaded if t is not None]
+if not chosen:
+    st.info("Choose at least one model above.")
 if not loaded:
     st.stop()
 
@@ -36,7 +38,7 @@ st.subheader("Stored in the checkpoints")
 st.caption("Measured when each model was trained (test split, on the training machine): greedy decoding, except the beam-5 column (ranked by each model's own length exponent).")
 stored = {e.label: (t.meta.get("metrics") or {}).get("test") for e, t in loaded}
 if any(stored.values()):
-    views.table(tables.styled(tables.metrics({k: v for k, v in stored.items() if v})), "evaluate_stored", every_row=True)
+    views.table(tables.styled(tables.metrics({k: v for k, v in stored.items() if v})), "evaluate_stored", every_row=True, names=True)
 else:
     st.caption("None of these checkpoints stores test metrics.")
 
@@ -77,16 +79,20 @@ else:
         f"Measured on {' / '.join(str(n) for n in counts)} test sentence{'s' * (counts != [1])}"
         + (" (fewer than all: the numbers differ from the stored ones and are less certain)." if sentences < total else ".")
     )
-    views.table(tables.styled(table), "evaluate_measured", every_row=True)
+    views.table(tables.styled(table), "evaluate_measured", every_row=True, names=True)
     spread = tables.intervals(measured)
     if not spread.empty:
         st.caption("95% bootstrap intervals over the sentences: the fewer the sentences, the wider they are.")
-        views.table(spread, "evaluate_intervals", every_row=True)
+        views.table(spread, "evaluate_intervals", every_row=True, names=True)
     metric = st.segmented_control(
         "Chart", [tables.METRICS[k] for k in tables.CHART_METRICS if tables.METRICS[k] in table], default=tables.METRICS["bleu"], required=True, key="evaluate_chart_metric"
     )
     if metric:
-        views.chart(bar_figure(table[[metric]], metric), "evaluate_metric_chart")
+        values = table[[metric]].dropna()  # a model without the figure (a Transformer has no posterior) gets no empty row
+        if len(values) < len(table):
+            st.caption(f"No {metric} for {', '.join(state.plain(str(n)) for n in table.index.difference(values.index))}.")
+        if not values.empty:
+            views.chart(bar_figure(values, metric), "evaluate_metric_chart")
     aer = tables.aer_frame({e.label: (t.direction, measured[e.label]) for e, t in loaded if e.label in measured})
     if not aer.empty:
         st.subheader("Alignment error rate (lower is better)")

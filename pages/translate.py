@@ -23,6 +23,12 @@ ROW_CAPTIONS = {  # what a heatmap row is, by attention map
     "decoder_self": "Each row is one token the model wrote (a query): the weights it gave the tokens written before it, "
     "`<s>` first (a row sums to 1; later tokens are masked).",
 }
+REFERENCE_CAPTIONS = {  # the same, when the rows are the reference translation fed to the model (teacher forcing)
+    "cross": "Each row is one token of the reference translation, fed to the model: the weights it used at that step, computed "
+    "before it read that token (a row sums to 1).",
+    "decoder_self": "Each row is one token of the reference translation, fed to the model (a query): the weights it gave the "
+    "reference tokens before it, `<s>` first (a row sums to 1; later tokens are masked).",
+}
 VIEWS = ["Heatmap", "Highlight", "Flow", "Step through", "Diagnostics", "Heads"]
 
 picked = state.current()
@@ -85,7 +91,7 @@ view = views.view_picker(VIEWS, frame.TRANSLATE_VIEW)
 state.keep_in_url(**{state.URL_MODEL: entry.id, state.URL_SENTENCE: text if len(text) <= state.MAX_URL_SENTENCE else None, state.URL_VIEW: view})
 if view == "Heatmap":
     # the heatmap first, its options under it (drawn first: they choose what it shows), so that it is in the first screen
-    chart_slot, options = st.container(), st.container()
+    chart_slot, options, hard_slot = st.container(), st.container(), st.container()
     with state.guarded("Drawing the heatmap"):
         # Links and the posterior align source with target: offered on cross-attention only (the
         # posterior where the family has one). The encoder reads only the source, so which rows
@@ -103,9 +109,13 @@ if view == "Heatmap":
             rows = views.Rows(*heads.apply(rows.result, rows.hypothesis, choice), rows.reference_links, rows.aligner_links)
         with chart_slot:
             if not posterior:
-                st.caption(ROW_CAPTIONS.get(choice.map if not choice.default else "cross", ROW_CAPTIONS["cross"]) + " Hover a cell for the weight.")
+                kind = choice.map if not choice.default else "cross"
+                fed = example is not None and st.session_state.get("translate_rows") == views.ROWS_REFERENCE and kind != "encoder_self"
+                captions = REFERENCE_CAPTIONS if fed else ROW_CAPTIONS
+                st.caption(captions.get(kind, captions["cross"]) + " Hover a cell for the weight.")
             views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
-            if hard and rows.result is translated:
+        if hard and rows.result is translated:
+            with hard_slot:  # under the heatmap's options, which are about the heatmap above them
                 views.hard_choice(translated, hypothesis_picked, entry.label, text, "translate_hard_distribution")
 elif view == "Highlight":
     with state.guarded("Highlighting"):
@@ -148,14 +158,17 @@ elif view == "Step through":
         views.export_buttons(result, hypothesis, None, "steps", entry.label, text, kind="steps")
 elif view == "Diagnostics":
     with state.guarded("Computing diagnostics"):
-        summary = attention_summary(result, hypothesis)
+        causal = choice.map == "decoder_self"  # a query sees only the tokens before it
+        summary = attention_summary(result, hypothesis, causal)
         names = token_names(result.cells)  # source and target, or (self-attention) key and query
-        shown = stat_names(names)
-        for col, (name, value) in zip(st.columns(len(shown)), ((n, summary[k]) for k, n in shown.items())):
-            col.metric(name, views.number(value))
+        shown = stat_names(names, causal)
+        stats = [(n, summary[k]) for k, n in shown.items()]
+        for part in (stats[:3], stats[3:]):  # two rows of three: six columns cut a token such as "prepare"
+            for col, (name, value) in zip(st.columns(3), part):
+                col.metric(name, views.number(value))
         left, right = st.columns(2)  # side by side: each chart gets half the width for its token labels
         with left:
-            views.chart(views.figure(entropy_figure, result, hypothesis, names, views.chart_width(2)), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
+            views.chart(views.figure(entropy_figure, result, hypothesis, names, views.chart_width(2), causal), "entropy_chart", file_stem(entry.label, text, kind="entropy"))
         with right:
             views.chart(views.figure(coverage_figure, result, hypothesis, names, views.chart_width(2)), "coverage_chart", file_stem(entry.label, text, kind="coverage"))
         views.export_buttons(result, hypothesis, None, "diagnostics", entry.label, text, kind="diagnostics", diagnostics=summary)
@@ -170,12 +183,18 @@ elif view == "Heads":
         st.caption(
             f"Every head of every layer ({L} × {H}), on one colour scale; hover a cell for its tokens and weight. "
             + ("Pick a map, layer and head above the views to draw it large below (outlined in the grid)."
-               if heads.worth_picking(translated) else "This model has one layer with one head, drawn large below.")
+               if heads.worth_picking(translated) else "This model has one layer with one head, drawn below.")
         )
         picked_cell = (choice.layer, choice.head) if choice.head >= 0 else heads.alignment_cell(translator) if choice.default else None
-        views.chart(views.figure(grid_figure, translated, name, hypothesis_picked, views.chart_width(), picked_cell), "heads_grid")
+        if L * H > 1:  # one head: the grid would repeat the map drawn large below
+            views.chart(views.figure(grid_figure, translated, name, hypothesis_picked, views.chart_width(), picked_cell), "heads_grid")
         if choice.default:
-            where = f"layer {picked_cell[0] + 1}, head {picked_cell[1] + 1}" if picked_cell else f"the mean of layer {heads.align_layer(translator) + 1}'s heads"
+            if H == 1:
+                where = "its one head" if L == 1 else f"layer {heads.align_layer(translator) + 1}"
+            elif picked_cell:
+                where = f"layer {picked_cell[0] + 1}, head {picked_cell[1] + 1}"
+            else:
+                where = f"the mean of layer {heads.align_layer(translator) + 1}'s heads"
             st.subheader(f"Cross-attention: the alignment reading ({where})")
         else:
             st.subheader(state.plain(result.cells.capitalize()))

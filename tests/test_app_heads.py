@@ -171,6 +171,11 @@ def test_evaluate_shows_a_metric_the_transformer_lacks_as_a_dash(app):
     measured = next(d.value for d in at.dataframe if "Sentences" in d.value.columns)
     assert measured["AER of the posterior"].isna().sum() == 1
     assert at.dataframe and all(d.proto.placeholder == "—" for d in at.dataframe)
+    # and its chart leaves the Transformer out, saying so (an empty row read as 0)
+    at.segmented_control(key="evaluate_chart_metric").set_value("AER of the posterior").run()
+    chart = charts(at)[0]  # the chosen metric's chart, above the AER one
+    assert [list(t["y"]) for t in chart["data"]] == [["en-zh-additive-soft"]]
+    assert any(c.value.replace("\\", "").startswith("No AER of the posterior for en-zh-transformer") for c in at.caption)
 
 
 def test_alignment_controls_are_offered_on_cross_attention_only(app):

@@ -419,6 +419,13 @@ def test_evaluate_computes_on_demand_and_keeps_the_result(app):
     assert not at.run().button  # nothing left to compute for this setting: the result is kept
 
 
+def test_evaluate_with_no_model_chosen_says_what_to_do(app):
+    at = app.switch_page("pages/evaluate.py").run()
+    at.multiselect(key="evaluate_models").set_value([]).run()
+    assert_clean(at)
+    assert any("Choose at least one model" in i.value for i in at.info)
+
+
 def test_about_renders_each_scorer_formula_as_latex(app):
     from models.nets.scorers import SCORERS
 

@@ -437,6 +437,23 @@ def test_diagnostics_of_a_self_attention_map_speak_of_queries_and_keys_not_steps
     assert stat_names(("key", "query"))["max_coverage"] == "Top coverage (queries)" and stat_names()["max_coverage"] == "Top coverage (steps)"
 
 
+def test_diagnostics_of_a_masked_self_attention_map_measure_against_the_tokens_each_query_sees():
+    """Found on decoder self-attention: a "spread evenly" line at log S that query t, seeing t
+    keys, can never reach, and a "</s> share" of a map whose keys hold no "</s>"."""
+    result = make_result(["<s>", "我", "爱"], ["我", "爱", "你", "。"])  # 4 keys: make_result appends one
+    T = 4
+    causal = np.tril(np.ones((T, T))) / np.arange(1, T + 1)[:, None]  # each query spread evenly over what it sees
+    result.hypotheses[0].attention[:] = causal
+    fig = entropy_figure(result, names=("key", "query"), causal=True)
+    line = fig.data[1]
+    np.testing.assert_allclose(line.y, np.log(np.arange(1, T + 1)))  # row by row: log t
+    np.testing.assert_allclose(fig.data[0].y, line.y, atol=1e-6)  # uniform rows lie on it
+    summary, names = attention_summary(result, causal=True), stat_names(("key", "query"), causal=True)
+    assert summary["uniform_entropy"] == pytest.approx(np.log(np.arange(1, T + 1)).mean())
+    assert "eos_share" not in names and "final_token_share" not in names and "mean log t" in names["uniform_entropy"]
+    assert entropy_figure(result).data[1].y == (pytest.approx(np.log(T)),) * 2  # unmasked: one line at log S
+
+
 def test_attention_summary_agrees_with_attention_stats():
     result = make_result(["a", "b", "c"], ["x", "y", "</s>"])
     summary, stats = attention_summary(result), attention_stats(result.attention)

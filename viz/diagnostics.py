@@ -28,14 +28,13 @@ def _column_px(width: int, columns: int) -> float:
     return (width - Y_AXIS_PX - LABEL_MARGIN_PX) / max(columns, 1)
 
 
-def _reference_line(y: float, length: int, name: str) -> tuple[go.Scatter, dict]:
-    """A dashed horizontal line across positions 0..length-1 and its label, written just above
-    its right end (an annotation: a legend would share the subtitle's band and collide with it)."""
-    line = go.Scatter(
-        x=[-0.5, length - 0.5], y=[y, y], mode="lines", name=name, line={"dash": "dash", "color": ACCENT, "width": 1.5}, hoverinfo="skip"
-    )
+def _reference_line(ys: list[float], name: str) -> tuple[go.Scatter, dict]:
+    """A dashed line at height ys[i] over position i (one value: across the chart) and its label
+    beside its right end (an annotation: a legend would share the subtitle's band and collide with it)."""
+    xs, ys = ([-0.5, len(ys) - 0.5], ys[:1] * 2) if len(set(ys)) == 1 else (list(range(len(ys))), ys)
+    line = go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"dash": "dash", "color": ACCENT, "width": 1.5, "shape": "hvh"}, hoverinfo="skip")
     # in the right margin, beside the line's end: above it, the label sat on bars as tall as the line
-    label = {"x": 1, "xref": "paper", "xshift": 4, "y": y, "text": name, "showarrow": False, "xanchor": "left", "yanchor": "middle",
+    label = {"x": 1, "xref": "paper", "xshift": 4, "y": ys[-1], "text": name, "showarrow": False, "xanchor": "left", "yanchor": "middle",
              "font": {"color": ACCENT, "size": 11}}
     return line, label
 
@@ -49,14 +48,16 @@ def _rows_word(names: tuple[str, str], plural: bool = False) -> str:
     return ("queries" if word == "query" else f"{word}s") if plural else word
 
 
-def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES, width: int = CHART_PX) -> go.Figure:
+def entropy_figure(
+    result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES, width: int = CHART_PX, causal: bool = False
+) -> go.Figure:
     """Entropy (nats) of the attention of each row (a decoding step; a query token of a self map,
     ``names`` = ("key", "query")); the dashed line is log(S), the entropy of uniform attention
-    over the S columns. ``width``: the chart's expected pixels, for its token labels."""
+    over the S columns, or for a ``causal`` map (decoder self-attention: row t sees keys 0..t)
+    log(t + 1), row by row. ``width``: the chart's expected pixels, for its token labels."""
     hyp = pick(result, hypothesis)
     T, S = hyp.attention.shape
     entropy = step_entropy(hyp.attention)
-    uniform = math.log(S)
     line = go.Scatter(
         x=list(range(T)),
         y=entropy,
@@ -66,12 +67,19 @@ def entropy_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str, 
         customdata=[hover_token(t) for t in hyp.tokens],
         hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
     )
-    top = max(uniform, float(entropy.max(initial=0.0))) * 1.15 or 0.1
-    reference, label = _reference_line(uniform, T, f"log {S}")
+    if causal:  # row t sees t + 1 keys
+        uniform = np.log(np.minimum(np.arange(1, T + 1), S)).tolist()
+        reference, label = _reference_line(uniform, "log t")
+        subtitle = "low: focused; dashed (log t): spread evenly over the t tokens a query sees"
+    else:
+        uniform = [math.log(S)] * T
+        reference, label = _reference_line(uniform, f"log {S}")
+        subtitle = "low: focused; dashed (log S): spread evenly"
+    top = max(max(uniform, default=0.0), float(entropy.max(initial=0.0))) * 1.15 or 0.1
     return styled_figure(
         [line, reference],
         title=f"Attention entropy per {_rows_word(names)}",
-        subtitle="low: focused; dashed (log S): spread evenly",
+        subtitle=subtitle,
         xaxis=level_token_axis(list(hyp.tokens), [True] * T, _column_px(width, T), title={"text": f"{names[1]} token"}),
         yaxis={"range": [0, top], "title": {"text": "entropy (nats)"}},
         showlegend=False,
@@ -95,7 +103,7 @@ def coverage_figure(result: DecodeResult, hypothesis: int = 0, names: tuple[str,
         customdata=[hover_token(t, k) for t, k in zip(result.source_tokens, result.source_known)],
         hovertemplate=f"%{{customdata}}: %{{y:.3f}} (summed over {T} {rows})<extra></extra>",
     )
-    reference, label = _reference_line(1.0, S, f"1 {row}")
+    reference, label = _reference_line([1.0] * S, f"1 {row}")
     return styled_figure(
         [bars, reference],
         title=f"Coverage per {names[0]} token",
@@ -119,22 +127,29 @@ STAT_NAMES = {  # what every page calls attention_summary's (and models.evaluate
 }
 
 
-def stat_names(names: tuple[str, str] = CROSS_NAMES) -> dict[str, str]:
+def stat_names(names: tuple[str, str] = CROSS_NAMES, causal: bool = False) -> dict[str, str]:
     """STAT_NAMES for a map whose (columns, rows) are ``names``: coverage counts query tokens,
-    not decoding steps, on a self-attention map."""
-    return STAT_NAMES | {"max_coverage": f"Top coverage ({_rows_word(names, plural=True)})"}
+    not decoding steps, on a self-attention map. A ``causal`` map (decoder self-attention) has
+    no "</s>" among its keys and only its last query sees the final key: those shares are left
+    out, and uniform entropy is the mean of log t over its rows."""
+    out = STAT_NAMES | {"max_coverage": f"Top coverage ({_rows_word(names, plural=True)})"}
+    if causal:
+        out = {k: v for k, v in out.items() if k not in ("final_token_share", "eos_share")} | {"uniform_entropy": "Uniform entropy: mean log t"}
+    return out
 
 
-def attention_summary(result: DecodeResult, hypothesis: int = 0) -> dict:
-    """mean_entropy (nats), uniform_entropy (log S), final_token_share (mean weight on the last
-    real source token), eos_share (on "</s>"), max_coverage and max_coverage_token."""
+def attention_summary(result: DecodeResult, hypothesis: int = 0, causal: bool = False) -> dict:
+    """mean_entropy (nats), uniform_entropy (log S; for a ``causal`` map the mean of log t over
+    its rows, row t seeing t keys), final_token_share (mean weight on the last real source token),
+    eos_share (on "</s>"), max_coverage and max_coverage_token."""
     hyp = pick(result, hypothesis)
+    T, S = hyp.attention.shape
     stats = attention_stats(hyp.attention)
     coverage = hyp.attention.sum(axis=0)
     top = int(np.argmax(coverage))
     return {
         "mean_entropy": stats["entropy"],
-        "uniform_entropy": math.log(len(result.source_tokens)),
+        "uniform_entropy": float(np.log(np.minimum(np.arange(1, T + 1), S)).mean()) if causal else math.log(S),
         "final_token_share": stats["final_token_share"],
         "eos_share": stats["eos_share"],
         "max_coverage": float(coverage[top]),

@@ -211,11 +211,13 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
     )
 
 
-def table(data: pd.DataFrame | Styler, key: str, every_row: bool = False) -> None:
+def table(data: pd.DataFrame | Styler, key: str, every_row: bool = False, names: bool = False) -> None:
     """``st.dataframe`` with a missing value shown as a dash: Streamlit draws an empty cell as
     "None" whatever a Styler's ``na_rep`` says, unless the dataframe is given a placeholder.
-    ``every_row``: as tall as its rows (a table of models), not ten rows and a scroll bar."""
-    st.dataframe(data, key=key, placeholder=tables.MISSING, height="content" if every_row else "auto")
+    ``every_row``: as tall as its rows (a table of models), not ten rows and a scroll bar.
+    ``names``: its index holds model names, given room to show them whole (a wide table cut them)."""
+    config = {"_index": st.column_config.TextColumn(width="medium")} if names else None
+    st.dataframe(data, key=key, placeholder=tables.MISSING, height="content" if every_row else "auto", column_config=config)
 
 
 def steps_table(columns: dict[str, list], key: str) -> None:
