@@ -122,7 +122,7 @@ def test_a_chinese_source_on_a_phone_keeps_its_characters_level_and_draws_the_en
     assert axis.tickangle == 0 and axis.ticktext[-1].startswith('<span style="font-size:') and axis.ticktext[-1].endswith("&lt;/s&gt;</span>")
     assert heatmap_figure(zh, width=CHART_PX).layout.xaxis.tickangle is None  # room enough: Plotly's own layout, "</s>" as is
     en = make_result(["I", "forgot", "my", "umbrella", "at", "home", "."], ["我"])
-    assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.tickangle is None  # words need turning anyway: the end token stays as it is
+    assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.tickangle in (-30, -90)  # words need turning anyway: the end token stays as it is
     assert heatmap_figure(en, width=PHONE_PX).layout.xaxis.ticktext[-1] == "&lt;/s&gt;"
 
 
@@ -156,7 +156,7 @@ def test_a_long_sentence_on_a_phone_labels_every_kth_source_token_only():
     long = make_result([f"w{i}" for i in range(59)], ["我", "</s>"])
     ticks = heatmap_figure(long, width=PHONE_PX).layout.xaxis.ticktext
     assert len(ticks) == 60 and 5 <= sum(bool(t) for t in ticks) <= 30 and ticks[0] == "w0"
-    assert heatmap_figure(long, width=PHONE_PX).layout.xaxis.tickangle is None  # words are turned, not shrunk to fit
+    assert heatmap_figure(long, width=PHONE_PX).layout.xaxis.tickangle == -90  # words are turned, not shrunk to fit
     assert heatmap_figure(long, width=PHONE_PX).layout.xaxis.title.text.startswith("source (every ")  # said, for touch screens
     assert heatmap_figure(long, width=4000).layout.xaxis.title.text == "source"
     assert [ordinal(k) for k in (2, 3, 4, 11, 12, 21, 22)] == ["2nd", "3rd", "4th", "11th", "12th", "21st", "22nd"]
@@ -169,6 +169,18 @@ def test_a_fifteen_character_translation_keeps_its_characters_level_in_half_the_
     en_zh = make_result(["There", "is", "a", "test", "tomorrow", "."], list("明天有一个考试，我需要做准备。") + ["</s>"])
     axis = entropy_figure(en_zh, width=expected_width("", 2)).layout.xaxis
     assert axis.tickangle == 0 and all(axis.ticktext)
+
+
+def test_turned_labels_of_the_same_tokens_at_the_same_width_turn_alike_in_both_diagnostics_charts():
+    """Found on encoder self-attention: the entropy chart's labels stood upright, the coverage
+    chart's beside it (same tokens, same width) at 30 degrees: Plotly had picked each angle."""
+    words = ["yesterday", "afternoon", "grandmother", "walked", "carefully", "towards", "the", "station"]
+    result = make_result(words, [*words, "</s>"])
+    result.hypotheses[0].attention[:] = np.eye(len(words) + 1)
+    for width in (PHONE_PX, CHART_PX // 2):
+        angles = {entropy_figure(result, names=("key", "query"), width=width).layout.xaxis.tickangle,
+                  coverage_figure(result, names=("key", "query"), width=width).layout.xaxis.tickangle}
+        assert len(angles) == 1 and angles <= {-30, -90}  # set here, not left to Plotly chart by chart
 
 
 def test_step_charts_keep_a_chinese_source_level_and_leave_room_for_the_last_label():

@@ -65,8 +65,7 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     doubles the time a new heatmap takes to appear. Given enough room from the start, it
     draws once; when the estimate falls short (another width, a wider font), automargin still
     widens the margins, so labels are never cut. x labels are laid out by :func:`label_layout`
-    (level where they fit, smaller if need be), else as Plotly's automatic angle would turn
-    them, at 30 or 90 degrees.
+    (level where they fit, smaller if need be), else turned by :func:`turned_angle`.
     """
     below = colorbar_below(width)
     right = 10 if below else COLORBAR_PX
@@ -74,9 +73,10 @@ def matrix_margins(x_labels: list[str], y_labels: list[str], width: int, legend:
     widest_x = max((text_px(t, FONT_SIZE) for t in x_labels), default=0.0)
     left = 10 + PAD_PX + widest_y + AXIS_TITLE_PX
     spacing = (width - left - right) / max(len(x_labels), 1)
-    if label_layout(x_labels, spacing)[1] is not None:  # level
+    step, fonts = label_layout(x_labels, spacing)
+    if fonts is not None:  # level
         ticks = TICK_PX
-    elif spacing / 2 >= TICK_PX:
+    elif turned_angle(spacing * step) == -30:
         ticks = widest_x / 2 + TICK_PX
     else:
         ticks = widest_x + 4
@@ -123,6 +123,13 @@ def label_layout(x_labels: list[str], spacing: float) -> tuple[int, tuple[float,
     return turned, None
 
 
+def turned_angle(spacing: float) -> int:
+    """The angle of labels that cannot stand level, centred ``spacing`` pixels apart: 30 degrees
+    where two tick rows fit between them, else 90. Plotly's automatic angle decides much the same,
+    but per chart, so that two charts of the same tokens side by side could differ."""
+    return -30 if spacing >= 2 * TICK_PX else -90
+
+
 def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **extra) -> dict:
     """``token_axis`` of the tokens' tick labels laid out by :func:`label_layout`: level where
     they fit (smaller if need be), else turned; every column keeps its hover text."""
@@ -133,7 +140,7 @@ def level_token_axis(tokens: list[str], known: list[bool], spacing: float, **ext
     if step > 1 and title.get("text"):  # say so: on a touch screen there is no hover to name the others
         extra = extra | {"title": title | {"text": f"{title['text']} (every {ordinal(step)} labelled)"}}
     if fonts is None:
-        return token_axis(keep_every(ticks, step), **extra)
+        return token_axis(keep_every(ticks, step), tickangle=turned_angle(spacing * step), **extra)
     size, last = fonts
     if step == 1 and max(text_px(t, FONT_SIZE) for t in plain) + 4 <= spacing:  # Plotly's own layout keeps them level
         return token_axis(ticks, **extra)
