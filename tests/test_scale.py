@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,24 @@ def test_a_resumed_run_reaches_the_weights_of_an_uninterrupted_one(tmp_path):
         return [{k: v for k, v in h.items() if k != "train_s"} for h in tr.meta["training"]["history"]]
 
     assert curve(resumed) == curve(full)
-    sa, sb = full.model.state_dict(), resumed.model.state_dict()
+    _assert_same_weights(full, resumed)
+
+
+def _resumed_after_epoch_1(tmp_path, first: tuple[dict, TrainConfig], then: tuple[dict, TrainConfig], **args):
+    """Train on ``first`` (pairs, config), stopped after epoch 1, then resumed on ``then``."""
+    state = tmp_path / "run.state.safetensors"
+
+    def stop_after_epoch_1(message: str) -> None:
+        if message.startswith("epoch  1"):
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train_model(first[0], log=stop_after_epoch_1, state_path=state, cfg=first[1], **args)
+    return train_model(then[0], log=lambda m: None, resume=state, cfg=then[1], **args)
+
+
+def _assert_same_weights(a, b) -> None:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
     for k in sa:
         torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
 
@@ -130,20 +148,10 @@ def test_extra_pairs_for_an_epoch_then_a_resume_without_them_is_the_run_with_ext
     with_extra = pairs | {"extra": [Pair(f"w{i} w{i + 1}", f"w{i + 1} w{i}", f"extra:{i}") for i in range(24)]}
     args = dict(model_args=TINY, src_lang="en", tgt_lang="en", progress=False)
     full = train_model(with_extra, log=lambda m: None, cfg=TrainConfig(epochs=3, batch_size=8, seed=3, patience=10, extra_epochs=1), **args)
-
-    state = tmp_path / "run.state.safetensors"
-
-    def stop_after_epoch_1(message: str) -> None:
-        if message.startswith("epoch  1"):
-            raise Interrupted
-
-    with pytest.raises(Interrupted):
-        train_model(with_extra, log=stop_after_epoch_1, state_path=state, cfg=TrainConfig(epochs=3, batch_size=8, seed=3, patience=10), **args)
-    resumed = train_model(pairs, log=lambda m: None, resume=state, cfg=TrainConfig(epochs=3, batch_size=8, seed=3, patience=10), **args)
+    plain = TrainConfig(epochs=3, batch_size=8, seed=3, patience=10)
+    resumed = _resumed_after_epoch_1(tmp_path, (with_extra, plain), (pairs, plain), **args)
     assert [h["pairs"] for h in resumed.meta["training"]["history"]] == [len(pairs["train"]) + 24, *[len(pairs["train"])] * 2]
-    sa, sb = full.model.state_dict(), resumed.model.state_dict()
-    for k in sa:
-        torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
+    _assert_same_weights(full, resumed)
 
 
 def test_r_drop_from_an_epoch_on_is_the_run_resumed_with_r_drop_after_that_epoch(tmp_path):
@@ -151,21 +159,11 @@ def test_r_drop_from_an_epoch_on_is_the_run_resumed_with_r_drop_after_that_epoch
     resuming with it (the zh-en Tatoeba recipe: R-Drop in the fine-tuning epochs only)."""
     pairs = tsv_splits(read_tsv(_corpus(tmp_path / "c.tsv", 60)))
     args = dict(model_args=TINY, src_lang="en", tgt_lang="en", progress=False)
-    full = train_model(pairs, log=lambda m: None, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10, rdrop=1.0, rdrop_from=2), **args)
-    state = tmp_path / "run.state.safetensors"
-
-    def stop_after_epoch_1(message: str) -> None:
-        if message.startswith("epoch  1"):
-            raise Interrupted
-
-    with pytest.raises(Interrupted):
-        train_model(pairs, log=stop_after_epoch_1, state_path=state, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10), **args)
-    resumed = train_model(pairs, log=lambda m: None, resume=state, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10, rdrop=1.0), **args)
-    plain = train_model(pairs, log=lambda m: None, cfg=TrainConfig(epochs=2, batch_size=8, seed=3, patience=10), **args)
-    sa, sb, sc = full.model.state_dict(), resumed.model.state_dict(), plain.model.state_dict()
-    for k in sa:
-        torch.testing.assert_close(sa[k], sb[k], rtol=0, atol=1e-6, msg=k)
-    assert any(not torch.equal(sa[k], sc[k]) for k in sa)  # R-Drop did run in epoch 2
+    plain = TrainConfig(epochs=2, batch_size=8, seed=3, patience=10)
+    full = train_model(pairs, log=lambda m: None, cfg=replace(plain, rdrop=1.0, rdrop_from=2), **args)
+    _assert_same_weights(full, _resumed_after_epoch_1(tmp_path, (pairs, plain), (pairs, replace(plain, rdrop=1.0)), **args))
+    without = train_model(pairs, log=lambda m: None, cfg=plain, **args).model.state_dict()
+    assert any(not torch.equal(v, without[k]) for k, v in full.model.state_dict().items())  # R-Drop did run in epoch 2
     assert full.meta["training"]["rdrop_from"] == 2
 
 
