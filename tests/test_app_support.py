@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -252,3 +254,14 @@ def test_compare_takes_a_guided_scorer_where_no_unguided_one_is_bundled():
     labels = ["en-zh-dot-soft", "zh-en-additive-soft-guided", "zh-en-transformer-guided", "en-zh-transformer-guided"]
     entries = [registry.ModelEntry(id=label, label=label, origin="bundled", fingerprint=label) for label in labels]
     assert registry.default_compare(entries, "zh-en") == ["zh-en-additive-soft-guided", "zh-en-transformer-guided"]
+
+
+def test_the_frame_draws_its_menu_before_torch_is_imported():
+    """On a fresh server Streamlit's legacy router shows its own menu of pages/ until the frame's
+    st.navigation replaces it; importing torch first kept that menu up for about 3 s on /."""
+    code = "import sys, webapp.frame, models; assert 'torch' not in sys.modules, 'torch was imported'"
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert run.returncode == 0, run.stderr[-500:]
+    source = (root / "webapp" / "frame.py").read_text(encoding="utf-8")
+    assert source.index("st.navigation(") < source.index("import torch")

@@ -18,11 +18,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import streamlit as st
-import torch
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from models.paths import ICON, STYLE
-from webapp import registry, state, views
 
 # (file relative to app.py, title, icon); the first is the default page.
 PAGES = [
@@ -47,9 +45,15 @@ def _styles() -> str:
 def draw():
     """Draw the frame and return the page ``st.navigation`` chose (not yet run)."""
     st.set_page_config(page_title="Attention Lens", page_icon=str(ICON), layout="wide")
-    registry.configure_threads()
     st.html(f"<style>{_styles()}</style>")
     page = st.navigation([st.Page(path, title=title, icon=icon, default=n == 0) for n, (path, title, icon) in enumerate(PAGES)])
+    # Imported after st.navigation: on a fresh server's first run the legacy router has already
+    # sent its own menu, which this replaces; importing torch first kept that menu up for seconds.
+    import torch
+
+    from webapp import registry, state, views
+
+    registry.configure_threads()
     state.restore_from_url(views.SHARED_SENTENCE, TRANSLATE_VIEW)
     state.keep_valid_choice()
     with st.sidebar:
