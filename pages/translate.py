@@ -102,6 +102,7 @@ if view == "Heatmap":
                 rows = views.Rows(translated, hypothesis_picked)
             else:
                 rows = views.reference_rows(entry, translator, text, translated, hypothesis_picked, example, "translate", links=cross)
+            fed = rows.result is not translated  # the reference translation was fed to the model (teacher forcing)
             posterior = cross and translator.model.has_posterior and views.posterior_cells("translate")
         if posterior:
             rows = rows._replace(result=inference.posterior(entry, translator, rows.result, rows.hypothesis, text), hypothesis=0)
@@ -110,7 +111,6 @@ if view == "Heatmap":
         with chart_slot:
             if not posterior:
                 kind = choice.map if not choice.default else "cross"
-                fed = example is not None and st.session_state.get("translate_rows") == views.ROWS_REFERENCE and kind != "encoder_self"
                 captions = REFERENCE_CAPTIONS if fed else ROW_CAPTIONS
                 st.caption(captions.get(kind, captions["cross"]) + " Hover a cell for the weight.")
             views.heatmap_with_exports(rows, "translate_heatmap", entry.label, text)
@@ -165,7 +165,7 @@ elif view == "Diagnostics":
         stats = [(n, summary[k]) for k, n in shown.items()]
         for part in (stats[:3], stats[3:]):  # two rows of three: six columns cut a token such as "prepare"
             for col, (name, value) in zip(st.columns(3), part):
-                col.metric(name, views.number(value))
+                col.metric(name, plain(views.number(value)))  # st.metric reads its value as Markdown; a token is the user's text
         left, right = st.columns(2)  # side by side: each chart gets half the width for its token labels
         with left:
             views.chart(views.figure(entropy_figure, result, hypothesis, names, views.chart_width(2), causal), "entropy_chart", file_stem(entry.label, text, kind="entropy"))

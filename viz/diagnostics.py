@@ -48,6 +48,12 @@ def _rows_word(names: tuple[str, str], plural: bool = False) -> str:
     return ("queries" if word == "query" else f"{word}s") if plural else word
 
 
+def uniform_entropies(T: int, S: int, causal: bool = False) -> np.ndarray:
+    """(T,) entropy of attention spread evenly over what each row sees: log S, or for a causal
+    map (row t sees keys 0..t) log(t + 1)."""
+    return np.log(np.minimum(np.arange(1, T + 1), S)) if causal else np.full(T, math.log(S))
+
+
 def entropy_figure(
     result: DecodeResult, hypothesis: int = 0, names: tuple[str, str] = CROSS_NAMES, width: int = CHART_PX, causal: bool = False
 ) -> go.Figure:
@@ -67,14 +73,9 @@ def entropy_figure(
         customdata=[hover_token(t) for t in hyp.tokens],
         hovertemplate="%{customdata}: %{y:.3f} nats<extra></extra>",
     )
-    if causal:  # row t sees t + 1 keys
-        uniform = np.log(np.minimum(np.arange(1, T + 1), S)).tolist()
-        reference, label = _reference_line(uniform, "log t")
-        subtitle = "low: focused; dashed (log t): spread evenly over the t tokens a query sees"
-    else:
-        uniform = [math.log(S)] * T
-        reference, label = _reference_line(uniform, f"log {S}")
-        subtitle = "low: focused; dashed (log S): spread evenly"
+    uniform = uniform_entropies(T, S, causal).tolist()
+    reference, label = _reference_line(uniform, "log t" if causal else f"log {S}")
+    subtitle = f"low: focused; dashed ({'log t' if causal else 'log S'}): spread evenly" + (" over the t tokens a query sees" if causal else "")
     top = max(max(uniform, default=0.0), float(entropy.max(initial=0.0))) * 1.15 or 0.1
     return styled_figure(
         [line, reference],
@@ -149,7 +150,7 @@ def attention_summary(result: DecodeResult, hypothesis: int = 0, causal: bool = 
     top = int(np.argmax(coverage))
     return {
         "mean_entropy": stats["entropy"],
-        "uniform_entropy": float(np.log(np.minimum(np.arange(1, T + 1), S)).mean()) if causal else math.log(S),
+        "uniform_entropy": float(uniform_entropies(T, S, causal).mean()),
         "final_token_share": stats["final_token_share"],
         "eos_share": stats["eos_share"],
         "max_coverage": float(coverage[top]),
