@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .config import ModelConfig
-from .nets.rnn import POSTERIOR_CHUNK
+from .nets.rnn import POSTERIOR_CHUNK, TOKEN_TABLES_MAX_BYTES, token_tables_bytes
 from .result import ALTERNATIVES
 from .translator import MAX_BEAM, MAX_SOURCE_TOKENS
 
@@ -37,7 +37,7 @@ class Estimate(NamedTuple):
 
     ``weights``: the float32 parameters the model keeps. ``loading``: what exists beside them
     only while loading (the file's float16 copy and the tensors read from it). ``derived``:
-    what the model builds from its weights once and keeps (nothing, for today's families).
+    what the model builds from its weights once and keeps (a GRU decoder's per-token tables).
     ``working``: the largest transient of one operation at the
     longest input (logits per step of a beam or a batch, the alignment posterior's chunk,
     teacher-forced activations).
@@ -67,7 +67,8 @@ def _rnn(c: ModelConfig) -> Estimate:
     scorer = {"general": h * h, "additive": 2 * h * h + 2 * h, "cosine": 1}.get(c.scorer, 0)
     decoder = vt * e + vt + 3 * h * (e + h) + 6 * h + (2 * h + e) * e + e + scorer  # tied embedding/output, GRU cell, projection
     weights = encoder + decoder
-    derived = 0
+    tables = token_tables_bytes(vt, e, h)
+    derived = tables // FLOAT if tables <= TOKEN_TABLES_MAX_BYTES else 0
     s = LONGEST_SOURCE
     t = int(c.max_len_ratio * s) + 5  # Family.max_len: the longest output
     encoded = s * (3 * h + h + h + h)  # gates, states, keys, masks and sums per source position

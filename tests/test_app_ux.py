@@ -161,8 +161,8 @@ def test_hard_attention_shows_the_distribution_it_picked_from(app):
     assert_clean(at)
     assert len(at.get("plotly_chart")) == 2  # the one-hot choice and the distribution
     picks = at.dataframe[0].value
-    assert "Probability of the pick" in picks.columns
-    assert ((picks["Probability of the pick"] > 0) & (picks["Probability of the pick"] <= 1)).all()
+    assert "Probability" in picks.columns
+    assert ((picks["Probability"] > 0) & (picks["Probability"] <= 1)).all()
     assert picks.index[0] == 1
     rows = matrix(charts(at)[1]["data"][0])
     assert np.allclose(rows.sum(axis=1), 1.0, atol=1e-3) and (rows.max(axis=1) < 1.0).any()

@@ -40,7 +40,17 @@ def test_decoding_the_longest_input_with_the_widest_beam_stays_within_the_workin
     with TensorMemory() as mem:
         result = translator.translate(text, beam=MAX_BEAM)
     assert len(result.source_tokens) == MAX_SOURCE_TOKENS + 1
-    assert mem.peak <= estimate(translator.model.config).working
+    cost = estimate(translator.model.config)
+    assert mem.peak <= cost.derived + cost.working  # the first decoding also makes the GRU's token tables
+
+
+def test_the_derived_estimate_is_the_gru_token_tables_it_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    translator = make_translator("dot", hidden=16)
+    translator.translate("the cat sat on the mat .")
+    tables = translator.model.decoder._tables
+    assert tables is not None and estimate(translator.model.config).derived == sum(t.numel() for t in tables) * budget.FLOAT
+    monkeypatch.setattr(budget, "TOKEN_TABLES_MAX_BYTES", 0)  # tables over the cap are not made, nor counted
+    assert estimate(translator.model.config).derived == 0
 
 
 def test_every_bundled_model_fits_the_default_budget() -> None:

@@ -190,3 +190,35 @@ def test_a_model_built_under_inference_mode_decodes_like_the_reference():
     enc, [cap] = encode(tr, [text])
     [[fast]] = search(tr.model, enc, [cap])
     assert_same(fast, reference_greedy(tr.model, *source(tr, text), cap))
+
+
+def test_the_gru_token_tables_follow_new_weights_after_loading_or_training():
+    """A GRU step reads its previous token's products from tables kept while decoding
+    (``Decoder.token_tables``); weights loaded, or changed in training, are used at once."""
+    tr, other = lively("additive", "soft", EOS_BIASES[1]), tiny("additive", "soft", seed_for("additive", "soft") + 1, EOS_BIASES[1])
+    text = sentences()[1]
+    enc, [cap] = encode(tr, [text])
+    search(tr.model, enc, [cap])  # the tables are made from tr's weights
+    tr.model.load_state_dict(other.model.state_dict())
+    [[loaded]] = search(tr.model, encode(tr, [text])[0], [cap])
+    assert_same(loaded, reference_greedy(other.model, *source(other, text), cap))
+    tr.model.train()
+    with torch.no_grad():
+        tr.model.decoder.embed.weight.mul_(1.5)  # as an optimizer step changes it, in place
+        tr.model.decoder.cell.weight_ih.mul_(0.5)
+    tr.model.eval()
+    [[fast]] = search(tr.model, encode(tr, [text])[0], [cap])
+    assert_same(fast, reference_greedy(tr.model, *source(tr, text), cap))
+    assert fast.ids != loaded.ids or not np.allclose(fast.token_probs, loaded.token_probs, atol=1e-3)  # the change shows
+
+
+def test_a_gru_whose_token_tables_would_be_too_large_decodes_like_the_reference(monkeypatch):
+    from models.nets import rnn
+
+    monkeypatch.setattr(rnn, "TOKEN_TABLES_MAX_BYTES", 0)
+    tr = lively("additive", "soft", EOS_BIASES[1])
+    for text in sentences()[:4]:
+        enc, [cap] = encode(tr, [text])
+        [[fast]] = search(tr.model, enc, [cap])
+        assert_same(fast, reference_greedy(tr.model, *source(tr, text), cap))
+    assert tr.model.decoder._tables is None

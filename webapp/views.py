@@ -316,12 +316,12 @@ def hard_choice(result: DecodeResult, hypothesis: int, model: str, sentence: str
     st.subheader("The distribution each step picked from")
     st.caption(
         "Above: the one source token each step attended to (one-hot). Below: the softmax α_t it was picked from "
-        "(argmax takes its largest cell; sampling draws from it). The table gives the probability of the picked position."
+        "(argmax takes its largest cell; sampling draws from it). The table gives the source token picked at each step and its probability in α_t."
     )
     title = chart_title(model, sentence)
     fig = figure(heatmap_figure, dist, 0 if len(dist.hypotheses) == 1 else hypothesis, None, None, title, chart_width())
     chart(fig, key, file_stem(model, sentence, kind="distribution"))
-    steps_table({"Token": list(hyp.tokens), "Picked source token": [result.source_tokens[i] for i in picked], "Probability of the pick": probs}, f"{key}_picks")
+    steps_table({"Token": list(hyp.tokens), "Picked": [result.source_tokens[i] for i in picked], "Probability": probs}, f"{key}_picks")  # short: a phone shows every column
     export_buttons(dist, 0 if len(dist.hypotheses) == 1 else hypothesis, fig, key, model, sentence, kind="distribution")
 
 

@@ -22,6 +22,7 @@ from .attention import Attention
 from .base import ARGMAX, Encoded, Family, Forward, Pick, Step, shift_right
 
 POSTERIOR_CHUNK = 1 << 24  # logits per chunk in ``Decoder.posterior`` (64 MiB of float32)
+TOKEN_TABLES_MAX_BYTES = 64 * 2**20  # largest per-token tables a decoder keeps (``Decoder.token_terms``)
 PRIOR_POWER = 0.5  # of the attention in the alignment posterior: lowest dev AER of 0.25/0.5/0.75/1 for both guided models
 
 
@@ -31,6 +32,11 @@ class Memory(NamedTuple):
     keys: torch.Tensor  # (B, S, K) scorer.prepare(values), computed once per sentence
     values: torch.Tensor  # (B, S, H) encoder states h_i
     s0: torch.Tensor  # (B, H) initial decoder state
+
+
+def token_tables_bytes(vocab_size: int, emb_dim: int, hidden: int) -> int:
+    """Bytes of a decoder's float32 per-token tables: V rows of 3H gate and E projection terms."""
+    return 4 * vocab_size * (3 * hidden + emb_dim)
 
 
 def linked_rows(links: torch.Tensor) -> torch.Tensor:
@@ -71,6 +77,42 @@ class Decoder(nn.Module):
         self.out = nn.Linear(emb_dim, vocab_size)
         self.out.weight = self.embed.weight  # tied input and output embeddings
         self.drop = nn.Dropout(dropout)
+        self._tables: tuple[torch.Tensor, torch.Tensor] | None = None  # ``_token_tables``, while the weights stay as they are
+        self.register_load_state_dict_post_hook(lambda module, keys: module.forget_tables())
+
+    def train(self, mode: bool = True) -> Decoder:
+        self.forget_tables()  # training changes the weights the tables were made from
+        return super().train(mode)
+
+    def forget_tables(self) -> None:
+        self._tables = None
+
+    def token_terms(self, y_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the previous tokens y_prev (n,) contribute to a decoding step: (n, 3H) their GRU
+        input gates W_ih E y + b_ih and (n, E) their part of the output projection
+        W_p[:, 2H:] E y + b_p. Rows of two per-token tables while no gradient is wanted and the
+        tables are at most TOKEN_TABLES_MAX_BYTES (a lookup instead of two of a step's five
+        products), else the products themselves."""
+        tables = self._token_tables()
+        if tables is not None:
+            return tables[0].index_select(0, y_prev), tables[1].index_select(0, y_prev)
+        emb = self.embed(y_prev)  # (n, E)
+        return nn.functional.linear(emb, self.cell.weight_ih, self.cell.bias_ih), nn.functional.linear(emb, self.proj.weight[:, 2 * self.cell.hidden_size :], self.proj.bias)
+
+    def _token_tables(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """((V, 3H), (V, E)): ``token_terms`` of every token, made from the current weights and
+        kept (``train`` and loading weights forget them); None when a gradient is wanted or the
+        tables would be over TOKEN_TABLES_MAX_BYTES."""
+        w = self.embed.weight  # (V, E)
+        if torch.is_grad_enabled() or token_tables_bytes(w.size(0), w.size(1), self.cell.hidden_size) > TOKEN_TABLES_MAX_BYTES:
+            return None
+        if self._tables is None or self._tables[0].device != w.device or self._tables[0].dtype != w.dtype:
+            H2 = 2 * self.cell.hidden_size
+            self._tables = (
+                torch.addmm(self.cell.bias_ih, w, self.cell.weight_ih.t()),
+                torch.addmm(self.proj.bias, w, self.proj.weight[:, H2:].t()),
+            )
+        return self._tables
 
     def predict(self, s: torch.Tensor, context: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """s (..., H), context (..., H), emb (..., E) -> logits (..., V)."""
@@ -82,11 +124,18 @@ class Decoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One decoding step: y_prev (n,), s (n, H) the previous state, ``mem`` and mask (n, S)
         of the n rows' sentences. Returns logits (n, V), the new state s_t (n, H), the
-        attention weights used (n, S) and softmax(e) (n, S)."""
-        emb = self.embed(y_prev)  # (n, E)
-        s = self.cell(emb, s)  # (n, H)
+        attention weights used (n, S) and softmax(e) (n, S). Decoding only (no dropout): the
+        same numbers as ``self.cell`` and ``predict`` in eval mode, with y_prev's products read
+        from ``token_terms``."""
+        gates_in, proj_in = self.token_terms(y_prev)  # (n, 3H), (n, E)
+        c = self.cell
+        i_r, i_z, i_n = gates_in.chunk(3, 1)
+        h_r, h_z, h_n = torch.addmm(c.bias_hh, s, c.weight_hh.t()).chunk(3, 1)  # (n, H) each
+        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        s = torch.lerp(torch.tanh(i_n + r * h_n), s, z)  # (1 - z) n + z s_{t-1}: (n, H)
         context, weights, probs = self.attention(s, mem.keys, mem.values, mask, pick)
-        return self.predict(s, context, emb), s, weights, probs
+        o = torch.tanh(torch.addmm(proj_in, torch.cat([s, context], dim=-1), self.proj.weight[:, : 2 * s.size(1)].t()))  # (n, E)
+        return self.out(o), s, weights, probs
 
     def teacher_forced(
         self, y_prev: torch.Tensor, mem: Memory, mask: torch.Tensor
