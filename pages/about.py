@@ -1,13 +1,16 @@
 """About: how attention works, the formulas behind each scorer, and what attention is not."""
 
+from webapp import frame
+
+# First, before this page's own imports (torch, Plotly: seconds on a fresh process): draws the
+# frame and its menu when Streamlit runs this file without app.py (webapp/frame.py).
+frame.ensure()
+
 import streamlit as st
 
 from models.nets.scorers import SCORERS
 from models.search import LENGTH_ALPHA
 from models.translator import REPORTED_BEAM
-from webapp import frame
-
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
 st.title("About")
 st.markdown(

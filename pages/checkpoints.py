@@ -1,10 +1,14 @@
 """Checkpoints: upload a model for this session, and read the card of every model."""
 
+from webapp import frame
+
+# First, before this page's own imports (torch, Plotly: seconds on a fresh process): draws the
+# frame and its menu when Streamlit runs this file without app.py (webapp/frame.py).
+frame.ensure()
+
 import streamlit as st
 
-from webapp import frame, registry, state, views
-
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+from webapp import registry, state, views
 
 st.title("Checkpoints")
 st.markdown(

@@ -1,5 +1,11 @@
 """Compare: one sentence through 2 to 7 models side by side, on the same scales."""
 
+from webapp import frame
+
+# First, before this page's own imports (torch, Plotly: seconds on a fresh process): draws the
+# frame and its menu when Streamlit runs this file without app.py (webapp/frame.py).
+frame.ensure()
+
 import streamlit as st
 
 from viz.compare import difference_figure, metrics_frame
@@ -7,9 +13,7 @@ from viz.export import file_stem
 from viz.heatmap import PHONE_PX, heatmap_figure
 from viz.tokens import words
 from viz.translation import translation_html
-from webapp import corpus, frame, heads, inference, registry, state, tables, views
-
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+from webapp import corpus, heads, inference, registry, state, tables, views
 
 MAX_MODELS = 7
 VIEWS = ["Side by side", "Difference", "Soft vs hard"]
@@ -104,7 +108,6 @@ def panels(items: list[tuple[str, object, object, str]]) -> None:
                         views.export_buttons(shown_result, 0, fig, key, label, text)
                 with bottom:
                     views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
-
 
 view = views.view_picker(VIEWS, "compare_view")
 if view == "Side by side":

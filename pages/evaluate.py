@@ -1,5 +1,11 @@
 """Evaluate: corpus-level results of the loaded models on the HSK test split."""
 
+from webapp import frame
+
+# First, before this page's own imports (torch, Plotly: seconds on a fresh process): draws the
+# frame and its menu when Streamlit runs this file without app.py (webapp/frame.py).
+frame.ensure()
+
 import streamlit as st
 
 from models.corpus import opposite
@@ -7,9 +13,7 @@ from models.model_aligner import READINGS, check_models, english_first
 from models.translator import MAX_BEAM
 from viz.compare import aer_figure, bar_figure
 from viz.export import file_stem
-from webapp import corpus, evaluation, frame, state, tables, views
-
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+from webapp import corpus, evaluation, state, tables, views
 
 st.title("Evaluate")
 st.markdown(

@@ -1,12 +1,16 @@
 """Heads: every cross-attention head of the sidebar's model measured on the HSK test split."""
 
+from webapp import frame
+
+# First, before this page's own imports (torch, Plotly: seconds on a fresh process): draws the
+# frame and its menu when Streamlit runs this file without app.py (webapp/frame.py).
+frame.ensure()
+
 import streamlit as st
 
 from models.heads import STATISTICS
 from viz.heads import stats_figure
-from webapp import corpus, frame, heads, state, views
-
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
+from webapp import corpus, heads, state, views
 
 picked = state.current()
 if picked is None:
@@ -42,7 +46,6 @@ bar = st.progress(0.0, text="Starting…")
 
 def tick(n: int, of: int) -> None:
     bar.progress(n / of, text=f"{n}/{of} sentences")
-
 
 stats = state.attempt("Measuring the heads", heads.statistics, entry, translator, examples, sentences, tick)
 bar.empty()

@@ -1,5 +1,11 @@
 """Translate: one sentence through the sidebar's model, its attention shown five ways."""
 
+from webapp import frame
+
+# First, before this page's own imports (torch, Plotly: seconds on a fresh process): draws the
+# frame and its menu when Streamlit runs this file without app.py (webapp/frame.py).
+frame.ensure()
+
 import streamlit as st
 
 from viz.diagnostics import attention_summary, coverage_figure, entropy_figure, stat_names
@@ -10,10 +16,8 @@ from viz.heatmap import heatmap_figure, token_names
 from viz.highlight import highlight_html
 from viz.steps import animation_figure, step_figure
 from viz.translation import translation_html
-from webapp import corpus, frame, heads, inference, registry, state, views
+from webapp import corpus, heads, inference, registry, state, views
 from webapp.text import plain
-
-frame.ensure()  # draws the frame when Streamlit runs this file without app.py (webapp/frame.py)
 
 ROW_CAPTIONS = {  # what a heatmap row is, by attention map
     "cross": "Each row is one token the model wrote: the weights it used while writing that token, computed before "

@@ -265,3 +265,17 @@ def test_the_frame_draws_its_menu_before_torch_is_imported():
     assert run.returncode == 0, run.stderr[-500:]
     source = (root / "webapp" / "frame.py").read_text(encoding="utf-8")
     assert source.index("st.navigation(") < source.index("import torch")
+
+
+def test_every_page_draws_the_frame_before_its_own_imports():
+    """A page's URL on a fresh server runs the page file alone (the legacy router): its imports
+    (torch, Plotly) must come after frame.ensure(), or the legacy menu stays up while they run."""
+    import ast
+
+    from webapp.frame import PAGES
+
+    root = Path(__file__).resolve().parents[1]
+    for path, _, _ in PAGES:
+        body = ast.parse((root / path).read_text(encoding="utf-8")).body
+        first = [ast.unparse(node) for node in body[1:3]]  # after the docstring
+        assert first == ["from webapp import frame", "frame.ensure()"], path
