@@ -85,6 +85,7 @@ class Decoder(nn.Module):
         return super().train(mode)
 
     def forget_tables(self) -> None:
+        """Drop the per-token tables; the next decoding step makes them again from the weights."""
         self._tables = None
 
     def token_terms(self, y_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
