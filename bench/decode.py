@@ -1,11 +1,12 @@
 """Decoding speed, as a user waits for it: one sentence (greedy, beam), Compare, and batches.
 
     python bench/decode.py [--checkpoint PATH ...] [--sentences 40] [--beam 5] [--batch 64]
-                           [--repeats 3] [--compare-sentences 10] [--json]
+                           [--repeats 3] [--compare-sentences 10] [--threads 1] [--workers 1] [--json]
 
 For each model (default: every bundled model) on the first N sentences of the HSK test split
 in its direction: the median milliseconds of ``Translator.translate`` per sentence, greedy and
-with beam search; the sentences per second of ``translate_batch``. Then Compare as the app
+with beam search; the sentences per second of ``translate_batch`` (``--workers`` batches at
+once). Then Compare as the app
 runs it: one sentence through seven models in turn (median over sentences). Only the public
 API is used, so ``bench/revisions.py`` can time another revision of the project with this script.
 """
@@ -49,7 +50,7 @@ def _ms(fn, items) -> float:
     return 1e3 * statistics.median(times)
 
 
-def measure(paths: list[Path], n: int, beam: int, batch: int, repeats: int, n_compare: int) -> dict:
+def measure(paths: list[Path], n: int, beam: int, batch: int, repeats: int, n_compare: int, workers: int = 1) -> dict:
     """The figures, as a JSON-ready dict: per model and for Compare."""
     models = {p.stem: load_checkpoint(p) for p in paths}
     rows = {}
@@ -59,7 +60,7 @@ def measure(paths: list[Path], n: int, beam: int, batch: int, repeats: int, n_co
         batched = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            tr.translate_batch(sources, batch_size=batch)
+            tr.translate_batch(sources, batch_size=batch, workers=workers) if workers > 1 else tr.translate_batch(sources, batch_size=batch)
             batched.append(len(sources) / (time.perf_counter() - t0))
         rows[name] = {
             "greedy_ms": _ms(tr.translate, sources),
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--compare-sentences", type=int, default=10)
     p.add_argument("--threads", type=int, default=1, help="torch threads per operation (the app's default is 1)")
+    p.add_argument("--workers", type=int, default=1, help="batches translated at once in threads (translate --input's default: the cores)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     p.add_argument("--sources", type=Path, help="JSON {direction: [sentences]} to use instead of the HSK test split")
     add_report_args(p)
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.checkpoint = sorted(CHECKPOINTS.glob("*.safetensors"))
     paths = args.checkpoint
-    figures = measure(paths, args.sentences, args.beam, args.batch, args.repeats, args.compare_sentences)
+    figures = measure(paths, args.sentences, args.beam, args.batch, args.repeats, args.compare_sentences, args.workers)
     if args.json:
         print(json.dumps(figures))
         return 0

@@ -9,6 +9,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -48,6 +49,8 @@ ranking_value = _number(float, f"a number from 0 to {MAX_RANKING:g}", lambda v: 
 fraction = _number(float, "a number from 0 to below 1", lambda v: 0 <= v < 1)
 dimension = _number(int, f"an even whole number from 2 to {MAX_DIM}", lambda v: 2 <= v <= MAX_DIM and v % 2 == 0)
 beam_size = _number(int, f"a whole number from 1 to {MAX_BEAM}", lambda v: 1 <= v <= MAX_BEAM)
+MAX_WORKERS = 64
+workers_count = _number(int, f"a whole number from 1 to {MAX_WORKERS}", lambda v: 1 <= v <= MAX_WORKERS)
 
 
 def say(text: str, file=None) -> None:
@@ -249,6 +252,23 @@ def train_summary(out: str | Path, meta: dict) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def decoding_workers(device, asked: int | None) -> Iterator[int]:
+    """How many batches ``translate --input`` decodes at once (``translator.in_batches``): on a
+    CPU, ``asked`` or as many as PyTorch has threads, each batch's operations then on one thread
+    (PyTorch's setting for the process, restored on leaving); on a GPU, one."""
+    import torch
+
+    before = torch.get_num_threads()
+    workers = 1 if device.type != "cpu" else asked or before
+    if workers > 1:
+        torch.set_num_threads(1)
+    try:
+        yield workers
+    finally:
+        torch.set_num_threads(before)
+
+
 def cmd_translate(args) -> int:
     if (args.text is None) == (args.input is None):
         raise ValueError("give a sentence to translate, or --input FILE (- for standard input), not both")
@@ -258,7 +278,7 @@ def cmd_translate(args) -> int:
         return 0
     fh = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
     skipped = cut = other_script = 0
-    with fh:  # read in bounded lines: a file without line ends (/dev/zero) cannot fill the memory
+    with fh, decoding_workers(tr.device, args.workers) as workers:  # read in bounded lines: a file without line ends (/dev/zero) cannot fill the memory
         for first, block in _blocks(bounded_lines(fh, args.input), LINES_PER_BLOCK):
             lines = [text for _, text, _ in block]
             sources = [tr.source_tokens(line) for line in lines]  # (tokens with "</s>", the count before a cut)
@@ -268,9 +288,9 @@ def cmd_translate(args) -> int:
             if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
                 out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
             elif args.json:  # batched, with every attention map
-                out = dict(zip(readable, tr.translate_many(texts, beam=args.beam, **_ranking(args))))
+                out = dict(zip(readable, tr.translate_many(texts, beam=args.beam, workers=workers, **_ranking(args))))
             else:  # batched, translations only
-                out = dict(zip(readable, tr.translate_batch(texts, beam=args.beam, **_ranking(args))))
+                out = dict(zip(readable, tr.translate_batch(texts, beam=args.beam, workers=workers, **_ranking(args))))
                 cut += sum(1 for i in readable if sources[i][1])
             for i in range(len(lines)):
                 if i not in out:
@@ -550,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.add_argument("--json", action="store_true", help="one JSON object per sentence: tokens, every attention map with its dims, probabilities")
     tr.add_argument("--input", metavar="FILE", help="translate every line of FILE (- for standard input), one translation per line")
+    tr.add_argument("--workers", type=workers_count, metavar="N",
+                    help="with --input on a CPU: batches decoded at once, one thread each (default: as many as PyTorch's threads)")
     tr.add_argument("text", nargs="?")
     tr.set_defaults(func=cmd_translate)
 

@@ -6,7 +6,10 @@ sampling seed travel as arguments), so threads may share one Translator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -150,18 +153,19 @@ class Translator:
         [result] = self._results([self._readable(text)], beam, pick, length_alpha, coverage_beta)
         return result
 
-    @torch.inference_mode()
     def translate_many(
-        self, texts: list[str], beam: int = 1, length_alpha: float | None = None, coverage_beta: float | None = None, rows: int = 64
+        self, texts: list[str], beam: int = 1, length_alpha: float | None = None, coverage_beta: float | None = None, rows: int = 64,
+        workers: int = 1,
     ) -> list[DecodeResult]:
         """``translate`` of many sentences (hard attention by argmax), batched by length with
-        about ``rows`` search rows (sentences times beams) at a time: the same results as one at a
-        time, in input order. Every text needs readable tokens (ValueError otherwise)."""
+        about ``rows`` search rows (sentences times beams) at a time, ``workers`` batches at once
+        (``in_batches``): the same results as one at a time, in input order. Every text needs
+        readable tokens (ValueError otherwise)."""
         length_alpha, coverage_beta = self.ranking_for(beam, length_alpha, coverage_beta)
         sources = [self._readable(t) for t in texts]
-        results: dict[int, DecodeResult] = {}
-        for idx in _by_length([tokens for tokens, _ in sources], max(1, rows // beam)):
-            results |= dict(zip(idx, self._results([sources[i] for i in idx], beam, ARGMAX, length_alpha, coverage_beta)))
+        batches = _by_length([tokens for tokens, _ in sources], max(1, rows // beam))
+        outs = in_batches(batches, lambda idx: self._results([sources[i] for i in idx], beam, ARGMAX, length_alpha, coverage_beta), workers)
+        results = {i: r for idx, out in zip(batches, outs) for i, r in zip(idx, out)}
         return [results[i] for i in range(len(texts))]
 
     def _readable(self, text: str) -> tuple[list[str], int | None]:
@@ -188,7 +192,6 @@ class Translator:
             out.append(self._result(tokens, cut, [self._hypothesis(d) for d in hyps], Strategy(beam, pick.sample, ranking=(length_alpha, coverage_beta) if beam > 1 else None), source_maps))
         return out
 
-    @torch.inference_mode()
     def decode_batch(
         self,
         token_lists: list[list[str]],
@@ -197,28 +200,36 @@ class Translator:
         beam: int = 1,
         length_alpha: float | None = None,
         coverage_beta: float | None = None,
+        workers: int = 1,
     ) -> list[DecodedIds]:
         """Decoding of many token lists (each ending in "</s>"), in input order: greedy, or the
         best hypothesis of beam search with ``beam`` beams.
 
-        Sentences are batched by length (less padding) and attend by argmax in hard mode; the
-        output is the same as decoding one sentence at a time. Without ``details`` the results
-        have no attention maps and no alternatives (``search``)."""
+        Sentences are batched by length (less padding), ``workers`` batches at once
+        (``in_batches``), and attend by argmax in hard mode; the output is the same as decoding
+        one sentence at a time. Without ``details`` the results have no attention maps and no
+        alternatives (``search``)."""
         length_alpha, coverage_beta = self.ranking_for(beam, length_alpha, coverage_beta)
-        decoded: dict[int, DecodedIds] = {}
-        for idx in _by_length(token_lists, batch_size):
+
+        def decode(idx: list[int]) -> list[DecodedIds]:
             toks = [token_lists[i] for i in idx]
             caps = [self.model.max_len(len(t)) for t in toks]
             out = search(self.model, self.encode(toks), caps, beam, details=details, length_alpha=length_alpha, coverage_beta=coverage_beta)
-            decoded |= {i: hyps[0] for i, hyps in zip(idx, out)}
+            return [hyps[0] for hyps in out]
+
+        batches = _by_length(token_lists, batch_size)
+        decoded = {i: d for idx, out in zip(batches, in_batches(batches, decode, workers)) for i, d in zip(idx, out)}
         return [decoded[i] for i in range(len(token_lists))]
 
     def translate_batch(
-        self, texts: list[str], batch_size: int = 64, beam: int = 1, length_alpha: float | None = None, coverage_beta: float | None = None
+        self, texts: list[str], batch_size: int = 64, beam: int = 1, length_alpha: float | None = None, coverage_beta: float | None = None,
+        workers: int = 1,
     ) -> list[str]:
-        """Translations of many sentences (greedy, or beam search's best), batched (same output
-        as one at a time)."""
-        decoded = self.decode_batch([self.source_tokens(t)[0] for t in texts], batch_size, beam=beam, length_alpha=length_alpha, coverage_beta=coverage_beta)
+        """Translations of many sentences (greedy, or beam search's best), batched, ``workers``
+        batches at once (same output as one at a time)."""
+        decoded = self.decode_batch(
+            [self.source_tokens(t)[0] for t in texts], batch_size, beam=beam, length_alpha=length_alpha, coverage_beta=coverage_beta, workers=workers
+        )
         return [self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(d.ids[:-1] if d.finished else d.ids)) for d in decoded]
 
     @torch.inference_mode()
@@ -249,6 +260,27 @@ class Translator:
             maps={name: AttentionMap(name, v) for name, v in maps.items()},
         )
         return self._result(list(source_tokens), None, [hyp], Strategy(forced=True), source_maps)
+
+
+T = TypeVar("T")
+
+
+def in_batches(batches: list[list[int]], decode: Callable[[list[int]], list[T]], workers: int = 1) -> list[list[T]]:
+    """``decode(batch)`` of each batch (of input indices), in order, under inference mode;
+    ``workers`` > 1: that many batches at once, in threads. PyTorch releases Python's lock while
+    it computes, so when each operation runs on one thread (``torch.set_num_threads(1)``, as
+    ``translate --input`` sets on a CPU: ``cli.decoding_workers``) each core decodes a batch of
+    its own: more sentences per second than one batch at a time over all cores, whose products
+    are too small to share well. Decoding shares nothing mutable between threads (``Translator``)."""
+
+    def run(idx: list[int]) -> list[T]:
+        with torch.inference_mode():  # per thread
+            return decode(idx)
+
+    if workers <= 1 or len(batches) <= 1:
+        return [run(idx) for idx in batches]
+    with ThreadPoolExecutor(min(workers, len(batches))) as pool:
+        return list(pool.map(run, batches))
 
 
 def _by_length(token_lists: list[list[str]], batch_size: int) -> list[list[int]]:

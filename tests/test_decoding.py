@@ -116,6 +116,10 @@ def test_many_sentences_translated_together_give_the_results_of_one_at_a_time(fa
     assert len({len(r.best.tokens) for r in together}) > 1  # the sentences end at different steps
     for text, r in zip(texts, together):
         assert_json_close(r.to_json(), tr.translate(text, beam=beam).to_json())
+    on_threads = tr.translate_many(texts, beam=beam, rows=8, workers=3)  # batches decoded at once, in threads
+    for a, b in zip(on_threads, together):
+        assert_json_close(a.to_json(), b.to_json())
+    assert tr.translate_batch(texts, batch_size=3, beam=beam, workers=3) == tr.translate_batch(texts, batch_size=3, beam=beam)
 
 
 def test_translating_many_refuses_a_text_without_words():

@@ -278,9 +278,13 @@ def test_translate_reads_a_file_and_writes_one_line_per_line(tiny_checkpoint, tm
     assert first["attention"] == cross["values"][0][0]
 
 
-@pytest.mark.parametrize("options", [[], ["--json"], ["--beam", "2"], ["--json", "--beam", "2"]])
+@pytest.mark.parametrize("options", [[], ["--json"], ["--beam", "2"], ["--json", "--beam", "2"], ["--workers", "3"], ["--json", "--workers", "3"]])
 def test_translate_works_through_a_file_block_by_block_in_input_order(tiny_checkpoint, tmp_path, capsys, monkeypatch, options):
+    import torch
+
     from models import cli
+
+    threads = torch.get_num_threads()
 
     monkeypatch.setattr(cli, "LINES_PER_BLOCK", 3)
     texts = ["I love you .", "we like tea .", "", "the cat sat on the mat .", "he", "\u200b", "I love tea ."]
@@ -297,6 +301,25 @@ def test_translate_works_through_a_file_block_by_block_in_input_order(tiny_check
         assert [r["line"] for r in rows if "error" in r] == [3, 6]  # numbered across blocks
     else:
         assert out == [e or "" for e in expected]
+    assert torch.get_num_threads() == threads  # --workers gives each batch one thread while it runs, then restores the setting
+
+
+def test_batches_on_worker_threads_are_decoded_on_one_thread_each_and_only_on_a_cpu():
+    import torch
+
+    from models.cli import decoding_workers
+
+    threads = torch.get_num_threads()
+    with decoding_workers(torch.device("cpu"), 3) as workers:
+        assert (workers, torch.get_num_threads()) == (3, 1)
+    with decoding_workers(torch.device("cpu"), None) as workers:
+        assert workers == threads
+    with decoding_workers(torch.device("cuda"), 3) as workers:  # a GPU runs one batch at a time
+        assert (workers, torch.get_num_threads()) == (1, threads)
+    assert torch.get_num_threads() == threads
+    for bad in ("0", "65", "x"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["translate", "--checkpoint", "m", "--input", "f", "--workers", bad])
 
 
 def test_align_writes_pharaoh_links_that_read_back_and_score(tiny_checkpoint, tmp_path):
