@@ -60,6 +60,7 @@ def measure(paths: list[Path], n: int, beam: int, batch: int, repeats: int, n_co
         batched = []
         for _ in range(repeats):
             t0 = time.perf_counter()
+            # workers only when asked: an older checkout timed by bench/revisions.py may not take it
             tr.translate_batch(sources, batch_size=batch, workers=workers) if workers > 1 else tr.translate_batch(sources, batch_size=batch)
             batched.append(len(sources) / (time.perf_counter() - t0))
         rows[name] = {

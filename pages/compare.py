@@ -109,6 +109,7 @@ def panels(items: list[tuple[str, object, object, str]]) -> None:
                 with bottom:
                     views.chart(fig, key, file_stem(label, text, kind=shown_result.cells))
 
+
 view = views.view_picker(VIEWS, "compare_view")
 if view == "Side by side":
     with state.guarded("Summarising"):

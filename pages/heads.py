@@ -47,6 +47,7 @@ bar = st.progress(0.0, text="Starting…")
 def tick(n: int, of: int) -> None:
     bar.progress(n / of, text=f"{n}/{of} sentences")
 
+
 stats = state.attempt("Measuring the heads", heads.statistics, entry, translator, examples, sentences, tick)
 bar.empty()
 if stats is None:

@@ -97,8 +97,12 @@ class Decoder(nn.Module):
         tables = self._token_tables()
         if tables is not None:
             return tables[0].index_select(0, y_prev), tables[1].index_select(0, y_prev)
-        emb = self.embed(y_prev)  # (n, E)
-        return nn.functional.linear(emb, self.cell.weight_ih, self.cell.bias_ih), nn.functional.linear(emb, self.proj.weight[:, 2 * self.cell.hidden_size :], self.proj.bias)
+        return self._token_products(self.embed(y_prev))
+
+    def _token_products(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """emb (..., E) -> W_ih emb + b_ih (..., 3H) and W_p[:, 2H:] emb + b_p (..., E)."""
+        proj_emb = self.proj.weight[:, 2 * self.cell.hidden_size :]  # (E, E): the projection's columns for E y_{t-1}
+        return nn.functional.linear(emb, self.cell.weight_ih, self.cell.bias_ih), nn.functional.linear(emb, proj_emb, self.proj.bias)
 
     def _token_tables(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """((V, 3H), (V, E)): ``token_terms`` of every token, made from the current weights and
@@ -108,11 +112,7 @@ class Decoder(nn.Module):
         if torch.is_grad_enabled() or token_tables_bytes(w.size(0), w.size(1), self.cell.hidden_size) > TOKEN_TABLES_MAX_BYTES:
             return None
         if self._tables is None or self._tables[0].device != w.device or self._tables[0].dtype != w.dtype:
-            H2 = 2 * self.cell.hidden_size
-            self._tables = (
-                torch.addmm(self.cell.bias_ih, w, self.cell.weight_ih.t()),
-                torch.addmm(self.proj.bias, w, self.proj.weight[:, H2:].t()),
-            )
+            self._tables = self._token_products(w)  # every token's row
         return self._tables
 
     def predict(self, s: torch.Tensor, context: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
