@@ -16,9 +16,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .paths import CHECKPOINTS as CHECKPOINT_DIR
-from .paths import DISTILLED
+from .paths import DISTILLED, EVERYDAY, README
+
+if TYPE_CHECKING:
+    from .translator import Translator
 
 GUIDED_LAMBDA = 1.0
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -136,13 +140,26 @@ def _cell(m: dict, key: str) -> str:
     return f"{v:.3f}"
 
 
+def checkpoints_in(ckpt_dir: Path) -> list[tuple[Path, Translator]]:
+    """Every checkpoint in a folder, by file name; a file that does not load is named in the error."""
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    paths = sorted(ckpt_dir.glob("*.safetensors"))
+    if not paths:
+        raise ValueError(f"no .safetensors files in {ckpt_dir}")
+    out = []
+    for path in paths:
+        try:
+            out.append((path, load_checkpoint(path)))
+        except CheckpointError as exc:
+            raise CheckpointError(f"{path.name}: {exc}") from None
+    return out
+
+
 def results_table(ckpt_dir: Path = CHECKPOINT_DIR) -> str:
     """Markdown table of every checkpoint's stored test metrics (AER against the gold alignments)."""
-    from .checkpoint import load_checkpoint
-
     rows = ["| " + " | ".join(c for c, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for path in sorted(ckpt_dir.glob("*.safetensors")):
-        tr = load_checkpoint(path)
+    for path, tr in checkpoints_in(ckpt_dir):
         m = tr.meta["metrics"].get("test", {})
         cells = [f"`{path.stem}`", *(_cell(m, key) for _, key in COLUMNS[1:-1]), f"{tr.num_parameters / 1e6:.2f}M"]
         rows.append("| " + " | ".join(cells) + " |")
@@ -159,13 +176,12 @@ def replace_block(path: Path, start: str, end: str, body: str) -> None:
     path.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
-def write_report(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = Path("README.md")) -> None:
+def write_report(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = README) -> None:
     """Replace the README's results block (between the markers) with a fresh table."""
     replace_block(readme, START, END, results_table(ckpt_dir))
     print(f"updated the results table in {readme}")
 
 
-EVERYDAY = Path("assets/everyday.txt")
 EVERYDAY_START, EVERYDAY_END = "<!-- everyday:start -->", "<!-- everyday:end -->"
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
 
@@ -189,11 +205,10 @@ def everyday_table(ckpt_dir: Path = CHECKPOINT_DIR, path: Path = EVERYDAY) -> st
     """Markdown tables (one per direction) of every bundled model's translation of the everyday
     sentences, by beam search of the app's default width; the sentence's own translation is the
     reference column."""
-    from .checkpoint import load_checkpoint
     from .translator import REPORTED_BEAM
 
     pairs = everyday_pairs(path)
-    models = [(p.stem, load_checkpoint(p)) for p in sorted(ckpt_dir.glob("*.safetensors"))]
+    models = [(p.stem, tr) for p, tr in checkpoints_in(ckpt_dir)]
     blocks = []
     for direction in sorted({tr.direction for _, tr in models}):
         chosen = [(name, tr) for name, tr in models if tr.direction == direction]
@@ -208,7 +223,7 @@ def everyday_table(ckpt_dir: Path = CHECKPOINT_DIR, path: Path = EVERYDAY) -> st
     return "\n\n".join(blocks)
 
 
-def write_examples(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = Path("README.md"), path: Path = EVERYDAY) -> None:
+def write_examples(ckpt_dir: Path = CHECKPOINT_DIR, readme: Path = README, path: Path = EVERYDAY) -> None:
     """Replace the README's everyday block (between the markers) with fresh translations."""
     replace_block(readme, EVERYDAY_START, EVERYDAY_END, everyday_table(ckpt_dir, path))
     print(f"updated the everyday examples in {readme}")

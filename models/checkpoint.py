@@ -112,6 +112,8 @@ def load_checkpoint(source: str | Path | bytes, device: str | torch.device = "cp
     """Load a checkpoint from a path or from bytes (an upload). Raises CheckpointError."""
     if isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise CheckpointError(f"{path} is a folder: give a .safetensors file in it")
         if not path.is_file():
             raise CheckpointError(f"no such file: {path}")
         _check_size(path.stat().st_size)

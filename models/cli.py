@@ -1,4 +1,5 @@
-"""Command line: python -m models {train,translate,evaluate,references,align}."""
+"""Command line: python -m models COMMAND (train, translate, evaluate, align, heads, distill,
+eflomal, bundle, report, examples); ``build_parser`` declares them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .data import bounded_lines, count_lines
 from .model_aligner import READINGS
 from .nets import FAMILIES
 from .nets.scorers import SCORERS
+from .paths import ALIGNMENTS, CHECKPOINTS, EVERYDAY, README
 from .printable import printable
 from .search import COVERAGE_BETA, LENGTH_ALPHA, ranking_text
 from .tokenize import in_another_script
@@ -51,6 +53,17 @@ dimension = _number(int, f"an even whole number from 2 to {MAX_DIM}", lambda v: 
 beam_size = _number(int, f"a whole number from 1 to {MAX_BEAM}", lambda v: 1 <= v <= MAX_BEAM)
 MAX_WORKERS = 64
 workers_count = _number(int, f"a whole number from 1 to {MAX_WORKERS}", lambda v: 1 <= v <= MAX_WORKERS)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it has none (None, False), is
+    required, or its help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required or action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def say(text: str, file=None) -> None:
@@ -89,7 +102,7 @@ def _stream_corpus(args):
     from .tokenize import Tokenizer, tokenizer_for
 
     sc = StreamCorpus(
-        args.pairs, tokenizer_for(args.src_lang or "xx"), Tokenizer(), max_vocab=args.max_vocab,
+        args.pairs, tokenizer_for(args.src_lang), Tokenizer(), max_vocab=args.max_vocab,
         shuffle_buffer=args.shuffle_buffer, dev_lines=args.dev_lines, split_seed=args.split_seed, max_pairs=args.max_pairs,
     ).scan()
     if sc.skipped:
@@ -111,9 +124,9 @@ def _corpus(args) -> tuple[dict, str, str, str]:
         raise ValueError(f"{', '.join(added)}: extra training data for the HSK corpus, not for a --pairs corpus")
     if args.pairs and getattr(args, "stream_corpus", None) is not None:
         sc = args.stream_corpus
-        return {"train": [], "dev": sc.dev, "test": []}, args.src_lang or "xx", args.tgt_lang or "yy", f"tsv:{Path(args.pairs).name} (streamed)"
+        return {"train": [], "dev": sc.dev, "test": []}, args.src_lang, args.tgt_lang, f"tsv:{Path(args.pairs).name} (streamed)"
     if args.pairs:
-        tsv = TsvCorpus(Path(args.pairs), args.src_lang or "xx", args.tgt_lang or "yy", args.split_seed, args.max_pairs)
+        tsv = TsvCorpus(Path(args.pairs), args.src_lang, args.tgt_lang, args.split_seed, args.max_pairs)
         splits = tsv.splits(tsv.natural)
         corpus = f"tsv:{Path(args.pairs).name}"
         if tsv.skipped:
@@ -160,6 +173,8 @@ def cmd_train(args) -> int:
     from .train_state import state_path_for
 
     check_out(args.out)
+    if args.family == "transformer" and args.hidden % args.heads:
+        raise ValueError(f"--hidden ({args.hidden}) must be a multiple of --heads ({args.heads})")
     if len(Path(args.out).stem) > MAX_NAME_CHARS:
         raise ValueError(f"--out: a model's file name can be at most {MAX_NAME_CHARS} characters before its extension")
     guided = args.guided_alignment > 0 or args.guided_context > 0
@@ -229,6 +244,10 @@ SUMMARY_METRICS = (("bleu", "BLEU", ".2f"), ("chrf", "chrF", ".2f"), ("aer", "AE
                    ("eflomal_aer", "AER of eflomal", ".3f"), ("entropy", "attention entropy (nats)", ".3f"))
 
 
+def _count(n: object, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def train_summary(out: str | Path, meta: dict) -> str:
     """What ``train`` prints at the end without --json: where the model went, how training went,
     and its main metrics per split, one per line (--json prints everything)."""
@@ -237,7 +256,7 @@ def train_summary(out: str | Path, meta: dict) -> str:
     if t:
         pairs = t.get("pairs") or {}
         lines.append(
-            f"  trained {t.get('epochs_run', '?')} epochs (best {t.get('best_epoch', '?')}) in {float(t.get('seconds', 0)):.0f} s"
+            f"  trained {_count(t.get('epochs_run', '?'), 'epoch')} (best {t.get('best_epoch', '?')}) in {float(t.get('seconds', 0)):.0f} s"
             + (f" on {pairs.get('train')} sentence pairs" if pairs.get("train") else "")
             + (f" and {pairs['extra']} extra ones" if pairs.get("extra") else "")
         )
@@ -270,20 +289,26 @@ def decoding_workers(device, asked: int | None) -> Iterator[int]:
 
 
 def cmd_translate(args) -> int:
-    if (args.text is None) == (args.input is None):
-        raise ValueError("give a sentence to translate, or --input FILE (- for standard input), not both")
+    if args.text is None and args.input is None:
+        raise ValueError("give a sentence to translate, or --input FILE (- for standard input)")
+    if args.text is not None and args.input is not None:
+        raise ValueError("give a sentence to translate or --input FILE, not both")
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
     if args.text is not None:
-        _print_translation(tr, args, tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args)))
+        res = tr.translate(args.text, beam=args.beam, hard_inference=args.hard_inference, seed=args.seed, **_ranking(args))
+        _print_translation(tr, args, res)
+        if in_another_script(res.source_tokens[:-1], tr.src_lang):
+            say(f"note: the sentence is {_other_script(tr, 'its')}", file=sys.stderr)
         return 0
     fh = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
-    skipped = cut = other_script = 0
+    skipped = cut = 0
+    other_script: list[int] = []  # line numbers
     with fh, decoding_workers(tr.device, args.workers) as workers:  # read in bounded lines: a file without line ends (/dev/zero) cannot fill the memory
         for first, block in _blocks(bounded_lines(fh, args.input), LINES_PER_BLOCK):
             lines = [text for _, text, _ in block]
             sources = [tr.source_tokens(line) for line in lines]  # (tokens with "</s>", the count before a cut)
             readable = [i for i, (tokens, _) in enumerate(sources) if len(tokens) > 1]
-            other_script += sum(1 for i in readable if in_another_script(sources[i][0][:-1], tr.src_lang))
+            other_script += [first + i + 1 for i in readable if in_another_script(sources[i][0][:-1], tr.src_lang)]
             texts = [lines[i] for i in readable]
             if args.hard_inference == "sample" and tr.model.config.mode == "hard":  # each sentence its own seeded draw
                 out = {i: tr.translate(lines[i], beam=args.beam, hard_inference="sample", seed=args.seed, **_ranking(args)) for i in readable}
@@ -305,9 +330,13 @@ def cmd_translate(args) -> int:
     if skipped and not args.json:
         say(f"note: {skipped} line(s) had no readable tokens and gave empty lines", file=sys.stderr)
     if other_script:
-        say(f"note: {other_script} line(s) are not in the script of {tr.src_lang!r}, the language this model reads: "
-            "most of their words are unknown to it", file=sys.stderr)
+        shown = ", ".join(map(str, other_script[:10])) + (", ..." if len(other_script) > 10 else "")
+        say(f"note: {len(other_script)} line(s) ({shown}) are {_other_script(tr, 'their')}", file=sys.stderr)
     return 0
+
+
+def _other_script(tr, its: str) -> str:
+    return f"not in the script of {tr.src_lang!r}, the language this model reads: most of {its} words are unknown to it"
 
 
 T = TypeVar("T")
@@ -340,6 +369,10 @@ def _add_ranking(p: argparse.ArgumentParser, training: bool = False) -> None:
     p.add_argument("--coverage", type=ranking_value, default=COVERAGE_BETA if training else None, metavar="BETA", help=beta)
 
 
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: a GPU when PyTorch sees one, else the CPU")
+
+
 def _print_translation(tr, args, res) -> None:
     """One result: its translation, or with --json one line of the result schema (models.result)."""
     if args.json:
@@ -360,8 +393,9 @@ def cmd_evaluate(args) -> int:
     if args.pairs:
         pairs, gold, gloss = read_tsv(args.pairs), None, None
     else:
+        _check_hsk(tr, "give --pairs FILE to evaluate it on a TSV file")
         pairs, gold, gloss = HSK.splits(tr.direction)[args.split], HSK.gold(tr.direction), HSK.automatic_links(tr.direction)
-    m = evaluate_with_bar(tr, pairs, gold, args.beam, REPORTED_BEAM if args.store else None, gloss, **_ranking(args))
+    m = evaluate_with_bar(tr, pairs, gold, args.beam, REPORTED_BEAM if args.store else None, gloss, not args.no_progress, **_ranking(args))
     if args.store:
         given = {k: v for k, v in _ranking(args).items() if v is not None}
         changed = tr.ranking | given != tr.ranking
@@ -384,12 +418,14 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def evaluate_with_bar(tr, pairs, refs, beam: int, also_beam: int | None = None, gloss: dict | None = None, **ranking) -> dict:
+def evaluate_with_bar(
+    tr, pairs, refs, beam: int, also_beam: int | None = None, gloss: dict | None = None, progress: bool = True, **ranking
+) -> dict:
     from tqdm import tqdm
 
     from .evaluate import evaluate
 
-    with tqdm(total=len(pairs), desc="translating", file=sys.stderr, leave=False) as bar:
+    with tqdm(total=len(pairs), desc="translating", file=sys.stderr, leave=False, disable=not progress) as bar:
         return evaluate(tr, pairs, refs, beam=beam, progress=lambda n, total: bar.update(1), also_beam=also_beam, gloss=gloss, **ranking)
 
 
@@ -436,6 +472,8 @@ def cmd_align(args) -> int:
     translators = [load_checkpoint(c, device) for c in args.checkpoint]
     reverse = [load_checkpoint(c, device) for c in args.reverse or ()]
     check_models(translators, reverse, args.reading, args.min_weight, args.layer, args.head)  # before reading the pairs
+    if not args.pairs:
+        _check_hsk(translators[0], "give --pairs FILE to align a TSV file")
     pairs = read_tsv(args.pairs, min_pairs=1) if args.pairs else HSK.splits(translators[0].direction)[args.split]
     out = model_alignments(translators, pairs, args.reading, reverse, args.min_weight, args.layer, args.head)
     write_pharaoh(args.out, out)
@@ -447,6 +485,14 @@ def cmd_bundle(args) -> int:
     from .bundle import retrain
 
     return retrain(Path(args.out), args.only, args.jobs, args.seed)
+
+
+def _check_hsk(tr, otherwise: str) -> None:
+    """Refuse a model of another language pair than the HSK corpus's, saying what to do instead."""
+    from .corpus import HSK
+
+    if tr.direction not in HSK.directions():
+        raise ValueError(f"this model translates {tr.direction}; the HSK corpus is {' and '.join(HSK.directions())}: {otherwise}")
 
 
 def head_metrics(tr, pairs: dict, gold: dict) -> dict:
@@ -463,6 +509,7 @@ def cmd_heads(args) -> int:
     from .corpus import HSK
 
     tr = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    _check_hsk(tr, "heads are scored against the HSK corpus's gold alignments only")
     m = head_metrics(tr, HSK.splits(tr.direction), HSK.gold(tr.direction))
     if not m:
         say("this model has one cross-attention head: its alignment reading is that head", file=sys.stderr)
@@ -470,6 +517,8 @@ def cmd_heads(args) -> int:
         tr.meta["metrics"].setdefault("test", {}).update(m)
         save_checkpoint(tr.to("cpu"), args.checkpoint)
         say(f"stored the best heads' test AER in {args.checkpoint}", file=sys.stderr)
+    if m:
+        say("note: layers and heads count from 1 here, as in the app; align --layer/--head count from 0", file=sys.stderr)
     say(json.dumps(m))
     return 0
 
@@ -489,16 +538,19 @@ def cmd_examples(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.")
+    p = argparse.ArgumentParser(prog="python -m models", description="Seq2seq translators with inspectable attention.", formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model and save a checkpoint", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    def command(name: str, what: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".", formatter_class=HelpFormatter)
+
+    t = command("train", "train a model and save a checkpoint")
     src = t.add_mutually_exclusive_group()
     src.add_argument("--corpus", choices=["hsk"], default="hsk", help="bundled corpus")
     src.add_argument("--pairs", help="a TSV file, one 'source<TAB>target' pair per line")
     t.add_argument("--direction", default="en-zh", choices=["en-zh", "zh-en"], help="for --corpus hsk")
-    t.add_argument("--src-lang", help="source language code for --pairs (picks the tokeniser)")
-    t.add_argument("--tgt-lang", help="target language code for --pairs")
+    t.add_argument("--src-lang", default="xx", help="source language code for --pairs (en: words looked up lowercased; xx: unnamed)")
+    t.add_argument("--tgt-lang", default="yy", help="target language code for --pairs (yy: unnamed)")
     t.add_argument("--family", default="rnn", choices=sorted(FAMILIES), help="network: the GRU (rnn) or the Transformer")
     t.add_argument("--scorer", default="additive", choices=sorted(SCORERS), help="rnn: attention scoring function")
     t.add_argument("--mode", default="soft", choices=MODES, help="rnn: soft or hard attention")
@@ -513,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=positive_int, default=30, help="most epochs to train")
     t.add_argument("--patience", type=positive_int, default=4, help="stop after this many epochs without a better dev figure (--select)")
     t.add_argument("--select", default="loss", choices=sorted(SELECT), help="the dev figure that picks the epoch kept, halves the learning rate and stops training")
-    t.add_argument("--max-pairs", type=positive_int, help="use at most this many training pairs")
+    t.add_argument("--max-pairs", type=positive_int, help="hsk: use at most this many training pairs; --pairs: read at most this many pairs of the file (dev included)")
     t.add_argument("--seed", type=non_negative_int, default=1, help="random seed of initialisation and batching")
     t.add_argument("--split-seed", type=non_negative_int, default=2024, help="dev split seed for --pairs")
     t.add_argument("--batch-size", type=positive_int, default=64, help="sentence pairs per batch")
@@ -521,7 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--warmup", type=non_negative_int, default=0, metavar="STEPS", help="linear learning-rate warm-up over this many batches (0: none)")
     t.add_argument("--emb-dim", type=dimension, default=256, help="rnn: token embedding size")
     t.add_argument("--hidden", type=dimension, default=256, help="rnn: decoder state size; transformer: model width (--emb-dim is then ignored)")
-    t.add_argument("--dropout", type=fraction, default=0.2)
+    t.add_argument("--dropout", type=fraction, default=0.2, help="dropout rate in training")
     t.add_argument("--lexicon", action="store_true", help="hsk: add word pairs from the training split's glosses")
     t.add_argument("--cedict", action="store_true", help="hsk: add CC-CEDICT senses of the training split's words (assets/lexicon, CC BY-SA)")
     t.add_argument("--tatoeba", action="store_true", help="hsk: add Tatoeba's Mandarin-English sentence pairs, dev/test held out (assets/tatoeba, CC BY)")
@@ -555,43 +607,45 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="STATE", help="continue an interrupted run from its OUT.state.safetensors file")
     t.add_argument("--keep-state", action="store_true", help="keep OUT.state.safetensors after a finished run")
     t.add_argument("--amp", action="store_true", help="mixed precision on CUDA (bf16 where supported); refused on CPU")
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: a GPU when PyTorch sees one")
+    _add_device(t)
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.add_argument("--json", action="store_true", help="print a JSON summary")
-    t.add_argument("--out", required=True, help="output .safetensors path")
+    t.add_argument("--out", required=True, help="the checkpoint to write (.safetensors)")
     t.set_defaults(func=cmd_train)
 
-    tr = sub.add_parser("translate", help="translate a sentence, or a file of sentences (one per line)")
-    tr.add_argument("--checkpoint", required=True)
-    tr.add_argument("--beam", type=beam_size, default=1)
-    tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax")
+    tr = command("translate", "translate a sentence, or a file of sentences (one per line)")
+    tr.add_argument("--checkpoint", required=True, help="a .safetensors model (assets/checkpoints holds the bundled ones)")
+    tr.add_argument("--beam", type=beam_size, default=1, help=f"beam size, 1 to {MAX_BEAM} (1: greedy decoding; the app opens with {REPORTED_BEAM})")
+    tr.add_argument("--hard-inference", choices=["argmax", "sample"], default="argmax",
+                    help="hard attention: take the most likely source position, or sample one (seeded by --seed)")
     _add_ranking(tr)
     tr.add_argument("--seed", type=non_negative_int, help="seed for sampled hard attention")
-    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    _add_device(tr)
     tr.add_argument("--json", action="store_true", help="one JSON object per sentence: tokens, every attention map with its dims, probabilities")
     tr.add_argument("--input", metavar="FILE", help="translate every line of FILE (- for standard input), one translation per line")
     tr.add_argument("--workers", type=workers_count, metavar="N",
                     help="with --input on a CPU: batches decoded at once, one thread each (default: as many as PyTorch's threads)")
-    tr.add_argument("text", nargs="?")
+    tr.add_argument("text", nargs="?", help="the sentence to translate (or give --input)")
     tr.set_defaults(func=cmd_translate)
 
-    e = sub.add_parser("evaluate", help="BLEU, chrF, AER and attention statistics on a split")
-    e.add_argument("--checkpoint", required=True)
-    e.add_argument("--split", default="test", choices=["dev", "test"])
+    e = command("evaluate", "BLEU, chrF, AER and attention statistics on a split")
+    e.add_argument("--checkpoint", required=True, help="a .safetensors model")
+    e.add_argument("--split", default="test", choices=["dev", "test"], help="HSK split of the model's direction")
     e.add_argument("--pairs", help="evaluate on a TSV file instead (no alignment metrics)")
-    e.add_argument("--beam", type=beam_size, default=1)
+    e.add_argument("--beam", type=beam_size, default=1, help=f"beam size, 1 to {MAX_BEAM} (1: greedy decoding)")
     _add_ranking(e)
-    e.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    e.add_argument("--json", action="store_true")
+    _add_device(e)
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     e.add_argument("--store", action="store_true",
                    help="write the metrics into the checkpoint (HSK splits only); --length-alpha and --coverage given with it become the model's own ranking")
     e.set_defaults(func=cmd_evaluate)
 
-    a = sub.add_parser("eflomal", help="align the HSK corpus with eflomal and write symmetrised Pharaoh files")
-    a.add_argument("--out", default="assets/alignments")
+    a = command("eflomal", "align the HSK corpus with eflomal and write symmetrised Pharaoh files")
+    a.add_argument("--out", default=str(ALIGNMENTS), help="folder for the Pharaoh and ids files (the bundled folder: overwrites its links)")
     a.set_defaults(func=cmd_eflomal)
 
-    al = sub.add_parser("align", help="use a trained model as a word aligner: write Pharaoh links of a split or a TSV file")
+    al = command("align", "use a trained model as a word aligner: write Pharaoh links of a split or a TSV file")
     al.add_argument("--checkpoint", required=True, nargs="+", help="one model, or several of one direction whose maps are averaged")
     which = al.add_mutually_exclusive_group()
     which.add_argument("--split", default="test", choices=["dev", "test"], help="HSK split, lines in the order of assets/alignments/SPLIT.ids")
@@ -605,40 +659,40 @@ def build_parser() -> argparse.ArgumentParser:
                     help="models of the opposite direction: each pair is read both ways and the two directions' weights averaged")
     al.add_argument("--min-weight", type=float, default=None,
                     help="keep only links whose (mean) weight is at least this (0 to 1; default 0, with --reverse 0.35)")
-    al.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    _add_device(al)
     al.add_argument("--out", required=True, help="output Pharaoh file (English index first for en/zh models)")
     al.set_defaults(func=cmd_align)
-    ds = sub.add_parser("distill", help="translate the HSK training split with a teacher (beam search) for 'train --distilled'")
+    ds = command("distill", "translate the HSK training split with a teacher (beam search) for 'train --distilled'")
     ds.add_argument("--teacher", required=True, nargs="+", help="one checkpoint, or several of one direction and vocabulary (an ensemble)")
     ds.add_argument("--beam", type=positive_int, default=5, help="the teacher's beam size")
     ds.add_argument("--back", action="store_true",
                     help="back-translation: the teachers (of the opposite direction) translate the training targets, for students of the other direction")
-    ds.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    _add_device(ds)
     ds.add_argument("--out", required=True, help="folder for distilled.json and the aligner links")
     ds.set_defaults(func=cmd_distill)
 
-    b = sub.add_parser("bundle", help="retrain every bundled model, then regenerate the README results table")
-    b.add_argument("--out", default="assets/checkpoints")
+    b = command("bundle", "retrain every bundled model, then regenerate the README results table")
+    b.add_argument("--out", default=str(CHECKPOINTS), help="folder for the checkpoints (the bundled folder: replaces the bundled models)")
     b.add_argument("--only", nargs="*", help="names of bundled models to retrain (default: all)")
     b.add_argument("--jobs", type=positive_int, default=1, help="models trained at once (one thread each when > 1)")
     b.add_argument("--seed", type=int, help="train each recipe with this seed instead of its own (another run of it, e.g. into --out seeds/seed2)")
     b.set_defaults(func=cmd_bundle)
 
-    hd = sub.add_parser("heads", help="the cross-attention head of lowest dev AER (raw and shifted reading), scored on the HSK test split")
-    hd.add_argument("--checkpoint", required=True)
-    hd.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    hd = command("heads", "the cross-attention head of lowest dev AER (raw and shifted reading), scored on the HSK test split")
+    hd.add_argument("--checkpoint", required=True, help="a .safetensors Transformer (a GRU has one head)")
+    _add_device(hd)
     hd.add_argument("--store", action="store_true", help="write the result into the checkpoint's test metrics")
     hd.set_defaults(func=cmd_heads)
 
-    rp = sub.add_parser("report", help="regenerate the README results table from the checkpoints' metrics")
-    rp.add_argument("--checkpoints", default="assets/checkpoints")
-    rp.add_argument("--readme", default="README.md")
+    rp = command("report", "regenerate the README results table from the checkpoints' metrics")
+    rp.add_argument("--checkpoints", default=str(CHECKPOINTS), help="folder of the checkpoints to report")
+    rp.add_argument("--readme", default=str(README), help="the file whose results block (between its markers) is rewritten")
     rp.set_defaults(func=cmd_report)
 
-    ex = sub.add_parser("examples", help="regenerate the README table of every bundled model's translations of everyday sentences")
-    ex.add_argument("--checkpoints", default="assets/checkpoints")
-    ex.add_argument("--sentences", default="assets/everyday.txt", help="English<TAB>Chinese lines (# comments), none from the corpus")
-    ex.add_argument("--readme", "--out", default="README.md", help="the file with the everyday markers")
+    ex = command("examples", "regenerate the README table of every bundled model's translations of everyday sentences")
+    ex.add_argument("--checkpoints", default=str(CHECKPOINTS), help="folder of the models to run")
+    ex.add_argument("--sentences", default=str(EVERYDAY), help="English<TAB>Chinese lines (# comments), none from the corpus")
+    ex.add_argument("--readme", "--out", default=str(README), help="the file whose everyday block (between its markers) is rewritten")
     ex.set_defaults(func=cmd_examples)
     return p
 
@@ -654,5 +708,14 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: the input is not UTF-8 text ({exc.reason})", file=sys.stderr)
         return 2
     except (CheckpointError, ValueError, OSError) as exc:
-        say(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        say(f"error: {_message(exc)}", file=sys.stderr)
         return 2
+
+
+def _message(exc: Exception) -> str:
+    """An error in one line: a missing file or a folder named plainly, else the error's text."""
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"no such file: {exc.filename}"
+    if isinstance(exc, IsADirectoryError) and exc.filename:
+        return f"{exc.filename} is a folder: give a file"
+    return " ".join(str(exc).split())

@@ -136,8 +136,11 @@ def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_b
         if not line.strip():
             continue
         parts = line.split("\t")
-        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            raise ValueError(f"{path}:{n}: expected 'source<TAB>target'")
+        if len(parts) != 2:
+            raise ValueError(f"{path}:{n}: expected 'source<TAB>target' (one tab), found {len(parts) - 1} tabs")
+        for side, text in zip(("source", "target"), parts):
+            if not text.strip():
+                raise ValueError(f"{path}:{n}: the {side} is empty")
         for side, text in zip(("source", "target"), parts):
             if not readable(text):
                 raise ValueError(f"{path}:{n}: the {side} has no readable characters (only spaces, controls or invisible characters)")
@@ -167,7 +170,7 @@ def read_tsv_counted(path: str | Path, max_pairs: int | None = None, min_pairs: 
             if len(pairs) >= limit:
                 break
     if len(pairs) < min_pairs:
-        raise ValueError(f"{path}: need at least {min_pairs} pairs, found {len(pairs)}" + (f" ({skipped:,} lines skipped as too long)" if skipped else ""))
+        raise ValueError(f"{path}: need at least {min_pairs} pair{'s' if min_pairs > 1 else ''}, found {len(pairs)}" + (f" ({skipped:,} lines skipped as too long)" if skipped else ""))
     return pairs, skipped
 
 

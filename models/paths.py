@@ -12,3 +12,5 @@ ALIGNMENTS = ASSETS / "alignments"  # gold, eflomal and split ids (Pharaoh, Engl
 EXAMPLES = ASSETS / "examples.json"  # curated test sentences with a note each
 STYLE = ASSETS / "style.css"
 ICON = ASSETS / "icon.png"
+EVERYDAY = ASSETS / "everyday.txt"  # everyday sentences outside the corpus (python -m models examples)
+README = ROOT / "README.md"  # its results and everyday tables are generated (report, examples)

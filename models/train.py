@@ -307,6 +307,7 @@ def train_model(
     def encode_stream(s: list[str], t: list[str]):
         return (src_vocab.encode(s) + [EOS], tgt_vocab.encode(t) + [EOS], None)
 
+    log(f"one line per epoch; * marks a better dev {SELECT[cfg.select]} than before: the last epoch marked is the one kept")
     start = time.perf_counter()
     for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
@@ -433,6 +434,7 @@ def train_model(
     model.eval()
     translator.meta = {
         "training": {
+            **asdict(cfg),
             "corpus": corpus,
             "pairs": {k: len(v) for k, v in pairs.items()} | ({"train": stream.n_train} if stream is not None else {}),
             "processes": ws.world,
@@ -441,7 +443,6 @@ def train_model(
             "seconds": round(time.perf_counter() - start, 1),
             "device": str(device),
             "history": history,
-            **asdict(cfg),
         },
         "metrics": {},
     }

@@ -255,7 +255,9 @@ def test_translate_notes_lines_in_the_script_of_another_language(tiny_checkpoint
     src.write_text("I love you .\n我爱你。\n北京很大。\n", encoding="utf-8")
     assert main(["translate", "--checkpoint", str(tiny_checkpoint), "--input", str(src)]) == 0
     err = capsys.readouterr().err
-    assert "note: 2 line(s) are not in the script of 'en'" in err
+    assert "note: 2 line(s) (2, 3) are not in the script of 'en'" in err
+    assert main(["translate", "--checkpoint", str(tiny_checkpoint), "我爱你。"]) == 0
+    assert "note: the sentence is not in the script of 'en'" in capsys.readouterr().err
 
 
 def test_translate_reads_a_file_and_writes_one_line_per_line(tiny_checkpoint, tmp_path, capsys):
