@@ -141,7 +141,6 @@ def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_b
         for side, text in zip(("source", "target"), parts):
             if not text.strip():
                 raise ValueError(f"{path}:{n}: the {side} is empty")
-        for side, text in zip(("source", "target"), parts):
             if not readable(text):
                 raise ValueError(f"{path}:{n}: the {side} has no readable characters (only spaces, controls or invisible characters)")
         yield n, parts[0].strip(), parts[1].strip()
