@@ -124,11 +124,31 @@ def count_lines(path: str | Path) -> int:
         return sum(1 for _ in bounded_lines(fh, path, MAX_TSV_BYTES))
 
 
+# Words of a column header: generic names and the commonest language names and codes. A first line
+# whose two sides differ and consist only of these words ("source<TAB>target", "en<TAB>zh",
+# "English text<TAB>Chinese text") names the columns; it is not a sentence pair.
+_HEADER_WORDS = frozenset({
+    "source", "target", "src", "tgt", "input", "output", "text", "texts", "sentence", "sentences",
+    "translation", "original", "reference", "lang", "language", "en", "zh", "de", "fr", "es", "it", "ja",
+    "ko", "ru", "pt", "nl", "ar", "eng", "cmn", "zho", "deu", "fra", "spa", "jpn", "kor", "rus", "english",
+    "chinese", "mandarin", "german", "french", "spanish", "italian", "japanese", "korean", "russian",
+    "portuguese", "dutch", "arabic"
+})
+
+
+def is_header(src: str, tgt: str) -> bool:
+    """Whether the pair (``src``, ``tgt``) reads as a TSV's column names (``_HEADER_WORDS``)."""
+    sides = [re.split(r"[\s_\-]+", s.strip().lower()) for s in (src, tgt)]
+    return sides[0] != sides[1] and all(w in _HEADER_WORDS for side in sides for w in side)
+
+
 def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_bytes: int | None = None) -> Iterator[tuple[int, str, str]]:
     """(line number, source, target) of each ``source<TAB>target`` line of the binary file ``fh``
     (``bounded_lines``); blank lines skipped, a line longer than ``MAX_LINE_BYTES`` skipped too
-    (``on_skip`` is called). A malformed line, or a side with nothing a model could read (only
-    spaces, controls or invisible characters), raises ValueError naming the line."""
+    (``on_skip`` is called), and a first line that names the columns (``is_header``). A malformed
+    line, or a side with nothing a model could read (only spaces, controls or invisible
+    characters), raises ValueError naming the line."""
+    first = True
     for n, line, whole in bounded_lines(fh, path, max_bytes):
         if not whole:
             on_skip()
@@ -143,7 +163,9 @@ def tsv_lines(fh: BinaryIO, path: str | Path, on_skip: Callable[[], None], max_b
                 raise ValueError(f"{path}:{n}: the {side} is empty")
             if not readable(text):
                 raise ValueError(f"{path}:{n}: the {side} has no readable characters (only spaces, controls or invisible characters)")
-        yield n, parts[0].strip(), parts[1].strip()
+        if not (first and is_header(*parts)):
+            yield n, parts[0].strip(), parts[1].strip()
+        first = False
 
 
 def read_tsv_counted(path: str | Path, max_pairs: int | None = None, min_pairs: int = 3) -> tuple[list[Pair], int]:

@@ -70,6 +70,26 @@ def test_tsv_reading_and_dev_split(tmp_path):
     assert len(s["dev"]) == 1 and len(s["train"]) == 3
 
 
+@pytest.mark.parametrize("header", ["source\ttarget", "en\tzh", "English text\tChinese_text", "SRC\tTGT"])
+def test_a_first_line_naming_the_columns_is_not_a_pair(tmp_path, header):
+    f = tmp_path / "c.tsv"
+    f.write_text(f"\n{header}\na\tb\nc\td\ne\tf\n", encoding="utf-8")
+    assert [(p.src, p.tgt, p.id) for p in read_tsv(f)][0] == ("a", "b", "line3")
+
+
+@pytest.mark.parametrize("first", ["source\tsource", "It is.\tEs ist.", "English\tAnglais", "text\tTexte"])
+def test_a_first_line_that_is_a_sentence_pair_is_kept(tmp_path, first):
+    f = tmp_path / "c.tsv"
+    f.write_text(f"{first}\na\tb\nc\td\n", encoding="utf-8")
+    assert [(p.src, p.tgt) for p in read_tsv(f)][0] == tuple(first.split("\t"))
+
+
+def test_a_header_later_in_the_file_is_a_pair(tmp_path):
+    f = tmp_path / "c.tsv"
+    f.write_text("a\tb\nsource\ttarget\nc\td\n", encoding="utf-8")
+    assert len(read_tsv(f)) == 3
+
+
 def test_tsv_with_a_bad_line_names_the_line(tmp_path):
     f = tmp_path / "c.tsv"
     f.write_text("a\tb\nno tab here\n", encoding="utf-8")
