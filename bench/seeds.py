@@ -1,12 +1,13 @@
 """Recipes over seeds: the mean, and the range, of each recipe's stored test metrics.
 
-    python bench/seeds.py CHECKPOINT [CHECKPOINT ...] [--out FILE]
+    python bench/seeds.py CHECKPOINT [CHECKPOINT ...] [--everyday] [--out FILE]
 
 Checkpoints of one recipe share a file name (the bundled name, trained into other folders with
 other ``--seed``s); each name is one row. The metrics are those stored at training time on the
 HSK test split (``python -m models train``; best heads: ``python -m models heads --store``).
 BLEU moves about 2 points between seeds of one recipe here, so recipes are compared by their
-means over seeds, never by one run.
+means over seeds, never by one run. ``--everyday`` adds BLEU on the README's everyday sentences
+(``assets/everyday.txt``, outside the corpus), greedy and beam 5, computed here.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.common import add_report_args, markdown_table, report
+from models.bundle import everyday_pairs
 from models.checkpoint import load_checkpoint
+from models.evaluate import bleu_chrf
 
 COLUMNS = [("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("AER attention", "aer"), ("AER shifted", "aer_shift"),
            ("AER best head", "head_aer"), ("AER best head shifted", "head_aer_shift")]
+EVERYDAY_COLUMNS = [("everyday BLEU", "bleu_everyday"), ("everyday BLEU beam 5", "bleu_everyday_beam5")]
 
 
 def cell(values: list[float], key: str) -> str:
@@ -33,25 +37,38 @@ def cell(values: list[float], key: str) -> str:
     return mean if len(values) == 1 else f"{mean} ({f.format(min(values))}–{f.format(max(values))})"
 
 
-def rows(paths: list[Path]) -> list[list[str]]:
+def everyday_bleu(translator) -> dict[str, float]:
+    """BLEU of ``translator`` on the everyday sentences, greedy and beam 5."""
+    pairs = everyday_pairs()
+    src, ref = (0, 1) if translator.src_lang == "en" else (1, 0)
+    sources, refs = [p[src] for p in pairs], [p[ref] for p in pairs]
+    return {key: bleu_chrf(translator.translate_batch(sources, beam=beam), refs, translator.tgt_lang)[0]
+            for key, beam in (("bleu_everyday", 1), ("bleu_everyday_beam5", 5))}
+
+
+def rows(paths: list[Path], columns: list[tuple[str, str]] = COLUMNS, everyday: bool = False) -> list[list[str]]:
     """One row per recipe (file name): its seeds and the mean and range of each metric."""
     recipes: dict[str, list[dict]] = defaultdict(list)
     for path in paths:
-        meta = load_checkpoint(path).meta
-        recipes[path.stem].append(meta["metrics"].get("test", {}) | {"seed": meta["training"].get("seed")})
+        translator = load_checkpoint(path)
+        meta = translator.meta
+        run = meta["metrics"].get("test", {}) | {"seed": meta["training"].get("seed")}
+        recipes[path.stem].append(run | (everyday_bleu(translator) if everyday else {}))
     out = []
     for name, runs in sorted(recipes.items()):
         seeds = ", ".join(str(r["seed"]) for r in runs)
-        out.append([f"`{name}`", seeds, *(cell([r[k] for r in runs if k in r], k) for _, k in COLUMNS)])
+        out.append([f"`{name}`", seeds, *(cell([r[k] for r in runs if k in r], k) for _, k in columns)])
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoints", nargs="+", type=Path)
+    p.add_argument("--everyday", action="store_true", help="add BLEU on assets/everyday.txt, greedy and beam 5")
     add_report_args(p)
     args = p.parse_args(argv)
-    table = markdown_table(["recipe", "seeds", *(c for c, _ in COLUMNS)], rows(args.checkpoints))
+    columns = COLUMNS + (EVERYDAY_COLUMNS if args.everyday else [])
+    table = markdown_table(["recipe", "seeds", *(c for c, _ in columns)], rows(args.checkpoints, columns, args.everyday))
     report("bench/seeds.py", sys.argv[1:] if argv is None else argv, [table], args)
     return 0
 

@@ -46,6 +46,11 @@ def test_seeds_table_gives_each_recipe_its_mean_and_range(tmp_path, capsys):
     assert seeds.main([str(p) for p in paths]) == 0
     out = capsys.readouterr().out
     assert "| `recipe` | 1, 2 | 12.00 (10.00–14.00) | – | 0.450 (0.400–0.500) |" in out
+    assert seeds.main([str(p) for p in paths] + ["--everyday"]) == 0
+    table = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert table[0][-2:] == ["everyday BLEU", "everyday BLEU beam 5 |"]
+    greedy, beam = table[-1][-2], table[-1][-1].rstrip(" |")
+    assert all(0 <= float(c.split(" ")[0]) <= 100 for c in (greedy, beam))
 
 
 def test_align_ensemble_of_one_model_twice_scores_as_the_model(tiny_checkpoint, capsys):
