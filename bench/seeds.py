@@ -4,7 +4,8 @@
 
 Checkpoints of one recipe share a file name (the bundled name, trained into other folders with
 other ``--seed``s); each name is one row. The metrics are those stored at training time on the
-HSK test split (``python -m models train``; best heads: ``python -m models heads --store``).
+HSK test split, and dev BLEU, the figure that picks a seed to bundle (``python -m models train``;
+best heads: ``python -m models heads --store``).
 BLEU moves about 2 points between seeds of one recipe here, so recipes are compared by their
 means over seeds, never by one run. ``--everyday`` adds BLEU on the README's everyday sentences
 (``assets/everyday.txt``, outside the corpus), greedy and beam 5, computed here.
@@ -23,7 +24,7 @@ from models.bundle import everyday_pairs
 from models.checkpoint import load_checkpoint
 from models.evaluate import bleu_chrf
 
-COLUMNS = [("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("AER attention", "aer"), ("AER shifted", "aer_shift"),
+COLUMNS = [("dev BLEU", "bleu_dev"), ("BLEU", "bleu"), ("BLEU beam 5", "bleu_beam5"), ("AER attention", "aer"), ("AER shifted", "aer_shift"),
            ("AER best head", "head_aer"), ("AER best head shifted", "head_aer_shift")]
 EVERYDAY_COLUMNS = [("everyday BLEU", "bleu_everyday"), ("everyday BLEU beam 5", "bleu_everyday_beam5")]
 
@@ -52,7 +53,8 @@ def rows(paths: list[Path], columns: list[tuple[str, str]] = COLUMNS, everyday: 
     for path in paths:
         translator = load_checkpoint(path)
         meta = translator.meta
-        run = meta["metrics"].get("test", {}) | {"seed": meta["training"].get("seed")}
+        metrics = meta["metrics"]
+        run = metrics.get("test", {}) | {"seed": meta["training"].get("seed")} | ({"bleu_dev": metrics["dev"]["bleu"]} if "bleu" in metrics.get("dev", {}) else {})
         recipes[path.stem].append(run | (everyday_bleu(translator) if everyday else {}))
     out = []
     for name, runs in sorted(recipes.items()):

@@ -45,7 +45,7 @@ def test_seeds_table_gives_each_recipe_its_mean_and_range(tmp_path, capsys):
         save_checkpoint(tr, paths[-1])
     assert seeds.main([str(p) for p in paths]) == 0
     out = capsys.readouterr().out
-    assert "| `recipe` | 1, 2 | 12.00 (10.00–14.00) | – | 0.450 (0.400–0.500) |" in out
+    assert "| `recipe` | 1, 2 | – | 12.00 (10.00–14.00) | – | 0.450 (0.400–0.500) |" in out
     assert seeds.main([str(p) for p in paths] + ["--everyday"]) == 0
     table = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert table[0][-2:] == ["everyday BLEU", "everyday BLEU beam 5 |"]
