@@ -1,6 +1,8 @@
 """The benchmark scripts run: a tiny model through bench/decode.py end to end (the figures
 themselves are for the machine that prints them, never asserted)."""
 
+import pytest
+
 from bench import decode
 
 
@@ -77,3 +79,35 @@ def test_align_ensemble_reads_both_directions_with_reverse_models(tiny_checkpoin
     assert all(r[2][0] in "01" and r[3].strip(" |")[0] in "+-" for r in rows)  # an AER and a difference from eflomal
     with pytest.raises(SystemExit, match="opposite direction"):
         align_ensemble.main([str(tiny_checkpoint), "--reverse", str(tiny_checkpoint)])
+
+
+def test_paired_bleu_from_sentence_statistics_matches_sacrebleu():
+    import sacrebleu
+
+    from bench.paired import bleu_of, sentence_stats
+
+    refs = ["the cat sat on the mat", "I have never been to Beijing .", "he is a doctor", "we go home"]
+    hyps = ["the cat sat on a mat", "I never went to Beijing .", "he is doctor", "we go home"]
+    whole = float(bleu_of(sentence_stats(hyps, refs, "en").sum(0)))
+    assert whole == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs], tokenize="13a").score)
+
+
+def test_paired_bootstrap_is_zero_for_one_system_and_favours_the_references():
+    from bench.paired import paired, sentence_stats
+
+    refs = [f"sentence number {i} is about the {w} here" for i, w in enumerate(["cat", "dog", "sun", "rain", "tea", "bus"] * 5)]
+    noisy = [r.replace("about", "of").replace("here", "there") if i % 2 else r for i, r in enumerate(refs)]
+    a, b = sentence_stats(noisy, refs, "en"), sentence_stats(refs, refs, "en")
+    same = paired([a, a], [a, a], samples=200)
+    assert all(r["diff"] == r["low"] == r["high"] == 0.0 for r in same)
+    better = paired([a], [b], samples=200)
+    assert better[0]["b"] == pytest.approx(100.0) and 0 < better[0]["low"] <= better[0]["diff"] <= better[0]["high"]
+    assert better[0]["b_higher"] == 1.0 and better[-1]["diff"] == better[0]["diff"]
+
+
+def test_paired_script_compares_a_model_with_itself_as_no_difference(tiny_checkpoint, capsys):
+    from bench import paired
+
+    assert paired.main(["--a", str(tiny_checkpoint), "--b", str(tiny_checkpoint), "--samples", "50"]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
+    assert [r[3] for r in rows] == ["+0.00", "+0.00"] and "mean over 1 pairs" in rows[-1][0]
