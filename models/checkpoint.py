@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+from torch import nn
 
 from . import budget
 from .atomic import atomic_write_bytes
@@ -87,10 +88,22 @@ def _meta(translator: Translator) -> dict:
     }
 
 
+STORED_DTYPE = torch.float16  # the precision of the weights in a checkpoint
+
+
+@torch.no_grad()
+def round_as_stored(model: nn.Module) -> None:
+    """Round ``model``'s floating-point weights in place to what a checkpoint keeps of them
+    (``STORED_DTYPE``), so that figures measured on the model are those of its file."""
+    for t in model.state_dict().values():
+        if t.is_floating_point():
+            t.copy_(t.to(STORED_DTYPE))
+
+
 def save_checkpoint(translator: Translator, path: str | Path) -> Path:
     """Write ``translator`` to ``path`` (a .safetensors file)."""
     # The output layer shares the embedding matrix; store it once.
-    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in _own_state(translator.model).items()}
+    state = {k: v.detach().to("cpu", STORED_DTYPE).contiguous() for k, v in _own_state(translator.model).items()}
     data = st_save(state, {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(_meta(translator), ensure_ascii=False)})
     return atomic_write_bytes(path, data)  # temp file beside it, fsync, os.replace: never half-written
 

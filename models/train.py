@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from .alignments import Links
 from .budget import over_budget
-from .checkpoint import CheckpointError, check_savable
+from .checkpoint import CheckpointError, check_savable, round_as_stored
 from .config import ModelConfig
 from .data import Pair
 from .evaluate import bleu_chrf
@@ -431,6 +431,7 @@ def train_model(
         if owns_group:
             dist.destroy_process_group()
     model.load_state_dict(best[2])
+    round_as_stored(model)  # the metrics measured next are stored with the file: they describe its weights
     model.eval()
     translator.meta = {
         "training": {

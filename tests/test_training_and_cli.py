@@ -39,6 +39,19 @@ def test_training_a_few_epochs_lowers_the_loss(tmp_path):
     assert tr.meta["training"]["best_epoch"] >= 1
 
 
+def test_the_trained_model_is_the_one_its_checkpoint_stores(tmp_path):
+    """Training ends on the weights a checkpoint keeps (float16), so the metrics measured then
+    and stored in the file are those of the file."""
+    pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
+    tr = train_model(
+        pairs, {"emb_dim": 16, "hidden": 16, "dropout": 0.0}, "en", "zh",
+        TrainConfig(epochs=2, batch_size=4, lr=1e-2, patience=10, word_dropout=0.0, device="cpu"), progress=False, log=lambda m: None,
+    )
+    loaded = load_checkpoint(save_checkpoint(tr, tmp_path / "m.safetensors"))
+    trained, stored = tr.model.state_dict(), loaded.model.state_dict()
+    assert trained.keys() == stored.keys() and all(torch.equal(trained[k], stored[k]) for k in trained)
+
+
 @pytest.mark.parametrize("select", ["loss", "bleu"])
 def test_the_epoch_kept_is_the_best_by_the_selected_dev_figure(tmp_path, select):
     pairs = tsv_splits(read_tsv(_tsv(tmp_path)))
