@@ -115,8 +115,8 @@ def test_ema_keeps_the_moving_average_of_the_weights_after_every_step(tmp_path, 
     kept = list(tr.model.parameters())
     assert len(after) > 3 and len(kept) == len(expected)
     for k, e in zip(kept, expected):
-        torch.testing.assert_close(k, e)
-    assert not all(torch.allclose(k, w) for k, w in zip(kept, after[-1]))  # not the last live weights
+        torch.testing.assert_close(k, e.half().float(), rtol=2**-10, atol=1e-6)  # as a checkpoint keeps it: float16
+    assert not all(torch.allclose(k, w, rtol=2**-10) for k, w in zip(kept, after[-1]))  # not the last live weights
     assert tr.meta["training"]["ema"] == decay
 
 
