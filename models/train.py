@@ -281,6 +281,7 @@ def train_model(
     history = []
     steps = 0
     first_epoch = 1
+    elapsed = 0.0  # seconds of the run before this process (a resumed run counts them)
     if saved is not None:
         tensors, js = saved
         model.load_state_dict(tensors["model"] | {k: tensors["model"][v] for k, v in model.tied.items() if v in tensors["model"]})
@@ -289,7 +290,7 @@ def train_model(
         if ema is not None and "ema" in tensors:
             ema.load_state_dict(tensors["ema"])
         best = (js["best_loss"], js["best_epoch"], {k: v.to(device) for k, v in tensors["best"].items()} if "best" in tensors else None)
-        history, steps, first_epoch = js["history"], js["steps"], js["epoch"] + 1
+        history, steps, first_epoch, elapsed = js["history"], js["steps"], js["epoch"] + 1, js.get("seconds", 0.0)
         version, internal, gauss = js["rng"]["python"]
         rng.setstate((version, tuple(internal), gauss))
         gen.set_state(tensors["rng"]["gen"])
@@ -308,7 +309,7 @@ def train_model(
         return (src_vocab.encode(s) + [EOS], tgt_vocab.encode(t) + [EOS], None)
 
     log(f"one line per epoch; * marks a better dev {SELECT[cfg.select]} than before: the last epoch marked is the one kept")
-    start = time.perf_counter()
+    start = time.perf_counter() - elapsed
     for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
         total, n_batches, n_tokens, epoch_start = 0.0, 0, 0, time.perf_counter()
@@ -412,7 +413,8 @@ def train_model(
         if live is not None:
             model.load_state_dict(live)
         if state_path is not None and ws.main:
-            _write_state(state_path, model, opt, sched, ema, best, epoch, steps, history, rng, gen, src_vocab, tgt_vocab, config)
+            _write_state(state_path, model, opt, sched, ema, best, epoch, steps, history, rng, gen, src_vocab, tgt_vocab, config,
+                         time.perf_counter() - start)
         log(f"epoch {epoch:2d}  loss {total / max(n_batches, 1):.3f}  dev loss {dev_loss:.3f}  dev BLEU {dev_bleu:5.2f}  {time.perf_counter() - start:6.0f}s{mark}")
         stop = epoch - best[1] >= cfg.patience
         if ws.world > 1:  # rank 0's decision, so that no rank waits for a step the others never take
@@ -450,8 +452,9 @@ def train_model(
     return translator
 
 
-def _write_state(path, model, opt, sched, ema, best, epoch, steps, history, rng, gen, src_vocab, tgt_vocab, config) -> None:
-    """The training-state file of the epoch just finished (``models.train_state``), written atomically."""
+def _write_state(path, model, opt, sched, ema, best, epoch, steps, history, rng, gen, src_vocab, tgt_vocab, config, seconds: float) -> None:
+    """The training-state file of the epoch just finished (``models.train_state``), written
+    atomically; ``seconds``: the run's time so far, which a resumed run goes on counting."""
     opt_tensors, opt_json = flatten_optimizer(opt.state_dict())
     rng_tensors = {"gen": gen.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -463,7 +466,7 @@ def _write_state(path, model, opt, sched, ema, best, epoch, steps, history, rng,
         tensors["ema"] = ema.state_dict()
     version, internal, gauss = rng.getstate()
     meta = {
-        "epoch": epoch, "steps": steps, "history": history, "best_loss": best[0], "best_epoch": best[1],
+        "epoch": epoch, "steps": steps, "seconds": round(seconds, 1), "history": history, "best_loss": best[0], "best_epoch": best[1],
         "optimizer": opt_json, "scheduler": sched.state_dict(), "rng": {"python": [version, list(internal), gauss]},
         "src_vocab": list(src_vocab.itos), "tgt_vocab": list(tgt_vocab.itos), "config": config.to_json(),
     }

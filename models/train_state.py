@@ -5,7 +5,7 @@ safetensors under prefixes: ``model.*`` (live weights), ``best.*`` (the best epo
 ``ema.*`` (the moving average, when on), ``opt.<param>.<name>`` (the optimiser's per-parameter
 tensors: Adam's step, exp_avg, exp_avg_sq) and ``rng.*`` (torch's CPU and CUDA generator states
 and the word-dropout generator). Everything else is JSON in the metadata field ``state``: the
-epoch, step count, history, best loss and epoch, the optimiser's param groups and non-tensor
+epoch, step count, seconds so far, history, best loss and epoch, the optimiser's param groups and non-tensor
 state, the scheduler's state dict, Python's ``random`` state, both vocabularies and the model
 configuration. torch.save/torch.load (pickle) is never used: loading reads only safetensors
 and JSON.

@@ -118,6 +118,7 @@ def test_a_resumed_run_reaches_the_weights_of_an_uninterrupted_one(tmp_path):
 
     assert curve(resumed) == curve(full)
     _assert_same_weights(full, resumed)
+    assert resumed.meta["training"]["seconds"] >= meta["seconds"] > 0  # the time before the interruption counts
 
 
 def _resumed_after_epoch_1(tmp_path, first: tuple[dict, TrainConfig], then: tuple[dict, TrainConfig], **args):
