@@ -38,24 +38,24 @@ def cell(values: list[float], key: str) -> str:
     return mean if len(values) == 1 else f"{mean} ({f.format(min(values))}–{f.format(max(values))})"
 
 
-def everyday_bleu(translator) -> dict[str, float]:
-    """BLEU of ``translator`` on the everyday sentences, greedy and beam 5."""
-    pairs = everyday_pairs()
+def everyday_bleu(translator, pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """BLEU of ``translator`` on the everyday sentences (English, Chinese), greedy and beam 5."""
     src, ref = (0, 1) if translator.src_lang == "en" else (1, 0)
     sources, refs = [p[src] for p in pairs], [p[ref] for p in pairs]
     return {key: bleu_chrf(translator.translate_batch(sources, beam=beam), refs, translator.tgt_lang)[0]
             for key, beam in (("bleu_everyday", 1), ("bleu_everyday_beam5", 5))}
 
 
-def rows(paths: list[Path], columns: list[tuple[str, str]] = COLUMNS, everyday: bool = False) -> list[list[str]]:
+def rows(paths: list[Path], columns: list[tuple[str, str]] = COLUMNS) -> list[list[str]]:
     """One row per recipe (file name): its seeds and the mean and range of each metric."""
+    everyday = everyday_pairs() if any(c in EVERYDAY_COLUMNS for c in columns) else None  # read (and checked) once
     recipes: dict[str, list[dict]] = defaultdict(list)
     for path in paths:
         translator = load_checkpoint(path)
         meta = translator.meta
         metrics = meta["metrics"]
         run = metrics.get("test", {}) | {"seed": meta["training"].get("seed")} | ({"bleu_dev": metrics["dev"]["bleu"]} if "bleu" in metrics.get("dev", {}) else {})
-        recipes[path.stem].append(run | (everyday_bleu(translator) if everyday else {}))
+        recipes[path.stem].append(run | (everyday_bleu(translator, everyday) if everyday else {}))
     out = []
     for name, runs in sorted(recipes.items()):
         seeds = ", ".join(str(r["seed"]) for r in runs)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     add_report_args(p)
     args = p.parse_args(argv)
     columns = COLUMNS + (EVERYDAY_COLUMNS if args.everyday else [])
-    table = markdown_table(["recipe", "seeds", *(c for c, _ in columns)], rows(args.checkpoints, columns, args.everyday))
+    table = markdown_table(["recipe", "seeds", *(c for c, _ in columns)], rows(args.checkpoints, columns))
     report("bench/seeds.py", sys.argv[1:] if argv is None else argv, [table], args)
     return 0
 
