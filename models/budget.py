@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .config import ModelConfig
+from .nets.packed import packed_bytes
 from .nets.rnn import POSTERIOR_CHUNK, TOKEN_TABLES_MAX_BYTES, token_tables_bytes
 from .result import ALTERNATIVES
 from .translator import MAX_BEAM, MAX_SOURCE_TOKENS
@@ -68,7 +69,10 @@ def _rnn(c: ModelConfig) -> Estimate:
     decoder = vt * e + vt + 3 * h * (e + h) + 6 * h + (2 * h + e) * e + e + scorer  # tied embedding/output, GRU cell, projection
     weights = encoder + decoder
     tables = token_tables_bytes(vt, e, h)
-    derived = tables // FLOAT if tables <= TOKEN_TABLES_MAX_BYTES else 0
+    scorer_products = {"general": [(h, h)], "additive": [(h, h), (h, h)]}.get(c.scorer, [])
+    # bridge, scorer, projection (whole, and its state columns), output, GRU state gates
+    products = [(h, h), *scorer_products, (e, 2 * h + e), (e, 2 * h), (vt, e), (3 * h, h)]
+    derived = (tables if tables <= TOKEN_TABLES_MAX_BYTES else 0) + sum(packed_bytes(*p) for p in products)
     s = LONGEST_SOURCE
     t = int(c.max_len_ratio * s) + 5  # Family.max_len: the longest output
     encoded = s * (3 * h + h + h + h)  # gates, states, keys, masks and sums per source position
@@ -82,7 +86,7 @@ def _rnn(c: ModelConfig) -> Estimate:
     posterior = forced + rows * s * (2 * vt + 2 * h + 2 * e) + t * s * 2
     working = max(beam, batch, forced, posterior) * FLOAT
     loading = weights * 2 + weights * 2  # the file's float16 bytes and safetensors' float16 tensors
-    return Estimate(weights * FLOAT, loading, derived * FLOAT, working)
+    return Estimate(weights * FLOAT, loading, derived, working)
 
 
 def _transformer(c: ModelConfig) -> Estimate:
@@ -99,7 +103,9 @@ def _transformer(c: ModelConfig) -> Estimate:
     batch = BATCH * (4 * vt + cache + s * (f + 4 * d) + maps)
     forced = t * vt + maps + n_layers * (t + s) * (f + 6 * d)
     working = max(beam, batch, forced) * FLOAT
-    return Estimate(weights * FLOAT, weights * 4, 0, working)
+    layer_products = [(d, d)] * 4 + [(f, d), (d, f)]  # attention projections, feed-forward
+    products = n_layers * layer_products + n_layers * ([(d, d)] * 4 + layer_products) + [(vt, d)]  # encoder, decoder, output
+    return Estimate(weights * FLOAT, weights * 4, sum(packed_bytes(*p) for p in products), working)
 
 
 FORMULAS: dict[str, Callable[[ModelConfig], Estimate]] = {"rnn": _rnn, "transformer": _transformer}

@@ -38,6 +38,7 @@ from .atomic import atomic_write_bytes
 from .config import ModelConfig
 from .nets import build_model
 from .nets.base import Family
+from .nets.packed import forget
 from .tokenize import Tokenizer
 from .translator import MAX_RANKING, RANKING_DEFAULTS, Translator
 from .vocab import MAX_TOKEN_CHARS, Vocab
@@ -98,6 +99,7 @@ def round_as_stored(model: nn.Module) -> None:
     for t in model.state_dict().values():
         if t.is_floating_point():
             t.copy_(t.to(STORED_DTYPE))
+    forget(model)  # what was made from the weights before
 
 
 def save_checkpoint(translator: Translator, path: str | Path) -> Path:

@@ -10,9 +10,18 @@ import torch
 
 from bench.tiny import make_translator
 from models.checkpoint import save_checkpoint
+from models.nets import packed
 from models.translator import Translator
 
 torch.set_num_threads(1)  # tiny models: one thread is fastest and leaves the other core free
+
+
+@pytest.fixture(autouse=True)
+def _pack_small_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny models' weights are packed for decoding like a real model's (models.nets.packed),
+    though packing weights this small costs more memory than it saves."""
+    monkeypatch.setattr(packed, "PACK_MIN_IN_FEATURES", 1)
+
 
 @pytest.fixture
 def tiny_translator() -> Translator:

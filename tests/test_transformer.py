@@ -14,7 +14,7 @@ import torch
 
 from bench.tiny import EN, ZH
 from models.alignments import write_pharaoh
-from models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from models.checkpoint import CheckpointError, load_checkpoint, round_as_stored, save_checkpoint
 from models.config import ModelConfig
 from models.data import Pair, read_tsv, tsv_splits
 from models.nets import build_model
@@ -53,12 +53,13 @@ def make_transformer(seed: int = 0, **config) -> Translator:
 
 
 def tiny(seed: int, eos_bias: float) -> Translator:
-    """A tiny model as initialised, its end token's bias shifted by ``eos_bias``. (Weights
-    scaled up, as for the GRU, make attention so sharp that float32 rounding alone moves
-    weights by 1e-5 over a dozen steps.)"""
+    """A tiny model as initialised, its end token's bias shifted by ``eos_bias``, its weights
+    rounded as a checkpoint stores them. (Weights scaled up, as for the GRU, make attention so
+    sharp that float32 rounding alone moves weights by 1e-5 over a dozen steps.)"""
     tr = make_transformer(seed)
     with torch.no_grad():
         tr.model.decoder.out.bias[EOS] += eos_bias
+    round_as_stored(tr.model)
     return tr
 
 
@@ -215,16 +216,8 @@ def test_guided_alignment_trains_only_the_supervised_head():
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.decoder.layers[1].parameters())
 
 
-def _round_to_float16(tr: Translator) -> Translator:
-    """Checkpoints store float16: weights already at float16 precision survive the round trip."""
-    with torch.no_grad():
-        for p in tr.model.parameters():
-            p.copy_(p.half().float())
-    return tr
-
-
 def test_checkpoint_round_trip_gives_identical_translations(tmp_path):
-    tr = _round_to_float16(lively(EOS_BIASES[1]))
+    tr = lively(EOS_BIASES[1])  # rounded: weights at float16 precision survive the round trip
     path = save_checkpoint(tr, tmp_path / "tf.safetensors")
     back = load_checkpoint(path)
     assert back.model.config == tr.model.config

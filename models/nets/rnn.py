@@ -20,6 +20,7 @@ from ..config import ModelConfig
 from ..vocab import BOS, PAD
 from .attention import Attention
 from .base import ARGMAX, Encoded, Family, Forward, Pick, Step, shift_right
+from .packed import Derived, Linear, Product
 
 POSTERIOR_CHUNK = 1 << 24  # logits per chunk in ``Decoder.posterior`` (64 MiB of float32)
 TOKEN_TABLES_MAX_BYTES = 64 * 2**20  # largest per-token tables a decoder keeps (``Decoder.token_terms``)
@@ -50,7 +51,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, emb_dim, padding_idx=PAD)
         self.rnn = nn.GRU(emb_dim, hidden // 2, batch_first=True, bidirectional=True)
-        self.bridge = nn.Linear(hidden, hidden)
+        self.bridge = Linear(hidden, hidden)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,35 +67,27 @@ class Encoder(nn.Module):
         return self.drop(h), s0
 
 
-class Decoder(nn.Module):
+class Decoder(Derived):
     def __init__(self, vocab_size: int, emb_dim: int, hidden: int, scorer: str, mode: str, dropout: float) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, emb_dim)
         nn.init.normal_(self.embed.weight, std=emb_dim**-0.5)  # tied with the output layer: keep logits small
         self.attention = Attention(scorer, hidden, mode)
         self.cell = nn.GRUCell(emb_dim, hidden)
-        self.proj = nn.Linear(2 * hidden + emb_dim, emb_dim)
-        self.out = nn.Linear(emb_dim, vocab_size)
+        self.proj = Linear(2 * hidden + emb_dim, emb_dim)
+        self.out = Linear(emb_dim, vocab_size)
         self.out.weight = self.embed.weight  # tied input and output embeddings
         self.drop = nn.Dropout(dropout)
-        self._tables: tuple[torch.Tensor, torch.Tensor] | None = None  # ``_token_tables``, while the weights stay as they are
-        self.register_load_state_dict_post_hook(lambda module, keys: module.forget_tables())
-
-    def train(self, mode: bool = True) -> Decoder:
-        self.forget_tables()  # training changes the weights the tables were made from
-        return super().train(mode)
-
-    def forget_tables(self) -> None:
-        """Drop the per-token tables; the next decoding step makes them again from the weights."""
-        self._tables = None
 
     def token_terms(self, y_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """What the previous tokens y_prev (n,) contribute to a decoding step: (n, 3H) their GRU
         input gates W_ih E y + b_ih and (n, E) their part of the output projection
-        W_p[:, 2H:] E y + b_p. Rows of two per-token tables while no gradient is wanted and the
-        tables are at most TOKEN_TABLES_MAX_BYTES (a lookup instead of two of a step's five
-        products), else the products themselves."""
-        tables = self._token_tables()
+        W_p[:, 2H:] E y + b_p. Rows of two per-token tables while decoding, when the tables are
+        at most TOKEN_TABLES_MAX_BYTES (a lookup instead of two of a step's five products), else
+        the products themselves."""
+        w = self.embed.weight  # (V, E)
+        small = token_tables_bytes(w.size(0), w.size(1), self.cell.hidden_size) <= TOKEN_TABLES_MAX_BYTES
+        tables = self.derived("tables", w, lambda: self._token_products(w)) if small else None  # ((V, 3H), (V, E))
         if tables is not None:
             return tables[0].index_select(0, y_prev), tables[1].index_select(0, y_prev)
         return self._token_products(self.embed(y_prev))
@@ -104,16 +97,15 @@ class Decoder(nn.Module):
         proj_emb = self.proj.weight[:, 2 * self.cell.hidden_size :]  # (E, E): the projection's columns for E y_{t-1}
         return nn.functional.linear(emb, self.cell.weight_ih, self.cell.bias_ih), nn.functional.linear(emb, proj_emb, self.proj.bias)
 
-    def _token_tables(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """((V, 3H), (V, E)): ``token_terms`` of every token, made from the current weights and
-        kept (``train`` and loading weights forget them); None when a gradient is wanted or the
-        tables would be over TOKEN_TABLES_MAX_BYTES."""
-        w = self.embed.weight  # (V, E)
-        if torch.is_grad_enabled() or token_tables_bytes(w.size(0), w.size(1), self.cell.hidden_size) > TOKEN_TABLES_MAX_BYTES:
-            return None
-        if self._tables is None or self._tables[0].device != w.device or self._tables[0].dtype != w.dtype:
-            self._tables = self._token_products(w)  # every token's row
-        return self._tables
+    def _state_products(self) -> tuple[Product, Product]:
+        """The step's products of the new state: s_{t-1} -> W_hh s_{t-1} + b_hh (n, 3H), and
+        [s_t; c_t] -> W_p[:, :2H] [s_t; c_t] (n, E); kept while decoding."""
+        c, w = self.cell, self.proj.weight
+
+        def make(pack: bool = True) -> tuple[Product, Product]:
+            return Product(c.weight_hh, c.bias_hh, pack), Product(w[:, : 2 * c.hidden_size], None, pack)
+
+        return self.derived("state products", c.weight_hh, make) or make(pack=False)
 
     def predict(self, s: torch.Tensor, context: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         """s (..., H), context (..., H), emb (..., E) -> logits (..., V)."""
@@ -129,13 +121,13 @@ class Decoder(nn.Module):
         same numbers as ``self.cell`` and ``predict`` in eval mode, with y_prev's products read
         from ``token_terms``."""
         gates_in, proj_in = self.token_terms(y_prev)  # (n, 3H), (n, E)
-        c = self.cell
+        hidden, proj_state = self._state_products()
         i_r, i_z, i_n = gates_in.chunk(3, 1)
-        h_r, h_z, h_n = torch.addmm(c.bias_hh, s, c.weight_hh.t()).chunk(3, 1)  # (n, H) each
+        h_r, h_z, h_n = hidden(s).chunk(3, 1)  # (n, H) each
         r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
         s = torch.lerp(torch.tanh(i_n + r * h_n), s, z)  # (1 - z) n + z s_{t-1}: (n, H)
         context, weights, probs = self.attention(s, mem.keys, mem.values, mask, pick)
-        o = torch.tanh(torch.addmm(proj_in, torch.cat([s, context], dim=-1), self.proj.weight[:, : 2 * s.size(1)].t()))  # (n, E)
+        o = torch.tanh(proj_state(torch.cat([s, context], dim=-1)) + proj_in)  # (n, E)
         return self.out(o), s, weights, probs
 
     def teacher_forced(

@@ -3,8 +3,7 @@
 s_t is the GRU decoder's state after it has read the previous target word y_{t-1}; h_i the
 encoder state of source token i. Every scorer splits its work so that decoding computes the
 encoder side once per sentence: ``keys = scorer.prepare(h)``; per step ``scorer(s, keys)``,
-which is ``scorer.score(q, keys)`` of the projected query q = W_q s (``query_weight``: W_q, or
-None when the query is used as it is).
+which is ``scorer.score(scorer.query(s), keys)``: the query as it is, or projected (q = W s).
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from .packed import Linear
 
 
 class Scorer(nn.Module):
@@ -26,10 +26,9 @@ class Scorer(nn.Module):
         super().__init__()
         self.hidden = hidden
 
-    @property
-    def query_weight(self) -> torch.Tensor | None:
-        """W_q (Q, H) of the query projection q = W_q s, or None (q = s)."""
-        return None
+    def query(self, s: torch.Tensor) -> torch.Tensor:
+        """s (B, H) -> the query q (B, Q) that ``score`` takes: s itself unless overridden."""
+        return s
 
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return h
@@ -38,8 +37,7 @@ class Scorer(nn.Module):
         return torch.bmm(keys, q.unsqueeze(2)).squeeze(2)  # (B, S)
 
     def forward(self, s: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        w = self.query_weight
-        return self.score(s if w is None else F.linear(s, w), keys)
+        return self.score(self.query(s), keys)
 
 
 class Dot(Scorer):
@@ -58,7 +56,7 @@ class General(Scorer):
 
     def __init__(self, hidden: int) -> None:
         super().__init__(hidden)
-        self.W = nn.Linear(hidden, hidden, bias=False)
+        self.W = Linear(hidden, hidden, bias=False)
 
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return self.W(h)  # (B, S, H): W h_i, computed once per sentence
@@ -85,16 +83,15 @@ class Additive(Scorer):
 
     def __init__(self, hidden: int) -> None:
         super().__init__(hidden)
-        self.W = nn.Linear(hidden, hidden, bias=False)
-        self.U = nn.Linear(hidden, hidden)
-        self.v = nn.Linear(hidden, 1, bias=False)
+        self.W = Linear(hidden, hidden, bias=False)
+        self.U = Linear(hidden, hidden)
+        self.v = Linear(hidden, 1, bias=False)
 
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return self.U(h)  # (B, S, H): U h_i, computed once per sentence
 
-    @property
-    def query_weight(self) -> torch.Tensor:
-        return self.W.weight
+    def query(self, s: torch.Tensor) -> torch.Tensor:
+        return self.W(s)  # (B, H)
 
     def score(self, q: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """vᵀ tanh(x) computed as 2 vᵀ σ(2x) − Σv (x = U h_i + W s: (B, S, K)): PyTorch's float32

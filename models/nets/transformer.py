@@ -28,6 +28,7 @@ from torch import nn
 from ..config import ModelConfig
 from ..vocab import BOS, PAD
 from .base import ARGMAX, Encoded, Family, Forward, Pick, Step, shift_right
+from .packed import Linear
 
 KV = tuple[torch.Tensor, ...]  # one (n, H, K, Dh) tensor per layer
 
@@ -72,7 +73,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d: int, heads: int, dropout: float) -> None:
         super().__init__()
         self.heads = heads
-        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.q, self.k, self.v, self.o = (Linear(d, d) for _ in range(4))
         self.drop = nn.Dropout(dropout)
 
     def split(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,7 +95,7 @@ class MultiHeadAttention(nn.Module):
 
 class FeedForward(nn.Sequential):
     def __init__(self, d: int, ff_dim: int, dropout: float) -> None:
-        super().__init__(nn.Linear(d, ff_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_dim, d))
+        super().__init__(Linear(d, ff_dim), nn.GELU(), nn.Dropout(dropout), Linear(ff_dim, d))
 
 
 class EncoderLayer(nn.Module):
@@ -171,7 +172,7 @@ class Decoder(nn.Module):
         nn.init.normal_(self.embed.weight, std=c.hidden**-0.5)  # logits of unit scale through the tied output
         self.layers = nn.ModuleList(DecoderLayer(c.hidden, c.heads, c.ff_dim, c.dropout) for _ in range(c.layers))
         self.ln = nn.LayerNorm(c.hidden)
-        self.out = nn.Linear(c.hidden, c.tgt_vocab_size)
+        self.out = Linear(c.hidden, c.tgt_vocab_size)
         self.out.weight = self.embed.weight
         self.drop = nn.Dropout(c.dropout)
 
