@@ -53,6 +53,15 @@ def test_weights_that_are_not_float16_numbers_are_not_packed() -> None:
 
 
 @needs_fbgemm
+def test_under_another_quantized_engine_nothing_is_packed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.quantized, "engine", "qnnpack")
+    w = float16_numbers(300, 256)
+    assert Product(w, None).packed is None
+    x = torch.randn(3, 256)
+    assert torch.equal(Product(w, None)(x), F.linear(x, w))
+
+
+@needs_fbgemm
 def test_narrow_weights_are_not_packed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(packed, "PACK_MIN_IN_FEATURES", packed.PACK_BLOCK_IN // 2)  # as outside the tests
     assert Product(float16_numbers(300, 255), None).packed is None

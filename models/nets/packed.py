@@ -16,7 +16,6 @@ tables) while decoding, and forget them whenever the weights may change.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +24,10 @@ from torch import nn
 from torch.nn import functional as F
 
 
-@functools.cache
 def fbgemm_available() -> bool:
-    """Whether this PyTorch build and CPU have FBGEMM (x86 with AVX2 or later)."""
-    return "fbgemm" in torch.backends.quantized.supported_engines
+    """Whether FBGEMM can pack products now: this PyTorch build and CPU have it (x86 with AVX2 or
+    later) and the quantized engine is FBGEMM's (``x86``, the default there, or ``fbgemm``)."""
+    return "fbgemm" in torch.backends.quantized.supported_engines and torch.backends.quantized.engine in ("x86", "fbgemm")
 
 
 def exactly_float16(t: torch.Tensor) -> bool:
