@@ -5,8 +5,8 @@ A checkpoint stores its weights as float16 (``checkpoint.STORED_DTYPE``), so a l
 weights are float16 numbers held in float32. FBGEMM's fp16-weight product keeps such a weight
 packed in float16 and computes in float32 (float32 inputs, float32 sums): F.linear's numbers up
 to the order of the sums, the same for a row whatever rows are beside it, and on x86 CPUs
-several times faster than the float32 BLAS product for the few rows (one per sentence or beam)
-of a decoding step. Nothing is rounded: a weight that is not exactly float16 (a model being
+faster than PyTorch's float32 product for the few rows (one per sentence or beam) of a decoding
+step. Nothing is rounded: a weight that is not exactly float16 (a model being
 trained) keeps F.linear. So does a weight of fewer than PACK_MIN_IN_FEATURES in-features, whose
 packed copy would take more memory than the weight itself.
 
