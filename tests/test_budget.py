@@ -51,7 +51,7 @@ def kept_bytes(model: torch.nn.Module) -> int:
     """Bytes of what ``model``'s modules keep from their weights: tensors, and FBGEMM's copies."""
     total = 0
     for m in model.modules():
-        for value in getattr(m, "_derived", {}).values():
+        for _, value in getattr(m, "_derived", {}).values():
             for v in value if isinstance(value, tuple) else (value,):
                 if isinstance(v, Product):
                     total += packed_bytes(*v.weight.shape) if v.packed is not None else 0
@@ -72,7 +72,7 @@ def use_every_product(translator) -> None:
 def test_the_derived_estimate_is_the_tables_and_packed_products_the_gru_keeps(scorer: str) -> None:
     translator = make_translator(scorer, hidden=16)
     use_every_product(translator)
-    tables = translator.model.decoder._derived[("tables", torch.device("cpu"), torch.float32)]
+    _, tables = translator.model.decoder._derived["tables"]
     assert sum(t.numel() for t in tables) * budget.FLOAT == token_tables_bytes(translator.model.config.tgt_vocab_size, 16, 16)
     assert estimate(translator.model.config).derived == kept_bytes(translator.model)
 

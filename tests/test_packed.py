@@ -114,10 +114,28 @@ def test_a_bundled_model_packs_its_products_and_translates_as_unpacked(name: str
     fast = load_checkpoint(path)
     sources = [p.src for p in HSK.splits(fast.direction)["test"][:40]]
     translations = fast.translate_batch(sources)
-    assert next(iter(fast.model.decoder.out._derived.values())).packed is not None
+    assert fast.model.decoder.out._derived["product"][1].packed is not None
     monkeypatch.setattr(packed, "fbgemm_available", lambda: False)
     plain = load_checkpoint(path)
     assert plain.translate_batch(sources) == translations
     a, b = fast.translate(sources[0]), plain.translate(sources[0])
     assert a.best.tokens == b.best.tokens
     torch.testing.assert_close(torch.tensor(a.best.token_probs), torch.tensor(b.best.token_probs), atol=1e-5, rtol=0)
+
+
+@needs_fbgemm
+def test_a_layer_moved_and_moved_back_makes_its_product_again() -> None:
+    layer = Linear(256, 300).eval()
+    with torch.no_grad():
+        layer.weight.copy_(float16_numbers(300, 256))
+    x = torch.randn(4, 256)
+    with torch.inference_mode():
+        layer(x)
+        first = layer._derived["product"][1]
+        layer.double()  # as a move to another device: new memory
+        torch.testing.assert_close(layer(x.double()), F.linear(x.double(), layer.weight, layer.bias))
+        layer.float()
+        again = layer(x)
+    product = layer._derived["product"][1]
+    assert list(layer._derived) == ["product"] and product is not first and product.packed is not None
+    torch.testing.assert_close(again, F.linear(x, layer.weight, layer.bias))

@@ -78,7 +78,7 @@ class Derived(nn.Module):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._derived: dict[tuple, Any] = {}
+        self._derived: dict[str, tuple[tuple, Any]] = {}  # name -> (what it was made from, value)
         self.register_load_state_dict_post_hook(lambda module, keys: module._derived.clear())
 
     def train(self, mode: bool = True) -> Derived:
@@ -86,14 +86,17 @@ class Derived(nn.Module):
         return super().train(mode)
 
     def derived(self, name: str, like: torch.Tensor, make: Callable[[], Any]) -> Any:
-        """``make()``, kept under ``name`` and ``like``'s device and dtype (``like``: the weight it
-        is made from); None in training mode or while a gradient is wanted."""
+        """``make()``, kept under ``name`` while ``like`` (the weight it is made from) keeps its
+        memory, device and dtype (moving the model to another device replaces it); None in
+        training mode or while a gradient is wanted."""
         if self.training or torch.is_grad_enabled():
             return None
-        key = (name, like.device, like.dtype)
-        if key not in self._derived:
-            self._derived[key] = make()
-        return self._derived[key]
+        source = (like.device, like.dtype, like.data_ptr())
+        kept = self._derived.get(name)
+        if kept is None or kept[0] != source:
+            kept = (source, make())
+            self._derived[name] = kept
+        return kept[1]
 
 
 def forget(model: nn.Module) -> None:
