@@ -73,8 +73,9 @@ class Product:
 
 class Derived(nn.Module):
     """Base of modules that keep values made from their weights for decoding (``derived``):
-    made on first use in eval mode while no gradient is wanted, forgotten by ``train``/``eval``,
-    by loading a state dict and by ``forget`` (the ways weights change in this project)."""
+    made on first use in eval mode while no gradient is wanted, made again when the weight moves
+    (other memory, device or dtype), forgotten by ``train``/``eval``, by loading a state dict and
+    by ``forget`` (the ways weights change in place in this project)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -87,8 +88,7 @@ class Derived(nn.Module):
 
     def derived(self, name: str, like: torch.Tensor, make: Callable[[], Any]) -> Any:
         """``make()``, kept under ``name`` while ``like`` (the weight it is made from) keeps its
-        memory, device and dtype (moving the model to another device replaces it); None in
-        training mode or while a gradient is wanted."""
+        memory, device and dtype; None in training mode or while a gradient is wanted."""
         if self.training or torch.is_grad_enabled():
             return None
         source = (like.device, like.dtype, like.data_ptr())
