@@ -443,7 +443,7 @@ def train_model(
             "processes": ws.world,
             "best_epoch": best[1],
             "epochs_run": len(history),
-            "seconds": round(time.perf_counter() - start, 1),
+            "seconds": round(time.perf_counter() - start, 3),
             "device": str(device),
             "history": history,
         },
@@ -466,7 +466,7 @@ def _write_state(path, model, opt, sched, ema, best, epoch, steps, history, rng,
         tensors["ema"] = ema.state_dict()
     version, internal, gauss = rng.getstate()
     meta = {
-        "epoch": epoch, "steps": steps, "seconds": round(seconds, 1), "history": history, "best_loss": best[0], "best_epoch": best[1],
+        "epoch": epoch, "steps": steps, "seconds": round(seconds, 3), "history": history, "best_loss": best[0], "best_epoch": best[1],
         "optimizer": opt_json, "scheduler": sched.state_dict(), "rng": {"python": [version, list(internal), gauss]},
         "src_vocab": list(src_vocab.itos), "tgt_vocab": list(tgt_vocab.itos), "config": config.to_json(),
     }
