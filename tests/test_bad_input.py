@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 import unicodedata
 from dataclasses import replace
@@ -159,11 +158,10 @@ def test_train_skips_lines_too_long_to_train_on_and_says_how_many(tmp_path: Path
 
 
 def test_train_on_dev_zero_is_one_error_line_at_once(tmp_path: Path) -> None:
-    start = time.perf_counter()
-    run, peak = _cli("train", "--pairs", "/dev/zero", "--epochs", "1", "--out", str(tmp_path / "m.safetensors"))
+    run, peak = _cli("train", "--pairs", "/dev/zero", "--epochs", "1", "--out", str(tmp_path / "m.safetensors"), timeout=60)
     assert run.returncode == 2 and run.stderr.startswith("error: /dev/zero:1: holds a NUL byte: this is a binary file")
     assert len(run.stderr.splitlines()) == 1
-    assert peak < CLI_PEAK_BOUND and time.perf_counter() - start < 60
+    assert peak < CLI_PEAK_BOUND
 
 
 def test_an_endless_line_is_read_in_bounded_chunks_and_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

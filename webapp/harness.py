@@ -35,13 +35,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(checkpoints: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with ``checkpoints`` as the bundled models;
-    yields the base URL and always stops the server."""
+def app_server(checkpoints: Path, root: Path = ROOT) -> Iterator[str]:
+    """``streamlit run app.py`` of the checkout ``root`` (this one by default) on a free port
+    with ``checkpoints`` as the bundled models; yields the base URL and always stops the server."""
     port = free_port()
     env = os.environ | {"ATTNVIZ_CHECKPOINTS": str(checkpoints)}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
