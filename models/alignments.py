@@ -205,8 +205,8 @@ def paired_bootstrap(a: AlignmentScore, b: AlignmentScore, samples: int = 2000, 
         raise ValueError("the two scores share no sentence")
     A = np.array([a.sentences[k] for k in keys])  # (N, 4)
     B = np.array([b.sentences[k] for k in keys])
-    draws = np.random.default_rng(seed).integers(0, len(keys), size=(samples, len(keys)))  # (samples, N)
-    diff = _aer(A[draws].sum(axis=1)) - _aer(B[draws].sum(axis=1))  # (samples,)
+    times = _resample(len(keys), samples, seed)  # (samples, N)
+    diff = _aer(times @ A) - _aer(times @ B)  # (samples,)
     low, high = np.percentile(diff, [2.5, 97.5])
     return {"diff": float(_aer(A.sum(0)) - _aer(B.sum(0))), "low": float(low), "high": float(high), "a_better": float((diff < 0).mean())}
 
@@ -214,9 +214,17 @@ def paired_bootstrap(a: AlignmentScore, b: AlignmentScore, samples: int = 2000, 
 def bootstrap_interval(score: AlignmentScore, samples: int = 2000, seed: int = 0) -> tuple[float, float]:
     """95% interval of one score's AER from resampling its keyed sentences."""
     C = np.array(list(score.sentences.values()))  # (N, 4)
-    draws = np.random.default_rng(seed).integers(0, len(C), size=(samples, len(C)))
-    low, high = np.percentile(_aer(C[draws].sum(axis=1)), [2.5, 97.5])
+    low, high = np.percentile(_aer(_resample(len(C), samples, seed) @ C), [2.5, 97.5])
     return float(low), float(high)
+
+
+def _resample(n: int, samples: int, seed: int) -> np.ndarray:
+    """Bootstrap draws of n sentences with replacement, as (samples, n) counts of how often each
+    sentence was drawn: counts @ per-sentence counts (n, 4) is each draw's corpus counts, the
+    same integers as summing the drawn rows, without a (samples, n, 4) array."""
+    draws = np.random.default_rng(seed).integers(0, n, size=(samples, n))  # (samples, n) sentence indices
+    offsets = np.arange(samples)[:, None] * n
+    return np.bincount((draws + offsets).ravel(), minlength=samples * n).reshape(samples, n)
 
 
 def attention_links(attention: np.ndarray, src_tokens: list[str], tgt_tokens: list[str], shift: int = 0) -> Links:

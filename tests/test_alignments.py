@@ -93,6 +93,31 @@ def test_bootstrap_interval_brackets_the_aer():
     assert low <= score.aer <= high and high - low > 0
 
 
+def test_bootstrap_intervals_are_those_of_summing_the_drawn_sentences():
+    """The counts-of-draws shortcut gives the numbers of the plain resampling: the same seed's
+    draws, each draw's sentences summed."""
+    rng = np.random.default_rng(5)
+    a, b = AlignmentScore(), AlignmentScore()
+    for n in range(40):
+        ref = {(i, i) for i in range(int(rng.integers(1, 6)))}
+        a.add({(i, int(rng.integers(0, 3)) + i) for i in range(len(ref))}, ref, f"s{n}")
+        b.add({(i, i) for i in range(int(rng.integers(0, 6)))}, ref, f"s{n}")
+
+    def plain(*scores: AlignmentScore, keys: list[str], samples: int = 300) -> list[np.ndarray]:
+        draws = np.random.default_rng(0).integers(0, 40, size=(samples, 40))
+        return [np.array([s.sentences[k] for k in keys])[draws].sum(axis=1) for s in scores]
+
+    def aer(c: np.ndarray) -> np.ndarray:
+        return 1 - (c[:, 0] + c[:, 1]) / (c[:, 2] + c[:, 3])
+
+    [ca] = plain(a, keys=list(a.sentences))  # in the order they were added
+    assert bootstrap_interval(a, samples=300) == tuple(np.percentile(aer(ca), [2.5, 97.5]))
+    ca, cb = plain(a, b, keys=sorted(a.sentences))  # a paired bootstrap draws from the shared keys, sorted
+    diff = aer(ca) - aer(cb)
+    result = paired_bootstrap(a, b, samples=300)
+    assert (result["low"], result["high"]) == tuple(np.percentile(diff, [2.5, 97.5])) and result["a_better"] == (diff < 0).mean()
+
+
 def test_attention_links_read_every_token_and_never_the_end_column():
     attention = np.array([[0.8, 0.1, 0.1], [0.1, 0.2, 0.7], [0.2, 0.6, 0.2]])  # source a . </s>
     assert attention_links(attention, ["a", "."], ["x", "。", "y"]) == {(0, 0), (1, 2)}
