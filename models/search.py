@@ -116,13 +116,15 @@ def search(
             alt_lp, alt_i = logp.max(dim=-1, keepdim=True)  # (n, 1)
         else:
             alt_lp, alt_i = logp.topk(max(K, m) if w == 1 else K, dim=-1)  # (n, K')
+        alt_p = alt_lp[:, :K].exp() if w > 1 else alt_lp.exp()  # (n, K), or (n, K') holding the candidates'
         if w == 1:  # one row per sentence: its best candidates are the row's best tokens
-            cand_lp, ctok = alt_lp[:, :m], alt_i[:, :m]
+            cand_lp, ctok, cand_p = alt_lp[:, :m], alt_i[:, :m], alt_p[:, :m]
             cand_s, cbeam = scores + cand_lp, torch.zeros_like(ctok)
         else:
             cand_s, cand = (scores.unsqueeze(-1) + logp.view(nb, w, V)).view(nb, w * V).topk(m, dim=-1)  # (nb, m)
             cbeam, ctok = cand // V, cand % V
             cand_lp = logp.view(nb, w * V).gather(1, cand)
+            cand_p = cand_lp.exp()
         cand_cov = None
         if track:
             step_a = model.alignment_of({name: v.float().unsqueeze(-2) for name, v in out.maps.items()})[:, 0]  # (n, S)
@@ -130,7 +132,7 @@ def search(
             row_pen = coverage_penalty(cov, rows_enc.mask).view(nb, w)  # (nb, w)
             cand_cov = row_pen.gather(1, cbeam)  # (nb, m)
         if k == 1:  # nothing to rank: the one candidate finishes or is kept
-            finish, order, kept_s = ctok == EOS, torch.zeros_like(ctok), cand_s  # (nb, 1) each
+            finish, order, kept_s = ctok == EOS, cbeam, cand_s  # (nb, 1) each; order: the one candidate (0)
         else:
             real = torch.isfinite(cand_s)
             eos = (ctok == EOS) & real
@@ -141,7 +143,7 @@ def search(
             kept_s = torch.where(go_on.gather(1, order), cand_s.gather(1, order), float("-inf"))  # (nb, k')
         records.append(
             _StepRecord(
-                sentences, w, ctok, cbeam, cand_lp.exp(), cand_s, finish, order, alt_i[:, :K], alt_lp[:, :K].exp(),
+                sentences, w, ctok, cbeam, cand_p, cand_s, finish, order, alt_i[:, :K], alt_p[:, :K],
                 {name: v.float() for name, v in out.maps.items()} if details else {},
                 cand_cov,
             )
@@ -151,7 +153,8 @@ def search(
         done = full | (caps <= t + 1)  # (nb,)
         if k > 1:
             done |= ~torch.isfinite(kept_s).any(1)  # no candidate left to go on
-        if bool(done.any()):
+        n_done = int(done.sum())  # the step's one read on the host
+        if n_done:
             capped = (done & ~full).cpu().numpy()
             if capped.any():  # at the length cap: the live beams end unfinished
                 kh, sh = order.cpu().numpy(), kept_s.cpu().numpy()
@@ -161,23 +164,26 @@ def search(
                     for j in range(kh.shape[1])
                     if np.isfinite(sh[pos, j])
                 ]
-        live = ~done
-        if not bool(live.any()):
+        if n_done == nb:
             break
+        next_y = ctok if k == 1 else ctok.gather(1, order)  # (nb, k') each next row's token
+        if k == 1 and not n_done:  # greedy, every sentence goes on: each keeps its one row
+            y, scores, state = next_y.flatten(), kept_s, out.state
+            continue
         w_next = order.size(1)
         row = (torch.arange(nb, device=device) * w).unsqueeze(1) + cbeam.gather(1, order)  # (nb, k') rows of this step
-        changed = not bool(live.all())
-        if changed:
-            row, y, scores = row[live].flatten(), ctok.gather(1, order)[live].flatten(), kept_s[live]
+        if n_done:
+            live = ~done
+            row, y, scores = row[live].flatten(), next_y[live].flatten(), kept_s[live]
             live_host = live.cpu().numpy()
             sentences, caps, finished = sentences[live_host], caps[live], finished[live]
         else:
-            row, y, scores = row.flatten(), ctok.gather(1, order).flatten(), kept_s
-        if changed or w_next != w:
+            row, y, scores = row.flatten(), next_y.flatten(), kept_s
+        if n_done or w_next != w:
             rows_enc = select_rows(rows_enc, row)
         if track:
             cov = cov[row]
-        state = select_rows(out.state, row) if changed or k > 1 else out.state
+        state = select_rows(out.state, row)
     return _hypotheses(records, unfinished, enc.mask.sum(1).tolist(), k, length_alpha, coverage_beta if track else 0.0)
 
 
