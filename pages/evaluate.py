@@ -57,7 +57,7 @@ sentences = left.slider("Test sentences", min(10, total), total, total, 1, key="
 beam = right.slider("Beam size (1 = greedy)", 1, MAX_BEAM, 1, key="evaluate_beam")
 missing = [(e, t) for e, t in loaded if evaluation.cached(e, t, sentences, beam) is None]
 if missing and st.button(f"Evaluate {len(missing)} model{'s' * (len(missing) != 1)} on {state.device()}", key="evaluate_run", type="primary", icon=":material/play_arrow:"):
-    bar, ok = st.progress(0.0, text="Starting…"), True
+    bar, ok = views.Progress(), True
     for n, (e, t) in enumerate(missing):
         examples = splits[t.direction]
         if not examples:
@@ -66,7 +66,7 @@ if missing and st.button(f"Evaluate {len(missing)} model{'s' * (len(missing) != 
             continue
 
         def tick(done: int, total: int, n: int = n, label: str = e.label) -> None:
-            bar.progress((n + done / total) / len(missing), text=f"{state.plain(label)}: {done}/{total} sentences")
+            bar.update((n + done / total) / len(missing), f"{state.plain(label)}: {done}/{total} sentences")
 
         ok = state.attempt(f"Evaluating {e.label}", evaluation.run, e, t, examples[:sentences], beam, tick) is not None and ok
     bar.empty()

@@ -41,11 +41,11 @@ if fresh and not st.button(
 ):
     st.caption("Nothing measured yet for this model and sentence count: press the button.")
     st.stop()
-bar = st.progress(0.0, text="Starting…")
+bar = views.Progress()
 
 
 def tick(n: int, of: int) -> None:
-    bar.progress(n / of, text=f"{n}/{of} sentences")
+    bar.update(n / of, f"{n}/{of} sentences")
 
 
 stats = state.attempt("Measuring the heads", heads.statistics, entry, translator, examples, sentences, tick)

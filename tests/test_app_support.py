@@ -279,3 +279,23 @@ def test_every_page_draws_the_frame_before_its_own_imports():
         body = ast.parse((root / path).read_text(encoding="utf-8")).body
         first = [ast.unparse(node) for node in body[1:3]]  # after the docstring
         assert first == ["from webapp import frame", "frame.ensure()"], path
+
+
+def test_a_progress_bar_is_redrawn_only_when_its_percentage_changes(monkeypatch):
+    import streamlit as st
+
+    from webapp import views
+
+    drawn: list[tuple[float, str]] = []
+
+    class Bar:
+        def progress(self, value: float, text: str) -> None:
+            drawn.append((value, text))
+
+    monkeypatch.setattr(st, "progress", lambda value, text: Bar())
+    bar = views.Progress()
+    for n in range(1, 1001):  # a thousand sentences
+        bar.update(n / 1000, f"{n}/1000 sentences")
+    assert len(drawn) == 100 and drawn[-1] == (1.0, "1000/1000 sentences")  # each percent once, the end shown
+    bar.update(1.5, "over")  # out of range: held at the end, not redrawn
+    assert len(drawn) == 100

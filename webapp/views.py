@@ -211,6 +211,26 @@ def hypothesis_picker(result: DecodeResult, key: str) -> int:
     )
 
 
+class Progress:
+    """``st.progress`` for long work, redrawn only when its whole percentage changes: each redraw
+    is a message to the browser that costs the working thread time, and a bar moved once per
+    sentence would send hundreds."""
+
+    def __init__(self) -> None:
+        self._bar = st.progress(0.0, text="Starting…")
+        self._shown = 0  # "Starting…" until the first whole percent
+
+    def update(self, fraction: float, text: str) -> None:
+        """Show ``fraction`` (0 to 1) done, with ``text``, if the percentage differs from the one shown."""
+        fraction = min(max(fraction, 0.0), 1.0)
+        if int(100 * fraction) != self._shown:
+            self._shown = int(100 * fraction)
+            self._bar.progress(fraction, text=text)
+
+    def empty(self) -> None:
+        self._bar.empty()
+
+
 def table(data: pd.DataFrame | Styler, key: str, every_row: bool = False, names: bool = False) -> None:
     """``st.dataframe`` with a missing value shown as a dash: Streamlit draws an empty cell as
     "None" whatever a Styler's ``na_rep`` says, unless the dataframe is given a placeholder.
