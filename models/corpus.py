@@ -62,7 +62,8 @@ class Corpus:
         return {}
 
     def automatic_links(self, direction: str) -> dict[str, Links]:
-        """A rule-based aligner's links by pair id (HSK: the gloss rule)."""
+        """A rule-based aligner's links by pair id (HSK: the gloss rule), for the pairs that have
+        gold links to score them against."""
         return {}
 
     def aligner_links(self, split: str, method: str, direction: str) -> dict[str, Links]:
@@ -96,7 +97,8 @@ class HskCorpus(Corpus):
         return self._orient(out, direction)
 
     def automatic_links(self, direction: str) -> dict[str, Links]:
-        return self._orient({e.id: reference_links(e.en, e.zh, e.zh_words) for v in hsk_splits().values() for e in v}, direction)
+        splits = hsk_splits()
+        return self._orient({e.id: reference_links(e.en, e.zh, e.zh_words) for split in ("dev", "test") for e in splits[split]}, direction)
 
     def aligner_links(self, split: str, method: str, direction: str) -> dict[str, Links]:
         return self._orient(self._with_ids(f"{split}.eflomal-{method}.en-zh"), direction)
