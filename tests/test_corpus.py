@@ -28,6 +28,8 @@ def test_hsk_gives_each_split_gold_and_links_in_both_directions():
     assert len(gold) == 424 and all(r.sure <= r.possible for r in gold.values())
     assert all(gold_back[k] == r.flipped() for k, r in gold.items())
     assert HSK.aligner_links("test", "gdfa", "zh-en") == {k: {(j, i) for i, j in v} for k, v in HSK.aligner_links("test", "gdfa", "en-zh").items()}
+    gloss = HSK.automatic_links("en-zh")  # the gloss rule: for every pair it can be scored on, in both directions
+    assert gloss.keys() == gold.keys() and HSK.automatic_links("zh-en") == {k: {(j, i) for i, j in v} for k, v in gloss.items()}
     lexicon = HSK.lexicon("zh-en")
     assert lexicon and all(p.id.startswith("lex:") and p.src == p.id[4:] for p in lexicon)
 
