@@ -72,8 +72,8 @@ def main() -> int:
         rows.append([name, str(models), str(len(ts)), f"{statistics.median(opened):.2f}", f"{statistics.median(evaluated):.2f}", ", ".join(f"{e:.2f}" for e in evaluated)])
     parts = [f"Machine: {machine(resolve_device('auto'))}", f"Checkpoints: {folder}; app server: {server_threads()}", markdown_table(head, rows)]
     if args.other:
-        mine, other = (statistics.median(e for _, e in times[n]) for n in apps)
-        parts.append(f"Evaluate, this checkout / other: {mine / other:.2f}")
+        (mine_open, mine), (other_open, other) = ([statistics.median(x) for x in zip(*times[n])] for n in apps)
+        parts.append(f"This checkout / other: open Evaluate {mine_open / other_open:.2f}, Evaluate {mine / other:.2f}")
     report("bench/evaluate_page.py", sys.argv[1:], parts, args)
     return 0
 
