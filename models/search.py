@@ -116,7 +116,7 @@ def search(
             alt_lp, alt_i = logp.max(dim=-1, keepdim=True)  # (n, 1)
         else:
             alt_lp, alt_i = logp.topk(max(K, m) if w == 1 else K, dim=-1)  # (n, K')
-        alt_p = alt_lp[:, :K].exp() if w > 1 else alt_lp.exp()  # (n, K), or (n, K') holding the candidates'
+        alt_p = alt_lp[:, :K].exp() if w > 1 else alt_lp.exp()  # (n, K') the best tokens' probabilities (one row each: the candidates' too)
         if w == 1:  # one row per sentence: its best candidates are the row's best tokens
             cand_lp, ctok, cand_p = alt_lp[:, :m], alt_i[:, :m], alt_p[:, :m]
             cand_s, cbeam = scores + cand_lp, torch.zeros_like(ctok)

@@ -1,4 +1,4 @@
-"""Page pieces that Translate and Compare share: sentence input, notes, charts with exports.
+"""Page pieces the pages share: sentence input, notes, charts with exports, tables, progress bars.
 
 Figures and HTML come from ``viz``; this module only places them and their widgets.
 """
