@@ -85,7 +85,7 @@ class Additive(Scorer):
         super().__init__(hidden)
         self.W = Linear(hidden, hidden, bias=False)
         self.U = Linear(hidden, hidden)
-        self.v = Linear(hidden, 1, bias=False)
+        self.v = nn.Linear(hidden, 1, bias=False)  # only its weight is read (``score``): never a kept product
 
     def prepare(self, h: torch.Tensor) -> torch.Tensor:
         return self.U(h)  # (B, S, H): U h_i, computed once per sentence
